@@ -1,0 +1,153 @@
+# Makefile for sluice. Hand-written; ./configure (from configure.ac) writes
+# config.mk, which is included here. When config.mk is missing, make installs
+# what is missing (contrib/deps.sh) and runs the configure step itself, so
+# "make check" works on a fresh clone.
+#
+# Objects go to $(O)/ (build/ by default); "make check" runs the whole suite
+# twice: once on ./sluice, once on an ASan+UBSan build in build-asan/.
+
+NOCONFIG_GOALS = clean distclean deps
+ifneq ($(filter-out $(NOCONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
+include config.mk
+endif
+
+O ?= build
+PREFIX ?= $(prefix)
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/sluice
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
+ifeq ($(O),build)
+BIN = sluice
+else
+BIN = $(O)/sluice
+endif
+
+WARN = -Wall -Wextra -Werror
+ifeq ($(DEBUG),1)
+OPT = -O0 -g3
+WARN += -Wshadow -Wformat=2 -Wpointer-arith -Wcast-qual -Wmissing-declarations \
+	-Wno-missing-field-initializers
+else
+OPT = -O2 -g
+endif
+ifeq ($(ASAN),1)
+OPT = -O1 -g
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+endif
+
+CPPFLAGS_ALL = -Iinclude -DSLUICE_VERSION='"$(PACKAGE_VERSION)"' \
+	-DSLUICE_CONFDIR='"$(SYSCONFDIR)/sluice"' -D_GNU_SOURCE $(USER_CPPFLAGS)
+CXXFLAGS_ALL = -std=c++20 $(OPT) $(WARN) $(SAN) -fno-exceptions -fno-rtti \
+	$(DEP_CFLAGS) $(USER_CXXFLAGS)
+TCXXFLAGS = -std=c++20 $(OPT) $(WARN) -Wno-missing-field-initializers $(SAN) \
+	$(DEP_CFLAGS) $(CRITERION_CFLAGS) $(USER_CXXFLAGS)
+LDFLAGS_ALL = $(SAN) $(USER_LDFLAGS)
+
+SRCS = $(sort $(wildcard src/*.cc))
+OBJS = $(SRCS:%.cc=$(O)/%.o)
+LIBOBJS = $(filter-out $(O)/src/main.o,$(OBJS))
+UNIT_SRCS = $(sort $(wildcard t/unit/*.cc))
+INTEG_SRCS = $(sort $(wildcard t/integration/*.cc)) $(sort $(wildcard t/lib/*.cc))
+UNIT_OBJS = $(UNIT_SRCS:%.cc=$(O)/%.o)
+INTEG_OBJS = $(INTEG_SRCS:%.cc=$(O)/%.o)
+UNIT_BIN = $(O)/t/unit-tests
+INTEG_BIN = $(O)/t/integration-tests
+MANS = man/sluice.8 man/sluice.conf.5 man/sluice-lua.7
+
+# Criterion: two workers (the machine has two cores), verbose summary.
+CRITERION_ARGS ?= --jobs=2 --short-filename
+
+.PHONY: all deps check check-suite unit integration lint install uninstall \
+	clean distclean bench demo
+all: $(BIN)
+
+deps:
+	@./contrib/deps.sh
+
+config.mk: configure.ac config.mk.in
+	@./contrib/deps.sh -q
+	aclocal && autoconf
+	./configure $(CONFIGURE_FLAGS)
+
+$(BIN): $(OBJS)
+	$(CXX) $(LDFLAGS_ALL) -o $@ $(OBJS) $(DEP_LIBS)
+
+$(O)/src/%.o: src/%.cc config.mk
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(O)/t/%.o: t/%.cc config.mk
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS_ALL) -It/lib $(TCXXFLAGS) -MMD -MP -c -o $@ $<
+
+$(UNIT_BIN): $(UNIT_OBJS) $(LIBOBJS)
+	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) $(CRITERION_LIBS)
+
+$(INTEG_BIN): $(INTEG_OBJS)
+	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) $(CRITERION_LIBS)
+
+-include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(INTEG_OBJS:.o=.d)
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN) $(CRITERION_ARGS)
+
+integration: $(BIN) $(INTEG_BIN)
+	SLUICE_BIN=$(abspath $(BIN)) SLUICE_SRCDIR=$(CURDIR) \
+		$(INTEG_BIN) $(CRITERION_ARGS)
+
+lint:
+	mandoc -Tlint -W warning $(MANS)
+
+check-suite: $(BIN) $(UNIT_BIN) $(INTEG_BIN)
+	@echo "== unit tests ($(O))"
+	$(UNIT_BIN) $(CRITERION_ARGS)
+	@echo "== integration tests ($(O))"
+	SLUICE_BIN=$(abspath $(BIN)) SLUICE_SRCDIR=$(CURDIR) \
+		$(INTEG_BIN) $(CRITERION_ARGS)
+
+check:
+	@./contrib/deps.sh -q
+	$(MAKE) config.mk
+	$(MAKE) lint
+	./$(BIN) -n -c contrib/config.json
+	$(MAKE) check-suite
+	@echo "== the same suite under ASan + UBSan"
+	$(MAKE) O=build-asan ASAN=1 check-suite
+
+install: $(BIN)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(DATADIR)/lua $(DESTDIR)$(SYSCONFDIR)/sluice \
+		$(DESTDIR)$(UNITDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/sluice
+	install -m 644 man/sluice.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 man/sluice.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/sluice-lua.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 lua/*.lua $(DESTDIR)$(DATADIR)/lua/
+	install -m 644 contrib/config.json $(DESTDIR)$(DATADIR)/config.json.example
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/sluice/config.json ]; then \
+		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/sluice/config.json"; \
+	else \
+		install -m 640 contrib/config.json $(DESTDIR)$(SYSCONFDIR)/sluice/config.json; \
+	fi
+	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		contrib/systemd/sluice.service > $(DESTDIR)$(UNITDIR)/sluice.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/sluice.service
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(MANDIR)/man8/sluice.8 \
+		$(DESTDIR)$(MANDIR)/man5/sluice.conf.5 \
+		$(DESTDIR)$(MANDIR)/man7/sluice-lua.7 \
+		$(DESTDIR)$(UNITDIR)/sluice.service
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-asan sluice
+
+distclean: clean
+	rm -rf config.mk config.log config.status configure aclocal.m4 \
+		autom4te.cache

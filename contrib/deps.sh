@@ -1,0 +1,38 @@
+#!/bin/sh
+# deps.sh: install the Debian packages sluice needs to build, test and run.
+# Checks first and touches nothing when everything is present; otherwise says
+# what it installs and runs apt-get. Run by make when configure has not run yet.
+set -e
+
+PKGS="autoconf automake pkg-config make g++ libevent-dev libssl-dev openssl \
+libjansson-dev libluajit-5.1-dev libcriterion-dev mandoc prometheus curl"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -z "$missing" ]; then
+	[ "$1" = "-q" ] || echo "deps: all build dependencies present"
+	exit 0
+fi
+
+echo "deps: installing missing packages:$missing"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=sudo
+	else
+		echo "deps: not root and no sudo; install as root:$missing" >&2
+		exit 1
+	fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
+echo "deps: done"

@@ -1,0 +1,571 @@
+/*
+ * sluice.h: the one project header. Shared structs and every cross-file
+ * prototype, grouped by the file that defines them.
+ *
+ * Data flows one way: listener -> miner -> policy -> splitter (nicehash or
+ * simple) -> pool; pool replies come back through share_finish(), which is
+ * the one place a share ends (reply, counters, logs).
+ */
+#ifndef SLUICE_H
+#define SLUICE_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <jansson.h>
+
+#ifndef SLUICE_VERSION
+#define SLUICE_VERSION "0.0.0"
+#endif
+#ifndef SLUICE_CONFDIR
+#define SLUICE_CONFDIR "/etc/sluice"
+#endif
+
+#define SLUICE_AGENT		"sluice/" SLUICE_VERSION
+#define SLUICE_MAX_LINE		16384	/* stratum line limit, both sides */
+#define SLUICE_LOGIN_TIMEOUT	10	/* seconds to send login */
+#define SLUICE_IDLE_TIMEOUT	600	/* seconds without submit/keepalive */
+#define SLUICE_SLOTS		256	/* NiceHash slots per upstream */
+#define SLUICE_SESSION_LEN	16	/* hex chars in a session id */
+#define SLUICE_REQID_MAX	40	/* JSON text of a request id */
+
+#define PRINTFLIKE(a, b) __attribute__((format(printf, a, b)))
+#define NORETURN __attribute__((noreturn))
+
+struct miner;
+struct mapper;
+struct pool;
+struct strategy;
+struct share;
+struct job;
+
+/* xmalloc.cc */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xrealloc(void *, size_t);
+char		*xstrdup(const char *);
+char		*xstrndup(const char *, size_t);
+size_t		 xstrlcpy(char *, const char *, size_t);
+int		 xasprintf(char **, const char *, ...) PRINTFLIKE(2, 3);
+int		 xvasprintf(char **, const char *, va_list);
+#define XCALLOC(type, n) ((type *)xcalloc((n), sizeof(type)))
+
+/* A growable list of owned strings (config errors, warnings). */
+struct strlist {
+	char	**v;
+	size_t	  n;
+};
+void		 strlist_add(struct strlist *, const char *, ...) PRINTFLIKE(2, 3);
+void		 strlist_clear(struct strlist *);
+
+/* log.cc */
+void		 log_init(int foreground, int verbose);
+void		 log_open_file(const char *);
+int		 log_reopen(void);
+void		 log_set_syslog(int);
+void		 log_set_verbose(int);
+int		 log_get_verbose(void);
+void		 log_warn(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_warnx(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_info(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_debug(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_debug2(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_ssl_errors(const char *);
+NORETURN void	 fatal(const char *, ...) PRINTFLIKE(1, 2);
+NORETURN void	 fatalx(const char *, ...) PRINTFLIKE(1, 2);
+
+/* config.cc */
+enum proxy_mode {
+	MODE_NICEHASH,
+	MODE_SIMPLE
+};
+
+enum workers_mode {
+	WORKERS_NONE,
+	WORKERS_RIGID,		/* rigid, else user */
+	WORKERS_USER,
+	WORKERS_PASSWORD,
+	WORKERS_AGENT,
+	WORKERS_IP
+};
+
+struct bind_conf {
+	char		*host;
+	int		 port;
+	int		 tls;
+};
+
+struct pool_conf {
+	char		*url;		/* as written */
+	char		*host;
+	int		 port;
+	char		*user;
+	char		*pass;
+	char		*rig_id;
+	char		*algo;
+	int		 tls;
+	char		*tls_fingerprint;	/* lower-case hex, or NULL */
+	int		 tls_verify;
+	int		 keepalive;
+	int		 enabled;
+};
+
+struct tls_conf {
+	int		 enabled;
+	char		*cert;
+	char		*cert_key;
+	char		*ciphers;
+	char		*protocols;
+};
+
+struct http_conf {
+	int		 enabled;
+	char		*host;
+	int		 port;
+	char		*access_token;
+	int		 restricted;
+};
+
+/*
+ * An immutable configuration snapshot. Holders take a reference; a reload
+ * builds a new snapshot and swaps sl.conf, so a connection made before the
+ * reload keeps the snapshot it started with until it lets go.
+ */
+struct config {
+	int		 refs;
+	char		*path;
+	char		*dir;		/* folder of path, for relative files */
+	enum proxy_mode	 mode;
+	struct bind_conf *binds;
+	size_t		 nbinds;
+	struct pool_conf *pools;	/* enabled pools only, in order */
+	size_t		 npools;
+	struct tls_conf	 tls;
+	struct http_conf http;
+	char		*access_password;
+	uint64_t	 custom_diff;
+	int		 custom_diff_stats;
+	int		 algo_ext;
+	enum workers_mode workers;
+	char		*access_log_file;
+	char		*share_log_file;
+	char		*log_file;
+	char		*pid_file;
+	int		 reuse_timeout;
+	int		 retries;
+	int		 retry_pause;
+	int		 watch;
+	int		 verbose;
+	int		 syslog;
+	int		 print_time;
+	int		 background;
+	int		 max_connections;
+	int		 max_upstreams;
+	int		 pool_connect_timeout;
+	int		 pool_response_timeout;
+	size_t		 max_output;	/* bytes queued to one miner */
+	int		 workers_max;
+};
+
+struct config	*config_load(const char *path, struct strlist *errors,
+		     struct strlist *warnings);
+struct config	*config_ref(struct config *);
+void		 config_unref(struct config *);
+const char	*config_mode_text(enum proxy_mode);
+const char	*config_workers_text(enum workers_mode);
+int		 config_parse_url(const char *, char **host, int *port,
+		     int *tls, const char **why);
+int		 config_pools_equal(const struct config *, const struct config *);
+
+/* stratum.cc: wire format helpers; pure, unit-tested. */
+int		 stratum_is_hex(const char *, size_t);
+uint64_t	 stratum_target_diff(const char *hex, size_t len);
+void		 stratum_diff_target(uint64_t diff, char out[9]);
+uint64_t	 stratum_result_diff(const char *hex64);
+int		 stratum_nonce_byte3(const char *nonce8);
+void		 stratum_hex_byte(uint8_t, char out[2]);
+int		 stratum_reqid(json_t *, char out[SLUICE_REQID_MAX]);
+void		 stratum_random_hex(char *out, size_t len);
+size_t		 stratum_error_line(char *buf, size_t cap, const char *reqid,
+		     const char *message);
+size_t		 stratum_status_line(char *buf, size_t cap, const char *reqid,
+		     const char *status);
+
+/* job.cc */
+/*
+ * One upstream job, encoded once. The notification sent to a miner is
+ *   head[0..head_len) with the slot byte patched at slot_off,
+ *   then the target, then ","id":"SESSION"}}\n.
+ */
+struct job {
+	int		 refs;
+	char		*blob;
+	size_t		 blob_len;
+	char		*job_id;
+	char		*target;	/* as the pool sent it */
+	uint64_t	 diff;		/* pool difficulty from target */
+	char		*algo;		/* or NULL */
+	uint64_t	 height;	/* 0 when absent */
+	char		*seed_hash;	/* or NULL */
+	int		 send_algo;	/* algo goes to miners */
+	int		 has_height;
+	char		*qjob_id;	/* job_id as a JSON string literal */
+	char		*qalgo;		/* algo likewise, or NULL */
+	char		*head;
+	size_t		 head_len;
+	size_t		 slot_off;	/* in head; 0 when blob too short */
+};
+#define JOB_NONCE_OFF	39	/* nonce: 4 LE bytes at blob offset 39 */
+#define JOB_SLOT_OFF	42	/* NiceHash fixed byte: nonce byte 3 */
+
+struct job	*job_parse(json_t *, int algo_ext, const char **why);
+struct job	*job_ref(struct job *);
+void		 job_unref(struct job *);
+size_t		 job_render(const struct job *, int slot, const char *target,
+		     const char *session, char *buf, size_t cap);
+json_t		*job_json(const struct job *, int slot, const char *target,
+		     const char *session);
+void		 job_blob_slot(char *blob, size_t len, uint8_t slot);
+
+/* A nonce set for duplicate detection; open addressing, bounded. */
+struct nonceset {
+	uint32_t	*v;		/* 0 is the empty marker, stored +1 */
+	uint32_t	 cap;
+	uint32_t	 n;
+	int		 has_zero;
+};
+#define NONCESET_MAX	(1u << 20)	/* shares per job before we stop tracking */
+int		 nonceset_add(struct nonceset *, uint32_t);	/* 1 new, 0 dup */
+void		 nonceset_clear(struct nonceset *);
+void		 nonceset_free(struct nonceset *);
+
+/* share.cc */
+enum share_result {
+	SHARE_ACCEPTED,		/* pool said OK */
+	SHARE_REJECTED,		/* pool said no */
+	SHARE_INVALID,		/* failed a local check */
+	SHARE_DUPLICATE,	/* nonce already seen for that job */
+	SHARE_LOCAL,		/* met custom diff only: OK, not forwarded */
+	SHARE_BAD_GATEWAY,	/* no upstream to send it to */
+	SHARE_TIMEOUT		/* pool never answered */
+};
+
+/*
+ * A share in flight. Holds a reference on its miner until it ends in
+ * share_finish(), which is the only place a share ends.
+ */
+struct share {
+	struct miner	*miner;
+	char		 reqid[SLUICE_REQID_MAX];
+	char		 nonce[9];
+	uint32_t	 nonce_le;
+	char		 result[65];
+	uint64_t	 diff;		/* actual, from result */
+	uint64_t	 pool_diff;	/* difficulty of its job at the pool */
+	int		 expired;	/* for the previous job */
+	int64_t		 seq;		/* pool request id */
+	struct timespec	 sent;
+	TAILQ_ENTRY(share) entry;
+};
+TAILQ_HEAD(shareq, share);
+
+struct share	*share_new(struct miner *);
+void		 share_finish(struct share *, enum share_result,
+		     const char *message);
+const char	*share_result_text(enum share_result);
+size_t		 share_inflight(void);
+
+/* miner.cc */
+enum miner_state {
+	MINER_WAIT_LOGIN,
+	MINER_WAIT_READY,
+	MINER_READY,
+	MINER_CLOSING
+};
+
+struct miner {
+	uint64_t	 id;
+	int		 refs;
+	enum miner_state state;
+	struct bufferevent *bev;
+	int		 local_port;
+	int		 tls;
+	char		 ip[64];
+	int		 port;
+	char		 session[SLUICE_SESSION_LEN + 1];
+	char		*login;		/* params.login as sent */
+	char		*user;		/* login without the +diff suffix */
+	char		*pass;
+	char		*agent;
+	char		*rigid;
+	json_t		*algos;		/* params.algo array, or NULL */
+	int		 logged_in;	/* counted in miners_now */
+	char		*worker;	/* worker name, per workers mode */
+	char		 login_id[SLUICE_REQID_MAX];	/* for a late reply */
+	uint64_t	 custom_diff;
+	uint64_t	 diff;		/* difficulty of the last target sent */
+	struct job	*job;		/* last job sent */
+
+	struct mapper	*mapper;	/* nicehash: owner and slot */
+	int		 slot;
+	struct simple_route *route;	/* simple mode */
+
+	time_t		 connected;	/* monotonic seconds */
+	time_t		 last_active;
+	uint64_t	 rx;
+	uint64_t	 tx;
+	uint64_t	 accepted;
+	uint64_t	 rejected;
+	uint64_t	 invalid;
+	const char	*close_reason;
+	TAILQ_ENTRY(miner) entry;
+};
+TAILQ_HEAD(minerq, miner);
+
+void		 miner_accept(evutil_socket_t, struct sockaddr *, int,
+		     int local_port, int tls_required);
+void		 miner_close(struct miner *, const char *reason, int is_error);
+void		 miner_unref(struct miner *);
+struct miner	*miner_ref(struct miner *);
+void		 miner_send_job(struct miner *, struct job *);
+void		 miner_login_done(struct miner *, struct job *);
+void		 miner_reply_error(struct miner *, const char *reqid,
+		     const char *message);
+void		 miner_reply_status(struct miner *, const char *reqid,
+		     const char *status);
+void		 miner_tick(time_t now);
+void		 miner_close_all(const char *reason);
+void		 miner_quiesce(void);
+const char	*miner_state_text(enum miner_state);
+size_t		 miner_count(void);
+uint64_t	 miner_target_diff(const struct miner *, const struct job *,
+		     char target[17]);
+
+/* listener.cc */
+int		 listener_open_all(struct config *);
+void		 listener_close_all(void);
+void		 listener_pause(void);
+void		 listener_tick(time_t now);
+
+/* policy.cc: the built-in policy (the Lua issue gives it a scripted twin). */
+const char	*policy_login(const struct config *, const struct miner *);
+void		 policy_custom_diff(const struct config *, const char *login,
+		     char **user, uint64_t *diff);
+char		*policy_worker_name(const struct config *, const struct miner *);
+
+/* pool.cc: one outbound stratum connection. */
+enum pool_state {
+	POOL_CONNECTING,
+	POOL_LOGIN,		/* login sent, waiting for the reply */
+	POOL_ACTIVE,		/* logged in, has a job */
+	POOL_CLOSED
+};
+
+enum pool_fail {
+	POOL_FAIL_NONE,
+	POOL_FAIL_CONNECT,
+	POOL_FAIL_DNS,
+	POOL_FAIL_TIMEOUT,
+	POOL_FAIL_TLS,
+	POOL_FAIL_PARSE,
+	POOL_FAIL_CLOSED,
+	POOL_FAIL_LOGIN,
+	POOL_FAIL_OVERFLOW,
+	POOL_FAIL_MAX
+};
+
+struct pool {
+	uint64_t	 id;
+	char		 name[280];	/* host:port */
+	int		 ready;		/* has sent its first job */
+	enum pool_state	 state;
+	struct strategy	*strategy;	/* owner */
+	int		 index;		/* into conf->pools */
+	struct config	*conf;		/* reference */
+	struct bufferevent *bev;
+	char		*qsession;	/* the pool's id for us, JSON-quoted */
+	int		 ext_algo;
+	int		 ext_keepalive;
+	int64_t		 seq;
+	int64_t		 login_seq;
+	time_t		 state_since;
+	time_t		 last_send;
+	time_t		 login_sent;
+	struct shareq	 pending;	/* in send order */
+	size_t		 npending;
+	int64_t		 keepalive_seq;	/* outstanding keepalived, or 0 */
+	time_t		 keepalive_sent;
+	uint64_t	 rx;
+	uint64_t	 tx;
+};
+
+struct pool	*pool_connect(struct strategy *, struct config *, int index);
+void		 pool_close(struct pool *, enum pool_fail, const char *why);
+int		 pool_submit(struct pool *, struct share *, const struct job *);
+void		 pool_tick(struct pool *, time_t now);
+const char	*pool_fail_text(enum pool_fail);
+const char	*pool_state_text(enum pool_state);
+const char	*pool_name(const struct pool *);
+extern uint64_t	 pool_fail_counts[POOL_FAIL_MAX];
+
+/* strategy.cc: failover over the ordered pool list, for one owner. */
+struct strategy_ops {
+	/* A pool logged in (new session) and sent its first job. */
+	void	(*on_job)(void *owner, struct job *, int new_session);
+	/* The serving pool went away; the owner's jobs are stale. */
+	void	(*on_down)(void *owner);
+};
+
+struct strategy {
+	uint64_t	 id;
+	const struct strategy_ops *ops;
+	void		*owner;
+	struct pool	*cur;		/* serving, or being tried */
+	int		 cur_index;
+	int		 fails;		/* consecutive failures of cur_index */
+	struct pool	*probe;		/* primary, retried while on a backup */
+	struct event	*retry_ev;
+	struct event	*probe_ev;
+	uint64_t	 session_gen;	/* bumped on every successful login */
+	int		 up;		/* serving pool logged in with a job */
+	int		 down_logged;
+	char		*user;		/* override of the pool user, or NULL */
+	char		*pass;
+};
+
+struct strategy	*strategy_new(const struct strategy_ops *, void *owner);
+void		 strategy_free(struct strategy *);
+void		 strategy_start(struct strategy *);
+void		 strategy_restart(struct strategy *);
+struct pool	*strategy_pool(struct strategy *);
+int		 strategy_is_up(const struct strategy *);
+/* from pool.cc */
+void		 strategy_pool_ready(struct strategy *, struct pool *,
+		     struct job *);
+void		 strategy_pool_job(struct strategy *, struct pool *,
+		     struct job *);
+void		 strategy_pool_failed(struct strategy *, struct pool *,
+		     enum pool_fail);
+void		 strategy_tick(struct strategy *, time_t now);
+
+/* nicehash.cc */
+enum slot_state {
+	SLOT_FREE,
+	SLOT_ACTIVE,
+	SLOT_DEAD		/* freed, unusable until the next job */
+};
+
+/* The 256-slot table of one upstream; pure, unit-tested. */
+struct nonce_storage {
+	struct miner	*miners[SLUICE_SLOTS];
+	uint8_t		 state[SLUICE_SLOTS];
+	int		 cursor;
+	int		 nactive;
+	int		 ndead;
+};
+
+struct mapper {
+	uint64_t	 id;
+	struct nonce_storage storage;
+	struct strategy	*strategy;
+	struct job	*job;		/* current */
+	struct job	*prev;		/* previous, same pool session */
+	struct nonceset	 seen;		/* nonces for job */
+	struct nonceset	 prev_seen;
+	int		 suspended;
+	int		 idle_rounds;	/* GC rounds spent empty */
+	uint64_t	 jobs;
+	TAILQ_ENTRY(mapper) entry;
+};
+TAILQ_HEAD(mapperq, mapper);
+
+void		 storage_init(struct nonce_storage *, int start);
+int		 storage_add(struct nonce_storage *, struct miner *);
+void		 storage_remove(struct nonce_storage *, int slot);
+void		 storage_reset_dead(struct nonce_storage *);
+void		 storage_count(const struct nonce_storage *, int *free_,
+		     int *dead, int *active);
+
+void		 nicehash_start(void);
+int		 nicehash_login(struct miner *);
+void		 nicehash_submit(struct miner *, struct share *,
+		     const char *job_id, const char *algo);
+void		 nicehash_close(struct miner *);
+void		 nicehash_gc(void);
+void		 nicehash_reload(void);
+void		 nicehash_stop(void);
+extern struct mapperq nicehash_mappers;
+
+/* splitter.cc: picks the mode's splitter. */
+void		 splitter_start(void);
+int		 splitter_login(struct miner *);
+void		 splitter_submit(struct miner *, struct share *,
+		     const char *job_id, const char *algo);
+void		 splitter_close(struct miner *);
+void		 splitter_tick(time_t now);
+void		 splitter_reload(void);
+void		 splitter_stop(void);
+void		 splitter_upstreams(uint64_t *active, uint64_t *sleep,
+		     uint64_t *error, uint64_t *total);
+
+/* events.cc: the one place that calls each subsystem, in order. */
+void		 events_connect(struct miner *);
+void		 events_login(struct miner *);
+void		 events_share(struct share *, enum share_result,
+		     const char *message);
+void		 events_close(struct miner *);
+void		 events_tick(time_t now);
+void		 events_reopen(void);
+void		 events_stop(void);
+
+/* stats.cc */
+struct stats {
+	uint64_t	 accepted;
+	uint64_t	 rejected;
+	uint64_t	 invalid;
+	uint64_t	 expired;
+	uint64_t	 duplicate;
+	uint64_t	 local;
+	uint64_t	 bad_gateway;
+	uint64_t	 timeouts;
+	uint64_t	 hashes;
+	uint64_t	 best[10];
+	uint64_t	 connections;
+	uint64_t	 miners_now;
+	uint64_t	 miners_max;
+	uint64_t	 logins;
+	uint64_t	 lines_too_long;
+	uint64_t	 protocol_errors;
+	uint64_t	 overflows;
+	uint64_t	 refused_full;
+	uint64_t	 refused_max_conn;
+	uint64_t	 reloads_ok;
+	uint64_t	 reloads_failed;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+};
+extern struct stats sl_stats;
+void		 stats_best(uint64_t diff);
+
+/* main.cc: the process. */
+struct sluice {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct config	*conf;
+	time_t		 now;		/* monotonic seconds, updated by tick */
+	time_t		 started;
+	int		 stopping;
+	struct minerq	 miners;
+};
+extern struct sluice sl;
+time_t		 sluice_now(void);
+
+#endif /* SLUICE_H */

@@ -1,0 +1,21 @@
+-- policy.lua: operator policy for sluice (placeholder).
+--
+-- sluice does not load Lua scripts yet. Until it does, the built-in policy
+-- in src/policy.cc decides everything, and this file defines no hook on
+-- purpose: a hook that is not defined means "use the built-in behaviour".
+--
+-- The hooks planned (see sluice-lua(7)), and what the built-in policy does
+-- for each today:
+--
+--   on_connect      admit every connection, up to max-connections.
+--   on_login        refuse an empty login with "Invalid payment address
+--                   provided"; when access-password is set, refuse a
+--                   different pass with "Invalid password"; accept the rest.
+--   custom_diff     "WALLET+N" gives user WALLET and difficulty N;
+--                   otherwise the custom-diff key (0: none).
+--   worker_name     follow the workers key: rig ID else user, user,
+--                   password, agent, ip, or none.
+--   upstream_login  use the pool's own user, pass and rig-id.
+--
+-- When scripts are supported, this file will hold the built-in policy
+-- written out in Lua, as the example to start from.

@@ -1,0 +1,708 @@
+/*
+ * config.cc: config.json to an immutable, reference-counted snapshot.
+ *
+ * Keys and meanings follow xmrig-proxy's so an existing config moves over
+ * unchanged; sluice's own keys are added beside them. Every error names the
+ * file and the key path ("config.json: pools[1].url: missing port") and all
+ * errors are collected, so -n can print every one. Unknown keys warn.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice.h"
+
+/* Parsing context: where we are, and what went wrong. */
+struct cfgctx {
+	const char	*file;
+	struct strlist	*errors;
+	struct strlist	*warnings;
+};
+
+/* Keys xmrig-proxy has that sluice accepts and ignores. */
+static const char *config_ignored[] = {
+	"donate-level", "donate-over-proxy", "api", "dns", "title",
+	"user-agent", "autosave", "colors", "$schema", NULL
+};
+
+static const char *config_top_keys[] = {
+	"mode", "bind", "pools", "tls", "http", "access-password",
+	"custom-diff", "custom-diff-stats", "algo-ext", "workers",
+	"access-log-file", "share-log-file", "reuse-timeout", "retries",
+	"retry-pause", "watch", "verbose", "log-file", "syslog", "print-time",
+	"background", "pid-file", "max-connections", "max-upstreams",
+	"pool-connect-timeout", "pool-response-timeout", "miner-output-limit",
+	"workers-max", NULL
+};
+
+static const char *config_pool_keys[] = {
+	"url", "user", "pass", "rig-id", "algo", "keepalive", "enabled", "tls",
+	"tls-fingerprint", "tls-verify", "coin", "daemon", "socks5",
+	"self-select", "submit-to-origin", "nicehash", NULL
+};
+
+static void	 config_err(struct cfgctx *, const char *, const char *, ...)
+		     PRINTFLIKE(3, 4);
+static int	 config_known(const char **, const char *);
+static void	 config_check_keys(struct cfgctx *, json_t *, const char *,
+		     const char **);
+static int	 config_bool(struct cfgctx *, json_t *, const char *,
+		     const char *, int, int *);
+static int	 config_int(struct cfgctx *, json_t *, const char *,
+		     const char *, long long, long long, long long,
+		     long long *);
+static int	 config_str(struct cfgctx *, json_t *, const char *,
+		     const char *, const char *, char **);
+static void	 config_binds(struct cfgctx *, struct config *, json_t *);
+static void	 config_pools(struct cfgctx *, struct config *, json_t *);
+static void	 config_workers(struct cfgctx *, struct config *, json_t *);
+static void	 config_free(struct config *);
+
+/* Record an error for a key path. */
+static void
+config_err(struct cfgctx *cx, const char *key, const char *fmt, ...)
+{
+	char	*msg;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	strlist_add(cx->errors, "%s: %s: %s", cx->file, key, msg);
+	free(msg);
+}
+
+/* Is key in a NULL-terminated list? */
+static int
+config_known(const char **list, const char *key)
+{
+	for (; *list != NULL; list++) {
+		if (strcmp(*list, key) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Warn once for each unknown key of an object. */
+static void
+config_check_keys(struct cfgctx *cx, json_t *obj, const char *prefix,
+    const char **known)
+{
+	const char	*key;
+	json_t		*v;
+
+	json_object_foreach(obj, key, v) {
+		(void)v;
+		if (config_known(known, key))
+			continue;
+		if (prefix[0] == '\0' && config_known(config_ignored, key))
+			continue;
+		strlist_add(cx->warnings, "%s: %s%s: unknown key, ignored",
+		    cx->file, prefix, key);
+	}
+}
+
+/* Read an optional boolean. */
+static int
+config_bool(struct cfgctx *cx, json_t *obj, const char *key,
+    const char *path, int def, int *out)
+{
+	json_t	*v = json_object_get(obj, key);
+
+	*out = def;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		config_err(cx, path, "expected true or false");
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* Read an optional integer within [min, max]. */
+static int
+config_int(struct cfgctx *cx, json_t *obj, const char *key, const char *path,
+    long long min, long long max, long long def, long long *out)
+{
+	json_t		*v = json_object_get(obj, key);
+	long long	 n;
+
+	*out = def;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v)) {
+		config_err(cx, path, "expected an integer");
+		return -1;
+	}
+	n = json_integer_value(v);
+	if (n < min || n > max) {
+		config_err(cx, path, "%lld is out of range %lld..%lld", n, min,
+		    max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* Read an optional string; NULL or absent gives def (which may be NULL). */
+static int
+config_str(struct cfgctx *cx, json_t *obj, const char *key, const char *path,
+    const char *def, char **out)
+{
+	json_t	*v = json_object_get(obj, key);
+
+	*out = def != NULL ? xstrdup(def) : NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		config_err(cx, path, "expected a string");
+		return -1;
+	}
+	free(*out);
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+/*
+ * Split "[stratum+tcp://|stratum+ssl://]host:port" (IPv6 in brackets).
+ * Returns 0, or -1 with *why set.
+ */
+int
+config_parse_url(const char *url, char **host, int *port, int *tls,
+    const char **why)
+{
+	const char	*p = url, *colon, *end;
+	char		*ep;
+	long		 n;
+
+	*host = NULL;
+	*tls = 0;
+	if (strncmp(p, "stratum+tcp://", 14) == 0)
+		p += 14;
+	else if (strncmp(p, "stratum+ssl://", 14) == 0 ||
+	    strncmp(p, "stratum+tls://", 14) == 0) {
+		p += 14;
+		*tls = 1;
+	} else if (strstr(p, "://") != NULL) {
+		*why = "unsupported scheme (stratum+tcp:// or stratum+ssl://)";
+		return -1;
+	}
+	if (*p == '[') {
+		if ((end = strchr(p, ']')) == NULL) {
+			*why = "unterminated [ in address";
+			return -1;
+		}
+		if (end[1] != ':') {
+			*why = "missing port";
+			return -1;
+		}
+		*host = xstrndup(p + 1, end - p - 1);
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(p, ':')) == NULL) {
+			*why = "missing port";
+			return -1;
+		}
+		*host = xstrndup(p, colon - p);
+	}
+	if (**host == '\0') {
+		*why = "missing host";
+		goto fail;
+	}
+	errno = 0;
+	n = strtol(colon + 1, &ep, 10);
+	if (colon[1] == '\0' || *ep != '\0' || errno != 0 || n < 1 ||
+	    n > 65535) {
+		*why = colon[1] == '\0' ? "missing port" : "invalid port";
+		goto fail;
+	}
+	*port = (int)n;
+	return 0;
+fail:
+	free(*host);
+	*host = NULL;
+	return -1;
+}
+
+/* Parse "bind": objects or "host:port" strings. */
+static void
+config_binds(struct cfgctx *cx, struct config *c, json_t *arr)
+{
+	static const char	*keys[] = { "host", "port", "tls", "ipv6", NULL };
+	char			 path[64], kpath[96], *host;
+	const char		*why;
+	struct bind_conf	*b;
+	long long		 n;
+	size_t			 i;
+	json_t			*v;
+	int			 tls;
+
+	if (arr == NULL || json_is_null(arr)) {
+		config_err(cx, "bind", "at least one bind address is required");
+		return;
+	}
+	if (!json_is_array(arr)) {
+		config_err(cx, "bind", "expected an array");
+		return;
+	}
+	if (json_array_size(arr) == 0) {
+		config_err(cx, "bind", "at least one bind address is required");
+		return;
+	}
+	c->binds = XCALLOC(struct bind_conf, json_array_size(arr));
+	json_array_foreach(arr, i, v) {
+		snprintf(path, sizeof path, "bind[%zu]", i);
+		b = &c->binds[c->nbinds];
+		if (json_is_string(v)) {
+			if (config_parse_url(json_string_value(v), &host,
+			    &b->port, &tls, &why) != 0) {
+				config_err(cx, path, "%s", why);
+				continue;
+			}
+			b->host = host;
+			c->nbinds++;
+			continue;
+		}
+		if (!json_is_object(v)) {
+			config_err(cx, path, "expected \"host:port\" or an object");
+			continue;
+		}
+		snprintf(kpath, sizeof kpath, "%s.", path);
+		config_check_keys(cx, v, kpath, keys);
+		snprintf(kpath, sizeof kpath, "%s.host", path);
+		config_str(cx, v, "host", kpath, "0.0.0.0", &b->host);
+		snprintf(kpath, sizeof kpath, "%s.port", path);
+		if (json_object_get(v, "port") == NULL) {
+			config_err(cx, kpath, "missing port");
+			free(b->host);
+			b->host = NULL;
+			continue;
+		}
+		config_int(cx, v, "port", kpath, 0, 65535, 0, &n);
+		b->port = (int)n;
+		snprintf(kpath, sizeof kpath, "%s.tls", path);
+		config_bool(cx, v, "tls", kpath, 0, &b->tls);
+		c->nbinds++;
+	}
+}
+
+/* Parse "pools"; only enabled pools are kept, in order. */
+static void
+config_pools(struct cfgctx *cx, struct config *c, json_t *arr)
+{
+	char			 path[64], kpath[96];
+	const char		*why;
+	struct pool_conf	*p;
+	json_t			*v, *url;
+	size_t			 i, k;
+	int			 tls;
+
+	if (arr == NULL || json_is_null(arr)) {
+		config_err(cx, "pools", "at least one enabled pool is required");
+		return;
+	}
+	if (!json_is_array(arr)) {
+		config_err(cx, "pools", "expected an array");
+		return;
+	}
+	c->pools = XCALLOC(struct pool_conf, json_array_size(arr));
+	json_array_foreach(arr, i, v) {
+		snprintf(path, sizeof path, "pools[%zu]", i);
+		if (!json_is_object(v)) {
+			config_err(cx, path, "expected an object");
+			continue;
+		}
+		snprintf(kpath, sizeof kpath, "%s.", path);
+		config_check_keys(cx, v, kpath, config_pool_keys);
+		p = &c->pools[c->npools];
+		snprintf(kpath, sizeof kpath, "%s.enabled", path);
+		config_bool(cx, v, "enabled", kpath, 1, &p->enabled);
+		snprintf(kpath, sizeof kpath, "%s.url", path);
+		url = json_object_get(v, "url");
+		if (url == NULL || json_is_null(url)) {
+			config_err(cx, kpath, "missing url");
+			continue;
+		}
+		if (!json_is_string(url)) {
+			config_err(cx, kpath, "expected a string");
+			continue;
+		}
+		p->url = xstrdup(json_string_value(url));
+		if (config_parse_url(p->url, &p->host, &p->port, &tls,
+		    &why) != 0) {
+			config_err(cx, kpath, "%s", why);
+			free(p->url);
+			p->url = NULL;
+			continue;
+		}
+		snprintf(kpath, sizeof kpath, "%s.user", path);
+		config_str(cx, v, "user", kpath, "x", &p->user);
+		snprintf(kpath, sizeof kpath, "%s.pass", path);
+		config_str(cx, v, "pass", kpath, "x", &p->pass);
+		snprintf(kpath, sizeof kpath, "%s.rig-id", path);
+		config_str(cx, v, "rig-id", kpath, NULL, &p->rig_id);
+		snprintf(kpath, sizeof kpath, "%s.algo", path);
+		config_str(cx, v, "algo", kpath, NULL, &p->algo);
+		snprintf(kpath, sizeof kpath, "%s.keepalive", path);
+		if (json_is_integer(json_object_get(v, "keepalive")))
+			p->keepalive = json_integer_value(
+			    json_object_get(v, "keepalive")) != 0;
+		else
+			config_bool(cx, v, "keepalive", kpath, 0, &p->keepalive);
+		snprintf(kpath, sizeof kpath, "%s.tls", path);
+		config_bool(cx, v, "tls", kpath, tls, &p->tls);
+		snprintf(kpath, sizeof kpath, "%s.tls-verify", path);
+		config_bool(cx, v, "tls-verify", kpath, 0, &p->tls_verify);
+		snprintf(kpath, sizeof kpath, "%s.tls-fingerprint", path);
+		config_str(cx, v, "tls-fingerprint", kpath, NULL,
+		    &p->tls_fingerprint);
+		if (p->tls_fingerprint != NULL) {
+			/* Accept "AB:CD:..." as well as plain hex. */
+			char *s = p->tls_fingerprint, *d = s;
+			for (; *s != '\0'; s++) {
+				if (*s == ':')
+					continue;
+				*d++ = (char)(*s >= 'A' && *s <= 'F' ?
+				    *s - 'A' + 'a' : *s);
+			}
+			*d = '\0';
+			if (strlen(p->tls_fingerprint) != 64 ||
+			    !stratum_is_hex(p->tls_fingerprint, 64))
+				config_err(cx, kpath,
+				    "expected 64 hex characters (SHA-256)");
+		}
+		if (!p->enabled) {
+			free(p->url);
+			free(p->host);
+			free(p->user);
+			free(p->pass);
+			free(p->rig_id);
+			free(p->algo);
+			free(p->tls_fingerprint);
+			memset(p, 0, sizeof *p);
+			continue;
+		}
+		c->npools++;
+	}
+	if (c->npools == 0) {
+		for (k = 0; k < cx->errors->n; k++) {
+			if (strstr(cx->errors->v[k], ": pools[") != NULL)
+				return;
+		}
+		config_err(cx, "pools", "at least one enabled pool is required");
+	}
+}
+
+/* Parse "workers": true/false or a mode name. */
+static void
+config_workers(struct cfgctx *cx, struct config *c, json_t *v)
+{
+	const char	*s;
+
+	c->workers = WORKERS_RIGID;
+	if (v == NULL || json_is_null(v) || json_is_true(v))
+		return;
+	if (json_is_false(v)) {
+		c->workers = WORKERS_NONE;
+		return;
+	}
+	if (!json_is_string(v)) {
+		config_err(cx, "workers", "expected true, false or a mode name");
+		return;
+	}
+	s = json_string_value(v);
+	if (strcmp(s, "rig_id") == 0 || strcmp(s, "rig-id") == 0 ||
+	    strcmp(s, "true") == 0)
+		c->workers = WORKERS_RIGID;
+	else if (strcmp(s, "user") == 0)
+		c->workers = WORKERS_USER;
+	else if (strcmp(s, "password") == 0)
+		c->workers = WORKERS_PASSWORD;
+	else if (strcmp(s, "agent") == 0)
+		c->workers = WORKERS_AGENT;
+	else if (strcmp(s, "ip") == 0)
+		c->workers = WORKERS_IP;
+	else if (strcmp(s, "none") == 0 || strcmp(s, "false") == 0)
+		c->workers = WORKERS_NONE;
+	else
+		config_err(cx, "workers", "unknown mode \"%s\" (rig_id, user, "
+		    "password, agent, ip or none)", s);
+}
+
+/*
+ * Load and validate a config file. Returns a snapshot with one reference,
+ * or NULL with every problem in errors.
+ */
+struct config *
+config_load(const char *path, struct strlist *errors, struct strlist *warnings)
+{
+	struct cfgctx	 cx = { path, errors, warnings };
+	struct config	*c;
+	json_error_t	 jerr;
+	json_t		*root, *v, *o;
+	long long	 n;
+	const char	*slash, *s;
+	size_t		 nerr = errors->n;
+	static const char *tls_keys[] = { "enabled", "cert", "cert_key",
+	    "ciphers", "protocols", "dhparam", "cert-key", "gen", NULL };
+	static const char *http_keys[] = { "enabled", "host", "port",
+	    "access-token", "restricted", NULL };
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		if (jerr.line < 0)
+			strlist_add(errors, "%s: %s", path, jerr.text);
+		else
+			strlist_add(errors, "%s:%d:%d: %s", path, jerr.line,
+			    jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		strlist_add(errors, "%s: the top level must be an object", path);
+		json_decref(root);
+		return NULL;
+	}
+
+	c = XCALLOC(struct config, 1);
+	c->refs = 1;
+	c->path = xstrdup(path);
+	if ((slash = strrchr(path, '/')) != NULL)
+		c->dir = xstrndup(path, slash - path + 1);
+	else
+		c->dir = xstrdup("./");
+	config_check_keys(&cx, root, "", config_top_keys);
+
+	c->mode = MODE_NICEHASH;
+	if ((v = json_object_get(root, "mode")) != NULL && !json_is_null(v)) {
+		s = json_is_string(v) ? json_string_value(v) : "";
+		if (strcmp(s, "nicehash") == 0)
+			c->mode = MODE_NICEHASH;
+		else if (strcmp(s, "simple") == 0)
+			c->mode = MODE_SIMPLE;
+		else
+			config_err(&cx, "mode", "expected \"nicehash\" or "
+			    "\"simple\"");
+	}
+	config_binds(&cx, c, json_object_get(root, "bind"));
+	config_pools(&cx, c, json_object_get(root, "pools"));
+
+	o = json_object_get(root, "tls");
+	if (o != NULL && !json_is_null(o) && !json_is_object(o))
+		config_err(&cx, "tls", "expected an object");
+	else if (o != NULL && json_is_object(o)) {
+		config_check_keys(&cx, o, "tls.", tls_keys);
+		config_bool(&cx, o, "enabled", "tls.enabled", 0,
+		    &c->tls.enabled);
+		config_str(&cx, o, "cert", "tls.cert", NULL, &c->tls.cert);
+		config_str(&cx, o, "cert_key", "tls.cert_key", NULL,
+		    &c->tls.cert_key);
+		config_str(&cx, o, "ciphers", "tls.ciphers", NULL,
+		    &c->tls.ciphers);
+		config_str(&cx, o, "protocols", "tls.protocols", NULL,
+		    &c->tls.protocols);
+	}
+
+	c->http.host = xstrdup("127.0.0.1");
+	c->http.restricted = 1;
+	o = json_object_get(root, "http");
+	if (o != NULL && !json_is_null(o) && !json_is_object(o))
+		config_err(&cx, "http", "expected an object");
+	else if (o != NULL && json_is_object(o)) {
+		config_check_keys(&cx, o, "http.", http_keys);
+		config_bool(&cx, o, "enabled", "http.enabled", 0,
+		    &c->http.enabled);
+		free(c->http.host);
+		config_str(&cx, o, "host", "http.host", "127.0.0.1",
+		    &c->http.host);
+		config_int(&cx, o, "port", "http.port", 0, 65535, 0, &n);
+		c->http.port = (int)n;
+		config_str(&cx, o, "access-token", "http.access-token", NULL,
+		    &c->http.access_token);
+		config_bool(&cx, o, "restricted", "http.restricted", 1,
+		    &c->http.restricted);
+		if (c->http.access_token != NULL &&
+		    c->http.access_token[0] == '\0') {
+			free(c->http.access_token);
+			c->http.access_token = NULL;
+		}
+	}
+
+	config_str(&cx, root, "access-password", "access-password", NULL,
+	    &c->access_password);
+	if (c->access_password != NULL && c->access_password[0] == '\0') {
+		free(c->access_password);
+		c->access_password = NULL;
+	}
+	config_int(&cx, root, "custom-diff", "custom-diff", 0, INT64_MAX, 0, &n);
+	c->custom_diff = (uint64_t)n;
+	config_bool(&cx, root, "custom-diff-stats", "custom-diff-stats", 0,
+	    &c->custom_diff_stats);
+	config_bool(&cx, root, "algo-ext", "algo-ext", 1, &c->algo_ext);
+	config_workers(&cx, c, json_object_get(root, "workers"));
+	config_str(&cx, root, "access-log-file", "access-log-file", NULL,
+	    &c->access_log_file);
+	config_str(&cx, root, "share-log-file", "share-log-file", NULL,
+	    &c->share_log_file);
+	config_str(&cx, root, "log-file", "log-file", NULL, &c->log_file);
+	config_str(&cx, root, "pid-file", "pid-file", "/run/sluice.pid",
+	    &c->pid_file);
+	config_int(&cx, root, "reuse-timeout", "reuse-timeout", 0, 86400, 0, &n);
+	c->reuse_timeout = (int)n;
+	config_int(&cx, root, "retries", "retries", 0, 1000, 2, &n);
+	c->retries = (int)n;
+	config_int(&cx, root, "retry-pause", "retry-pause", 0, 3600, 1, &n);
+	c->retry_pause = (int)n;
+	config_bool(&cx, root, "watch", "watch", 1, &c->watch);
+	if (json_is_boolean(json_object_get(root, "verbose"))) {
+		config_bool(&cx, root, "verbose", "verbose", 0, &c->verbose);
+	} else {
+		config_int(&cx, root, "verbose", "verbose", 0, 5, 0, &n);
+		c->verbose = (int)n;
+	}
+	config_bool(&cx, root, "syslog", "syslog", 0, &c->syslog);
+	config_int(&cx, root, "print-time", "print-time", 0, 86400, 60, &n);
+	c->print_time = (int)n;
+	config_bool(&cx, root, "background", "background", 0, &c->background);
+	config_int(&cx, root, "max-connections", "max-connections", 0,
+	    10000000, 0, &n);
+	c->max_connections = (int)n;
+	config_int(&cx, root, "max-upstreams", "max-upstreams", 0, 1000000, 0,
+	    &n);
+	c->max_upstreams = (int)n;
+	config_int(&cx, root, "pool-connect-timeout", "pool-connect-timeout",
+	    1, 3600, 10, &n);
+	c->pool_connect_timeout = (int)n;
+	config_int(&cx, root, "pool-response-timeout", "pool-response-timeout",
+	    1, 3600, 15, &n);
+	c->pool_response_timeout = (int)n;
+	config_int(&cx, root, "miner-output-limit", "miner-output-limit", 4096,
+	    64 << 20, 65536, &n);
+	c->max_output = (size_t)n;
+	config_int(&cx, root, "workers-max", "workers-max", 1, 10000000, 10000,
+	    &n);
+	c->workers_max = (int)n;
+
+	json_decref(root);
+	if (errors->n != nerr) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Take a reference. */
+struct config *
+config_ref(struct config *c)
+{
+	c->refs++;
+	return c;
+}
+
+/* Drop a reference; the last one frees. */
+void
+config_unref(struct config *c)
+{
+	if (c != NULL && --c->refs == 0)
+		config_free(c);
+}
+
+/* Free a snapshot. */
+static void
+config_free(struct config *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nbinds; i++)
+		free(c->binds[i].host);
+	free(c->binds);
+	for (i = 0; i < c->npools; i++) {
+		free(c->pools[i].url);
+		free(c->pools[i].host);
+		free(c->pools[i].user);
+		free(c->pools[i].pass);
+		free(c->pools[i].rig_id);
+		free(c->pools[i].algo);
+		free(c->pools[i].tls_fingerprint);
+	}
+	free(c->pools);
+	free(c->tls.cert);
+	free(c->tls.cert_key);
+	free(c->tls.ciphers);
+	free(c->tls.protocols);
+	free(c->http.host);
+	free(c->http.access_token);
+	free(c->access_password);
+	free(c->access_log_file);
+	free(c->share_log_file);
+	free(c->log_file);
+	free(c->pid_file);
+	free(c->path);
+	free(c->dir);
+	free(c);
+}
+
+/* Compare two strings that may be NULL. */
+static int
+config_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Do two snapshots have the same upstream pools and pool timeouts? */
+int
+config_pools_equal(const struct config *a, const struct config *b)
+{
+	const struct pool_conf	*p, *q;
+	size_t			 i;
+
+	if (a->npools != b->npools || a->retries != b->retries ||
+	    a->retry_pause != b->retry_pause)
+		return 0;
+	for (i = 0; i < a->npools; i++) {
+		p = &a->pools[i];
+		q = &b->pools[i];
+		if (!config_streq(p->host, q->host) || p->port != q->port ||
+		    !config_streq(p->user, q->user) ||
+		    !config_streq(p->pass, q->pass) ||
+		    !config_streq(p->rig_id, q->rig_id) ||
+		    !config_streq(p->algo, q->algo) || p->tls != q->tls ||
+		    p->tls_verify != q->tls_verify ||
+		    p->keepalive != q->keepalive ||
+		    !config_streq(p->tls_fingerprint, q->tls_fingerprint))
+			return 0;
+	}
+	return 1;
+}
+
+/* Name of a mode. */
+const char *
+config_mode_text(enum proxy_mode m)
+{
+	return m == MODE_SIMPLE ? "simple" : "nicehash";
+}
+
+/* Name of a workers mode, as xmrig-proxy reports it. */
+const char *
+config_workers_text(enum workers_mode w)
+{
+	switch (w) {
+	case WORKERS_NONE:
+		return "none";
+	case WORKERS_RIGID:
+		return "rig_id";
+	case WORKERS_USER:
+		return "user";
+	case WORKERS_PASSWORD:
+		return "password";
+	case WORKERS_AGENT:
+		return "agent";
+	case WORKERS_IP:
+		return "ip";
+	}
+	return "unknown";
+}

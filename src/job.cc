@@ -1,0 +1,298 @@
+/*
+ * job.cc: an upstream job, validated once and encoded once.
+ *
+ * Fan-out cost per miner is a memcpy of the encoded head, two hex chars
+ * patched for the NiceHash slot, the target and the session id: no JSON
+ * encoding and no allocation per miner. Also the bounded nonce sets used
+ * to refuse duplicate shares per job.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice.h"
+
+#define JOB_ID_MAX	128
+#define JOB_BLOB_MAX	1024	/* hex chars; CryptoNote blobs are ~152 */
+
+static char	*job_quote(const char *);
+
+/* A string as a JSON string literal (quotes included). */
+static char *
+job_quote(const char *s)
+{
+	json_t	*j = json_string(s);
+	char	*out;
+
+	if (j == NULL)
+		return NULL;
+	out = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+	json_decref(j);
+	return out;
+}
+
+/*
+ * Validate a job object from a pool (login reply "job" or "job" params)
+ * and encode it. Returns NULL with *why set when it cannot be used.
+ */
+struct job *
+job_parse(json_t *o, int algo_ext, const char **why)
+{
+	struct job	*j;
+	json_t		*blob, *id, *target, *algo, *height, *seed;
+	char		*qid = NULL, *qalgo = NULL, *head = NULL;
+	size_t		 tlen;
+
+	if (!json_is_object(o)) {
+		*why = "job is not an object";
+		return NULL;
+	}
+	blob = json_object_get(o, "blob");
+	id = json_object_get(o, "job_id");
+	target = json_object_get(o, "target");
+	algo = json_object_get(o, "algo");
+	height = json_object_get(o, "height");
+	seed = json_object_get(o, "seed_hash");
+	if (!json_is_string(blob) || json_string_length(blob) == 0) {
+		*why = "missing blob";
+		return NULL;
+	}
+	if (json_string_length(blob) % 2 != 0 ||
+	    json_string_length(blob) > JOB_BLOB_MAX ||
+	    !stratum_is_hex(json_string_value(blob), json_string_length(blob))) {
+		*why = "blob is not even-length hex";
+		return NULL;
+	}
+	if (!json_is_string(id) || json_string_length(id) == 0 ||
+	    json_string_length(id) > JOB_ID_MAX) {
+		*why = "missing or oversized job_id";
+		return NULL;
+	}
+	if (!json_is_string(target) ||
+	    stratum_target_diff(json_string_value(target),
+	    json_string_length(target)) == 0) {
+		*why = "invalid target";
+		return NULL;
+	}
+	if (algo != NULL && !json_is_null(algo) && (!json_is_string(algo) ||
+	    json_string_length(algo) == 0 || json_string_length(algo) > 64)) {
+		*why = "invalid algo";
+		return NULL;
+	}
+	if (height != NULL && !json_is_null(height) &&
+	    (!json_is_integer(height) || json_integer_value(height) < 0)) {
+		*why = "invalid height";
+		return NULL;
+	}
+	if (seed != NULL && !json_is_null(seed) && (!json_is_string(seed) ||
+	    json_string_length(seed) > 128 ||
+	    !stratum_is_hex(json_string_value(seed), json_string_length(seed)))) {
+		*why = "invalid seed_hash";
+		return NULL;
+	}
+
+	j = XCALLOC(struct job, 1);
+	j->refs = 1;
+	j->blob_len = json_string_length(blob);
+	j->blob = xstrndup(json_string_value(blob), j->blob_len);
+	j->job_id = xstrdup(json_string_value(id));
+	tlen = json_string_length(target);
+	j->target = xstrndup(json_string_value(target), tlen);
+	j->diff = stratum_target_diff(j->target, tlen);
+	if (json_is_string(algo))
+		j->algo = xstrdup(json_string_value(algo));
+	if (json_is_integer(height))
+		j->height = (uint64_t)json_integer_value(height);
+	if (json_is_string(seed))
+		j->seed_hash = xstrdup(json_string_value(seed));
+
+	qid = job_quote(j->job_id);
+	if (j->algo != NULL && algo_ext)
+		qalgo = job_quote(j->algo);
+	if (qid == NULL || (j->algo != NULL && algo_ext && qalgo == NULL)) {
+		free(qid);
+		free(qalgo);
+		job_unref(j);
+		*why = "job_id or algo is not valid UTF-8";
+		return NULL;
+	}
+
+	/* Encode everything before the target once. */
+	static const char pre[] =
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"job\",\"params\":{\"blob\":\"";
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_printf(b, "%s%s\",\"job_id\":%s", pre, j->blob, qid);
+	if (qalgo != NULL) {
+		evbuffer_add_printf(b, ",\"algo\":%s", qalgo);
+		j->send_algo = 1;
+	}
+	if (json_is_integer(height)) {
+		evbuffer_add_printf(b, ",\"height\":%llu",
+		    (unsigned long long)j->height);
+		j->has_height = 1;
+	}
+	if (j->seed_hash != NULL)
+		evbuffer_add_printf(b, ",\"seed_hash\":\"%s\"", j->seed_hash);
+	evbuffer_add_printf(b, ",\"target\":\"");
+	j->head_len = evbuffer_get_length(b);
+	head = (char *)xmalloc(j->head_len + 1);
+	evbuffer_remove(b, head, j->head_len);
+	head[j->head_len] = '\0';
+	evbuffer_free(b);
+	j->qjob_id = qid;
+	j->qalgo = qalgo;
+	j->head = head;
+	if (j->blob_len >= 2 * JOB_SLOT_OFF + 2)
+		j->slot_off = sizeof pre - 1 + 2 * JOB_SLOT_OFF;
+	return j;
+}
+
+/* Take a reference. */
+struct job *
+job_ref(struct job *j)
+{
+	j->refs++;
+	return j;
+}
+
+/* Drop a reference; the last one frees. */
+void
+job_unref(struct job *j)
+{
+	if (j == NULL || --j->refs > 0)
+		return;
+	free(j->blob);
+	free(j->job_id);
+	free(j->target);
+	free(j->algo);
+	free(j->seed_hash);
+	free(j->qjob_id);
+	free(j->qalgo);
+	free(j->head);
+	free(j);
+}
+
+/* Write a slot into a blob in place (hex chars 84..85). */
+void
+job_blob_slot(char *blob, size_t len, uint8_t slot)
+{
+	if (len >= 2 * JOB_SLOT_OFF + 2)
+		stratum_hex_byte(slot, blob + 2 * JOB_SLOT_OFF);
+}
+
+/*
+ * Render the job notification for one miner into buf: slot -1 leaves the
+ * blob as the pool sent it. Returns the line length, or 0 if cap is short.
+ */
+size_t
+job_render(const struct job *j, int slot, const char *target,
+    const char *session, char *buf, size_t cap)
+{
+	size_t	 tlen = strlen(target), slen = strlen(session), n;
+	static const char mid[] = "\",\"id\":\"";
+	static const char end[] = "\"}}\n";
+
+	n = j->head_len + tlen + sizeof mid - 1 + slen + sizeof end - 1;
+	if (n >= cap)
+		return 0;
+	memcpy(buf, j->head, j->head_len);
+	if (slot >= 0 && j->slot_off != 0)
+		stratum_hex_byte((uint8_t)slot, buf + j->slot_off);
+	n = j->head_len;
+	memcpy(buf + n, target, tlen);
+	n += tlen;
+	memcpy(buf + n, mid, sizeof mid - 1);
+	n += sizeof mid - 1;
+	memcpy(buf + n, session, slen);
+	n += slen;
+	memcpy(buf + n, end, sizeof end - 1);
+	n += sizeof end - 1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* The job as a JSON object, for the login reply. */
+json_t *
+job_json(const struct job *j, int slot, const char *target,
+    const char *session)
+{
+	json_t	*o = json_object();
+	char	*blob = xstrndup(j->blob, j->blob_len);
+
+	if (slot >= 0)
+		job_blob_slot(blob, j->blob_len, (uint8_t)slot);
+	json_object_set_new(o, "blob", json_string(blob));
+	free(blob);
+	json_object_set_new(o, "job_id", json_string(j->job_id));
+	json_object_set_new(o, "target", json_string(target));
+	if (j->send_algo)
+		json_object_set_new(o, "algo", json_string(j->algo));
+	if (j->has_height)
+		json_object_set_new(o, "height",
+		    json_integer((json_int_t)j->height));
+	if (j->seed_hash != NULL)
+		json_object_set_new(o, "seed_hash", json_string(j->seed_hash));
+	json_object_set_new(o, "id", json_string(session));
+	return o;
+}
+
+/* Add a nonce; 1 if new, 0 if already present (or the set is full). */
+int
+nonceset_add(struct nonceset *s, uint32_t nonce)
+{
+	uint32_t	 i, mask, key, *old, oldcap;
+
+	if (nonce == 0) {
+		if (s->has_zero)
+			return 0;
+		s->has_zero = 1;
+		return 1;
+	}
+	if (s->n + 1 > s->cap / 2) {
+		if (s->cap >= NONCESET_MAX)
+			return 1;	/* stop tracking; never block shares */
+		old = s->v;
+		oldcap = s->cap;
+		s->cap = oldcap == 0 ? 256 : oldcap * 2;
+		s->v = XCALLOC(uint32_t, s->cap);
+		s->n = 0;
+		for (i = 0; i < oldcap; i++) {
+			if (old[i] != 0)
+				nonceset_add(s, old[i]);
+		}
+		free(old);
+	}
+	mask = s->cap - 1;
+	key = nonce * 2654435761u;
+	for (i = key & mask;; i = (i + 1) & mask) {
+		if (s->v[i] == nonce)
+			return 0;
+		if (s->v[i] == 0) {
+			s->v[i] = nonce;
+			s->n++;
+			return 1;
+		}
+	}
+}
+
+/* Empty a set, keeping a small table. */
+void
+nonceset_clear(struct nonceset *s)
+{
+	if (s->cap > 1024) {
+		nonceset_free(s);
+		return;
+	}
+	if (s->v != NULL)
+		memset(s->v, 0, s->cap * sizeof *s->v);
+	s->n = 0;
+	s->has_zero = 0;
+}
+
+/* Free a set's table. */
+void
+nonceset_free(struct nonceset *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,159 @@
+/*
+ * listener.cc: one listening socket per "bind" entry. Accepts, applies the
+ * global connection cap, and pauses accepting for a second when the
+ * process runs out of file descriptors instead of spinning on EMFILE.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+
+#include "sluice.h"
+
+struct listener {
+	struct evconnlistener	*evl;
+	int			 port;
+	int			 tls;
+	char			 addr[128];
+	TAILQ_ENTRY(listener)	 entry;
+};
+static TAILQ_HEAD(, listener) listeners = TAILQ_HEAD_INITIALIZER(listeners);
+static time_t	 listener_paused_until;
+
+static void	 listener_accept(struct evconnlistener *, evutil_socket_t,
+		     struct sockaddr *, int, void *);
+static void	 listener_error(struct evconnlistener *, void *);
+
+/* Open every bind address. Returns -1 (after logging) if any fails. */
+int
+listener_open_all(struct config *c)
+{
+	struct addrinfo	 hints, *res, *ai;
+	struct listener	*l;
+	char		 port[16];
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < c->nbinds; i++) {
+		memset(&hints, 0, sizeof hints);
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		snprintf(port, sizeof port, "%d", c->binds[i].port);
+		rc = getaddrinfo(c->binds[i].host, port, &hints, &res);
+		if (rc != 0) {
+			log_warnx("%s: bind[%zu]: %s: %s", c->path, i,
+			    c->binds[i].host, gai_strerror(rc));
+			return -1;
+		}
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			l = XCALLOC(struct listener, 1);
+			l->port = c->binds[i].port;
+			l->tls = c->binds[i].tls;
+			snprintf(l->addr, sizeof l->addr,
+			    ai->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
+			    c->binds[i].host, c->binds[i].port);
+			l->evl = evconnlistener_new_bind(sl.base,
+			    listener_accept, l, LEV_OPT_CLOSE_ON_FREE |
+			    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+			    ai->ai_addr, (int)ai->ai_addrlen);
+			if (l->evl == NULL) {
+				log_warn("%s: bind[%zu]: cannot listen on %s",
+				    c->path, i, l->addr);
+				free(l);
+				freeaddrinfo(res);
+				return -1;
+			}
+			evconnlistener_set_error_cb(l->evl, listener_error);
+			TAILQ_INSERT_TAIL(&listeners, l, entry);
+			log_info("type=listen addr=%s tls=%d", l->addr, l->tls);
+		}
+		freeaddrinfo(res);
+	}
+	return 0;
+}
+
+/* Close every listener (shutdown). */
+void
+listener_close_all(void)
+{
+	struct listener	*l;
+
+	while ((l = TAILQ_FIRST(&listeners)) != NULL) {
+		TAILQ_REMOVE(&listeners, l, entry);
+		evconnlistener_free(l->evl);
+		free(l);
+	}
+}
+
+/* Stop accepting for a second (out of descriptors). */
+void
+listener_pause(void)
+{
+	struct listener	*l;
+
+	if (listener_paused_until != 0)
+		return;
+	TAILQ_FOREACH(l, &listeners, entry)
+		evconnlistener_disable(l->evl);
+	listener_paused_until = sl.now + 1;
+	log_warnx("type=accept_paused reason=\"out of file descriptors\"");
+}
+
+/* Resume accepting after a pause. */
+void
+listener_tick(time_t now)
+{
+	struct listener	*l;
+
+	if (listener_paused_until == 0 || now < listener_paused_until)
+		return;
+	listener_paused_until = 0;
+	TAILQ_FOREACH(l, &listeners, entry)
+		evconnlistener_enable(l->evl);
+	log_info("type=accept_resumed");
+}
+
+/* A new connection: apply the cap, then hand it to miner.cc. */
+static void
+listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct listener	*l = (struct listener *)arg;
+	int		 one = 1;
+
+	(void)evl;
+	sl_stats.connections++;
+	if (sl.conf->max_connections > 0 &&
+	    miner_count() >= (size_t)sl.conf->max_connections) {
+		sl_stats.refused_max_conn++;
+		log_debug("refused connection: max-connections %d reached",
+		    sl.conf->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	miner_accept(fd, sa, salen, l->port, l->tls);
+}
+
+/* accept(2) failed: pause on descriptor exhaustion, else log. */
+static void
+listener_error(struct evconnlistener *evl, void *arg)
+{
+	int	 err = EVUTIL_SOCKET_ERROR();
+
+	(void)evl;
+	(void)arg;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+		listener_pause();
+	else
+		log_warnx("accept: %s", evutil_socket_error_to_string(err));
+}

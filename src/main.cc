@@ -1,0 +1,401 @@
+/*
+ * main.cc: the process. Flags, daemon(3), signals through libevent, the
+ * one 1-second tick that drives every timeout, window and watcher, reload
+ * (build new, then swap; a failure changes nothing) and the graceful stop.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <luajit.h>
+#include <openssl/opensslv.h>
+#include <openssl/crypto.h>
+
+#include "sluice.h"
+
+#define SHUTDOWN_GRACE	5	/* seconds to wait for in-flight submits */
+
+struct sluice	 sl;
+
+static struct event	*tick_ev;
+static struct event	*stop_ev;
+static struct event	*sig_evs[4];
+static struct timespec	 conf_mtime;
+static time_t		 last_print;
+static time_t		 stop_deadline;
+static int		 pidfile_written;
+
+static void	 usage(void) NORETURN;
+static void	 version(void);
+static void	 sluice_signal(evutil_socket_t, short, void *);
+static void	 sluice_tick(evutil_socket_t, short, void *);
+static void	 sluice_reload(const char *);
+static void	 sluice_apply(struct config *, struct config *);
+static void	 sluice_stop(void);
+static void	 sluice_stop_check(evutil_socket_t, short, void *);
+static void	 sluice_summary(void);
+static int	 sluice_mtime(const char *, struct timespec *);
+static void	 sluice_pidfile(const struct config *);
+static void	 sluice_print_errors(struct strlist *, struct strlist *);
+
+/* Print usage and exit 1. */
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: sluice [-dhnvV] [-c file]\n");
+	exit(1);
+}
+
+/* Print the version and the libraries' versions. */
+static void
+version(void)
+{
+	printf("sluice %s\n", SLUICE_VERSION);
+	printf("libevent %s, %s, jansson %s, %s\n", event_get_version(),
+	    OpenSSL_version(OPENSSL_VERSION), JANSSON_VERSION, LUAJIT_VERSION);
+}
+
+/* Monotonic seconds. */
+time_t
+sluice_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Print config errors and warnings, one per line. */
+static void
+sluice_print_errors(struct strlist *errors, struct strlist *warnings)
+{
+	size_t	 i;
+
+	for (i = 0; i < warnings->n; i++)
+		fprintf(stderr, "warning: %s\n", warnings->v[i]);
+	for (i = 0; i < errors->n; i++)
+		fprintf(stderr, "%s\n", errors->v[i]);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct strlist	 errors = {}, warnings = {};
+	const char	*path = SLUICE_CONFDIR "/config.json";
+	int		 ch, foreground = 0, check = 0, verbose = 0;
+	size_t		 i;
+	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+
+	while ((ch = getopt(argc, argv, "c:dhnvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			foreground = 1;
+			break;
+		case 'h':
+			printf("usage: sluice [-dhnvV] [-c file]\n"
+			    "  -c file  configuration (default %s/config.json)\n"
+			    "  -d       stay in the foreground, log to stderr\n"
+			    "  -n       check the configuration and exit\n"
+			    "  -v       more verbose (repeatable)\n"
+			    "  -V       print the version and exit\n",
+			    SLUICE_CONFDIR);
+			exit(0);
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			version();
+			exit(0);
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	sl.conf = config_load(path, &errors, &warnings);
+	if (check) {
+		sluice_print_errors(&errors, &warnings);
+		if (sl.conf == NULL)
+			exit(1);
+		printf("configuration OK\n");
+		exit(0);
+	}
+	if (sl.conf == NULL) {
+		sluice_print_errors(&errors, &warnings);
+		exit(1);
+	}
+	/* "background" is xmrig-proxy's; without -d sluice detaches anyway. */
+	log_init(foreground, verbose + sl.conf->verbose);
+	for (i = 0; i < warnings.n; i++)
+		log_warnx("%s", warnings.v[i]);
+	strlist_clear(&warnings);
+	log_set_syslog(sl.conf->syslog);
+	log_open_file(sl.conf->log_file);
+	sluice_mtime(path, &conf_mtime);
+
+	if (!foreground && daemon(0, 0) != 0)
+		fatal("daemon");
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((sl.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	sl.dns = evdns_base_new(sl.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (sl.dns == NULL) {
+		log_warnx("no usable resolv.conf; only numeric pool addresses "
+		    "will work");
+		sl.dns = evdns_base_new(sl.base, 0);
+	}
+	sl.now = sl.started = sluice_now();
+	TAILQ_INIT(&sl.miners);
+
+	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+		sig_evs[i] = evsignal_new(sl.base, signals[i], sluice_signal,
+		    NULL);
+		evsignal_add(sig_evs[i], NULL);
+	}
+	if (listener_open_all(sl.conf) != 0)
+		exit(1);
+	if (!foreground)
+		sluice_pidfile(sl.conf);
+
+	tick_ev = event_new(sl.base, -1, EV_PERSIST, sluice_tick, NULL);
+	struct timeval one = { 1, 0 };
+	event_add(tick_ev, &one);
+	last_print = sl.now;
+
+	splitter_start();
+	log_info("type=ready pid=%d version=%s mode=%s", (int)getpid(),
+	    SLUICE_VERSION, config_mode_text(sl.conf->mode));
+	event_base_dispatch(sl.base);
+
+	/* Everything has been closed by sluice_stop(); free what is left. */
+	for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		event_free(sig_evs[i]);
+	event_free(tick_ev);
+	if (stop_ev != NULL)
+		event_free(stop_ev);
+	evdns_base_free(sl.dns, 0);
+	event_base_free(sl.base);
+	if (pidfile_written)
+		unlink(sl.conf->pid_file);
+	config_unref(sl.conf);
+	log_open_file(NULL);
+	return 0;
+}
+
+/* Write the pid file; failure is a warning, not fatal. */
+static void
+sluice_pidfile(const struct config *c)
+{
+	FILE	*f;
+
+	if (c->pid_file == NULL || c->pid_file[0] == '\0')
+		return;
+	if ((f = fopen(c->pid_file, "w")) == NULL) {
+		log_warn("pid file %s", c->pid_file);
+		return;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	pidfile_written = 1;
+}
+
+/* Signals: TERM/INT stop, HUP reloads, USR1 reopens logs. */
+static void
+sluice_signal(evutil_socket_t sig, short events, void *arg)
+{
+	(void)events;
+	(void)arg;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		sluice_stop();
+		break;
+	case SIGHUP:
+		sluice_reload("signal");
+		break;
+	case SIGUSR1:
+		log_info("type=reopen status=start");
+		log_reopen();
+		events_reopen();
+		break;
+	}
+}
+
+/* The modification time of a file; -1 if it cannot be read. */
+static int
+sluice_mtime(const char *path, struct timespec *ts)
+{
+	struct stat	 st;
+
+	if (stat(path, &st) != 0)
+		return -1;
+	*ts = st.st_mtim;
+	return 0;
+}
+
+/* Once a second: timeouts, GC, windows, the watcher, the summary line. */
+static void
+sluice_tick(evutil_socket_t fd, short events, void *arg)
+{
+	struct timespec	 ts;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	sl.now = sluice_now();
+	miner_tick(sl.now);
+	listener_tick(sl.now);
+	splitter_tick(sl.now);
+	events_tick(sl.now);
+
+	if (sl.conf->watch && !sl.stopping &&
+	    sluice_mtime(sl.conf->path, &ts) == 0 &&
+	    (ts.tv_sec != conf_mtime.tv_sec ||
+	    ts.tv_nsec != conf_mtime.tv_nsec)) {
+		conf_mtime = ts;
+		sluice_reload("watch");
+	}
+	if (sl.conf->print_time > 0 &&
+	    sl.now - last_print >= sl.conf->print_time) {
+		last_print = sl.now;
+		sluice_summary();
+	}
+}
+
+/* The periodic one-line summary. */
+static void
+sluice_summary(void)
+{
+	uint64_t	 active, sleep, error, total;
+
+	splitter_upstreams(&active, &sleep, &error, &total);
+	log_info("type=summary miners=%llu max=%llu upstreams=%llu/%llu "
+	    "accepted=%llu rejected=%llu invalid=%llu expired=%llu "
+	    "hashes=%llu",
+	    (unsigned long long)sl_stats.miners_now,
+	    (unsigned long long)sl_stats.miners_max,
+	    (unsigned long long)active, (unsigned long long)total,
+	    (unsigned long long)sl_stats.accepted,
+	    (unsigned long long)sl_stats.rejected,
+	    (unsigned long long)sl_stats.invalid,
+	    (unsigned long long)sl_stats.expired,
+	    (unsigned long long)sl_stats.hashes);
+}
+
+/*
+ * Reload: build a new snapshot; on success swap it in and apply what may
+ * change at runtime. A failure is logged and changes nothing.
+ */
+static void
+sluice_reload(const char *why)
+{
+	struct strlist	 errors = {}, warnings = {};
+	struct config	*nc, *old;
+	size_t		 i;
+
+	if (sl.stopping)
+		return;
+	log_info("type=reload status=start trigger=%s file=%s", why,
+	    sl.conf->path);
+	sluice_mtime(sl.conf->path, &conf_mtime);
+	nc = config_load(sl.conf->path, &errors, &warnings);
+	for (i = 0; i < warnings.n; i++)
+		log_warnx("%s", warnings.v[i]);
+	strlist_clear(&warnings);
+	if (nc == NULL) {
+		for (i = 0; i < errors.n; i++)
+			log_warnx("%s", errors.v[i]);
+		strlist_clear(&errors);
+		sl_stats.reloads_failed++;
+		log_info("type=reload status=failed trigger=%s reason=\"config "
+		    "error\"", why);
+		return;
+	}
+	old = sl.conf;
+	sl.conf = nc;
+	sluice_apply(old, nc);
+	config_unref(old);
+	sl_stats.reloads_ok++;
+	log_info("type=reload status=done trigger=%s", why);
+}
+
+/* Apply a new snapshot: what can change at runtime does. */
+static void
+sluice_apply(struct config *old, struct config *nc)
+{
+	size_t	 i;
+	int	 same = old->nbinds == nc->nbinds;
+
+	for (i = 0; same && i < nc->nbinds; i++) {
+		same = strcmp(old->binds[i].host, nc->binds[i].host) == 0 &&
+		    old->binds[i].port == nc->binds[i].port &&
+		    old->binds[i].tls == nc->binds[i].tls;
+	}
+	if (!same)
+		log_warnx("reload: bind addresses cannot change at runtime; "
+		    "restart to apply");
+	if (old->mode != nc->mode) {
+		log_warnx("reload: mode cannot change at runtime; still %s",
+		    config_mode_text(old->mode));
+		nc->mode = old->mode;
+	}
+	log_set_verbose(log_get_verbose() - old->verbose + nc->verbose);
+	log_set_syslog(nc->syslog);
+	log_open_file(nc->log_file);
+	events_reopen();
+	if (!config_pools_equal(old, nc))
+		splitter_reload();
+}
+
+/* Begin the graceful stop: no new miners, wait for in-flight submits. */
+static void
+sluice_stop(void)
+{
+	struct timeval	 tv = { 0, 100 * 1000 };
+
+	if (sl.stopping)
+		return;
+	sl.stopping = 1;
+	log_info("type=shutdown status=start inflight=%zu", share_inflight());
+	listener_close_all();
+	miner_quiesce();
+	stop_deadline = sluice_now() + SHUTDOWN_GRACE;
+	stop_ev = event_new(sl.base, -1, EV_PERSIST, sluice_stop_check, NULL);
+	event_add(stop_ev, &tv);
+	sluice_stop_check(-1, 0, NULL);
+}
+
+/* Finish the stop once nothing is in flight or the grace period is over. */
+static void
+sluice_stop_check(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (share_inflight() > 0 && sluice_now() < stop_deadline)
+		return;
+	event_del(stop_ev);
+	miner_close_all("shutdown");
+	splitter_stop();
+	events_stop();
+	log_info("type=shutdown status=done");
+	event_base_loopexit(sl.base, NULL);
+}

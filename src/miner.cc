@@ -1,0 +1,614 @@
+/*
+ * miner.cc: one miner connection. Stratum framing (newline-delimited
+ * JSON-RPC, 16 KiB lines), the state machine
+ *	WAIT_LOGIN -> WAIT_READY -> READY -> CLOSING
+ * a method table, and the one close path.
+ *
+ * Ownership: the miner list holds one reference; a share in flight holds
+ * one; a callback running on the miner holds one for its duration. The
+ * struct is freed when the last goes, so a pool reply for a departed miner
+ * finds a CLOSING miner, never freed memory.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice.h"
+
+#define MINER_F_LOGIN	0x1	/* needs a completed login */
+
+struct miner_method {
+	const char	*name;
+	void		(*handler)(struct miner *, const char *, json_t *);
+	int		 flags;
+};
+
+static void	 miner_read(struct bufferevent *, void *);
+static void	 miner_drained(struct bufferevent *, void *);
+static void	 miner_event(struct bufferevent *, short, void *);
+static void	 miner_line(struct miner *, const char *, size_t);
+static void	 miner_write(struct miner *, const char *, size_t);
+static void	 miner_finish(struct miner *, const char *);
+static void	 miner_set_state(struct miner *, enum miner_state);
+static void	 miner_free(struct miner *);
+static void	 miner_login(struct miner *, const char *, json_t *);
+static void	 miner_submit(struct miner *, const char *, json_t *);
+static void	 miner_keepalived(struct miner *, const char *, json_t *);
+static const char *miner_str(json_t *, const char *, size_t);
+
+static const struct miner_method miner_methods[] = {
+	{ "login", miner_login, 0 },
+	{ "submit", miner_submit, MINER_F_LOGIN },
+	{ "keepalived", miner_keepalived, MINER_F_LOGIN },
+	{ "getjob", NULL, MINER_F_LOGIN },	/* answered "Invalid method" */
+};
+
+static uint64_t	 miner_next_id = 1;
+static size_t	 miner_n;
+
+/* Name of a state, for logs and the API. */
+const char *
+miner_state_text(enum miner_state s)
+{
+	switch (s) {
+	case MINER_WAIT_LOGIN:
+		return "wait_login";
+	case MINER_WAIT_READY:
+		return "wait_ready";
+	case MINER_READY:
+		return "ready";
+	case MINER_CLOSING:
+		return "closing";
+	}
+	return "unknown";
+}
+
+/* Change state; every transition goes through here. */
+static void
+miner_set_state(struct miner *m, enum miner_state s)
+{
+	log_debug2("miner %llu: %s -> %s", (unsigned long long)m->id,
+	    miner_state_text(m->state), miner_state_text(s));
+	m->state = s;
+}
+
+/* Number of open miner connections. */
+size_t
+miner_count(void)
+{
+	return miner_n;
+}
+
+/* Take a reference. */
+struct miner *
+miner_ref(struct miner *m)
+{
+	m->refs++;
+	return m;
+}
+
+/* Drop a reference; the last one frees a closed miner. */
+void
+miner_unref(struct miner *m)
+{
+	if (--m->refs == 0)
+		miner_free(m);
+}
+
+/* Free a miner; only reached with no references left. */
+static void
+miner_free(struct miner *m)
+{
+	job_unref(m->job);
+	free(m->login);
+	free(m->user);
+	free(m->pass);
+	free(m->agent);
+	free(m->rigid);
+	free(m->worker);
+	if (m->algos != NULL)
+		json_decref(m->algos);
+	free(m);
+}
+
+/* A new connection from the listener. */
+void
+miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
+    int local_port, int tls_required)
+{
+	struct miner	*m;
+
+	(void)salen;
+	(void)tls_required;
+	m = XCALLOC(struct miner, 1);
+	m->id = miner_next_id++;
+	m->refs = 1;
+	m->slot = -1;
+	m->local_port = local_port;
+	m->connected = m->last_active = sl.now;
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, m->ip, sizeof m->ip);
+		m->port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, m->ip, sizeof m->ip);
+		m->port = ntohs(sin6->sin6_port);
+	} else
+		xstrlcpy(m->ip, "unknown", sizeof m->ip);
+
+	m->bev = bufferevent_socket_new(sl.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (m->bev == NULL) {
+		evutil_closesocket(fd);
+		free(m);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&sl.miners, m, entry);
+	miner_n++;
+	bufferevent_setcb(m->bev, miner_read, NULL, miner_event, m);
+	bufferevent_enable(m->bev, EV_READ | EV_WRITE);
+	log_debug("miner %llu: connect from %s:%d port %d",
+	    (unsigned long long)m->id, m->ip, m->port, local_port);
+	events_connect(m);
+}
+
+/*
+ * The one close path: detach from the splitter, report, free the socket.
+ * Safe to call twice; the struct lives on while references remain.
+ */
+void
+miner_close(struct miner *m, const char *reason, int is_error)
+{
+	enum miner_state	 was = m->state;
+
+	if (was == MINER_CLOSING)
+		return;
+	miner_set_state(m, MINER_CLOSING);
+	m->close_reason = reason;
+	if (m->mapper != NULL || m->route != NULL)
+		splitter_close(m);
+	events_close(m);
+	(is_error ? log_warnx : log_info)("type=miner_close id=%llu "
+	    "ip=%s user=%s state=%s reason=\"%s\" rx=%llu tx=%llu "
+	    "accepted=%llu rejected=%llu invalid=%llu seconds=%lld",
+	    (unsigned long long)m->id, m->ip, m->user != NULL ? m->user : "",
+	    miner_state_text(was), reason, (unsigned long long)m->rx,
+	    (unsigned long long)m->tx, (unsigned long long)m->accepted,
+	    (unsigned long long)m->rejected, (unsigned long long)m->invalid,
+	    (long long)(sl.now - m->connected));
+	if (m->bev != NULL) {
+		bufferevent_free(m->bev);
+		m->bev = NULL;
+	}
+	TAILQ_REMOVE(&sl.miners, m, entry);
+	miner_n--;
+	miner_unref(m);
+}
+
+/* Close after what is queued has been written (errors that end a login). */
+static void
+miner_finish(struct miner *m, const char *reason)
+{
+	m->close_reason = reason;
+	bufferevent_disable(m->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(m->bev)) == 0) {
+		miner_close(m, reason, 0);
+		return;
+	}
+	bufferevent_setcb(m->bev, NULL, miner_drained, miner_event, m);
+}
+
+/* Output drained after miner_finish(): now close. */
+static void
+miner_drained(struct bufferevent *bev, void *arg)
+{
+	struct miner	*m = (struct miner *)arg;
+
+	(void)bev;
+	miner_close(m, m->close_reason, 0);
+}
+
+/* EOF or a socket error. */
+static void
+miner_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct miner	*m = (struct miner *)arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		miner_close(m, "closed by miner", 0);
+	else if (what & BEV_EVENT_ERROR)
+		miner_close(m, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()), 0);
+}
+
+/* Queue bytes to the miner; a reader that falls too far behind is closed. */
+static void
+miner_write(struct miner *m, const char *buf, size_t len)
+{
+	struct evbuffer	*out;
+
+	if (m->state == MINER_CLOSING || m->bev == NULL)
+		return;
+	out = bufferevent_get_output(m->bev);
+	if (evbuffer_get_length(out) + len > sl.conf->max_output) {
+		sl_stats.overflows++;
+		miner_close(m, "output limit reached (slow reader)", 1);
+		return;
+	}
+	evbuffer_add(out, buf, len);
+	m->tx += len;
+	sl_stats.bytes_out += len;
+}
+
+/* Read complete lines; enforce the line limit. */
+static void
+miner_read(struct bufferevent *bev, void *arg)
+{
+	struct miner	*m = (struct miner *)arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		*line;
+	size_t		 len;
+
+	miner_ref(m);
+	while (m->state != MINER_CLOSING && m->close_reason == NULL &&
+	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		m->rx += len + 1;
+		sl_stats.bytes_in += len + 1;
+		if (len > SLUICE_MAX_LINE) {
+			free(line);
+			sl_stats.lines_too_long++;
+			miner_close(m, "line too long", 1);
+			break;
+		}
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (len > 0)
+			miner_line(m, line, len);
+		free(line);
+	}
+	if (m->state != MINER_CLOSING && m->close_reason == NULL &&
+	    evbuffer_get_length(in) > SLUICE_MAX_LINE) {
+		sl_stats.lines_too_long++;
+		miner_close(m, "line too long", 1);
+	}
+	miner_unref(m);
+}
+
+/* Parse one line and dispatch it through the method table. */
+static void
+miner_line(struct miner *m, const char *line, size_t len)
+{
+	const struct miner_method	*mm = NULL;
+	json_error_t			 err;
+	json_t				*req, *method, *params;
+	char				 reqid[SLUICE_REQID_MAX];
+	const char			*name;
+	size_t				 i;
+
+	log_debug2("miner %llu: < %.*s", (unsigned long long)m->id,
+	    (int)(len > 512 ? 512 : len), line);
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+	if (req == NULL || !json_is_object(req) ||
+	    stratum_reqid(json_object_get(req, "id"), reqid) != 0) {
+		sl_stats.protocol_errors++;
+		if (req != NULL)
+			json_decref(req);
+		if (m->state == MINER_WAIT_LOGIN) {
+			miner_close(m, "protocol error before login", 1);
+			return;
+		}
+		miner_reply_error(m, "null", "Invalid request");
+		return;
+	}
+	method = json_object_get(req, "method");
+	params = json_object_get(req, "params");
+	name = json_is_string(method) ? json_string_value(method) : "";
+	for (i = 0; i < sizeof miner_methods / sizeof miner_methods[0]; i++) {
+		if (strcmp(miner_methods[i].name, name) == 0) {
+			mm = &miner_methods[i];
+			break;
+		}
+	}
+	if (mm == NULL || mm->handler == NULL) {
+		sl_stats.protocol_errors++;
+		if (m->state == MINER_WAIT_LOGIN)
+			miner_close(m, "unknown method before login", 1);
+		else
+			miner_reply_error(m, reqid, "Invalid method");
+		json_decref(req);
+		return;
+	}
+	if ((mm->flags & MINER_F_LOGIN) && m->state != MINER_READY &&
+	    m->state != MINER_WAIT_READY) {
+		miner_reply_error(m, reqid, "Unauthenticated");
+		json_decref(req);
+		return;
+	}
+	if (!json_is_object(params)) {
+		sl_stats.protocol_errors++;
+		miner_reply_error(m, reqid, "Invalid params");
+		json_decref(req);
+		return;
+	}
+	mm->handler(m, reqid, params);
+	json_decref(req);
+}
+
+/* A string member no longer than max, or NULL. */
+static const char *
+miner_str(json_t *o, const char *key, size_t max)
+{
+	json_t	*v = json_object_get(o, key);
+
+	if (!json_is_string(v) || json_string_length(v) > max)
+		return NULL;
+	return json_string_value(v);
+}
+
+/* Send a JSON-RPC error reply. */
+void
+miner_reply_error(struct miner *m, const char *reqid, const char *message)
+{
+	char	 buf[1024];
+	size_t	 n;
+
+	if ((n = stratum_error_line(buf, sizeof buf, reqid, message)) > 0)
+		miner_write(m, buf, n);
+}
+
+/* Send a JSON-RPC status reply. */
+void
+miner_reply_status(struct miner *m, const char *reqid, const char *status)
+{
+	char	 buf[256];
+	size_t	 n;
+
+	if ((n = stratum_status_line(buf, sizeof buf, reqid, status)) > 0)
+		miner_write(m, buf, n);
+}
+
+/*
+ * login: policy checks, custom difficulty, session id, then the splitter
+ * finds an upstream. The reply goes out with the first job (now, or when
+ * the upstream has one).
+ */
+static void
+miner_login(struct miner *m, const char *reqid, json_t *params)
+{
+	const char	*login, *pass, *agent, *rigid, *why;
+	json_t		*algo;
+
+	if (m->state != MINER_WAIT_LOGIN) {
+		miner_reply_error(m, reqid, "Already logged in");
+		return;
+	}
+	login = miner_str(params, "login", 1024);
+	pass = miner_str(params, "pass", 256);
+	agent = miner_str(params, "agent", 256);
+	rigid = miner_str(params, "rigid", 256);
+	algo = json_object_get(params, "algo");
+	m->login = xstrdup(login != NULL ? login : "");
+	m->pass = xstrdup(pass != NULL ? pass : "");
+	m->agent = xstrdup(agent != NULL ? agent : "");
+	if (rigid != NULL && rigid[0] != '\0')
+		m->rigid = xstrdup(rigid);
+	if (json_is_array(algo) && json_array_size(algo) > 0 &&
+	    json_array_size(algo) <= 64)
+		m->algos = json_incref(algo);
+	xstrlcpy(m->login_id, reqid, sizeof m->login_id);
+
+	if ((why = policy_login(sl.conf, m)) != NULL) {
+		log_info("type=login_rejected id=%llu ip=%s reason=\"%s\"",
+		    (unsigned long long)m->id, m->ip, why);
+		miner_reply_error(m, reqid, why);
+		miner_finish(m, why);
+		return;
+	}
+	policy_custom_diff(sl.conf, m->login, &m->user, &m->custom_diff);
+	m->worker = policy_worker_name(sl.conf, m);
+	stratum_random_hex(m->session, SLUICE_SESSION_LEN);
+	m->last_active = sl.now;
+	miner_set_state(m, MINER_WAIT_READY);
+
+	if (splitter_login(m) != 0) {
+		sl_stats.refused_full++;
+		miner_reply_error(m, reqid, "Proxy is full, try again later");
+		miner_finish(m, "proxy is full");
+		return;
+	}
+	if (m->state == MINER_CLOSING)
+		return;
+	sl_stats.logins++;
+	log_info("type=miner_login id=%llu ip=%s user=%s rigid=%s agent=\"%s\" "
+	    "diff=%llu slot=%d", (unsigned long long)m->id, m->ip, m->user,
+	    m->rigid != NULL ? m->rigid : "", m->agent,
+	    (unsigned long long)m->custom_diff, m->slot);
+	events_login(m);
+}
+
+/*
+ * The difficulty a miner works at for a job, and its target: the custom
+ * difficulty when it is lower than the pool's, else the pool's own.
+ */
+uint64_t
+miner_target_diff(const struct miner *m, const struct job *j, char target[17])
+{
+	if (m->custom_diff != 0 && m->custom_diff < j->diff) {
+		stratum_diff_target(m->custom_diff, target);
+		return stratum_target_diff(target, 8);
+	}
+	xstrlcpy(target, j->target, 17);
+	return j->diff;
+}
+
+/* Reply to a waiting login with its first job. */
+void
+miner_login_done(struct miner *m, struct job *j)
+{
+	char	 target[17], *s;
+	json_t	*reply, *result, *ext;
+
+	if (m->state != MINER_WAIT_READY)
+		return;
+	m->diff = miner_target_diff(m, j, target);
+	ext = json_array();
+	if (sl.conf->algo_ext)
+		json_array_append_new(ext, json_string("algo"));
+	if (sl.conf->mode == MODE_NICEHASH)
+		json_array_append_new(ext, json_string("nicehash"));
+	json_array_append_new(ext, json_string("keepalive"));
+	result = json_object();
+	json_object_set_new(result, "id", json_string(m->session));
+	json_object_set_new(result, "job", job_json(j, m->slot, target,
+	    m->session));
+	json_object_set_new(result, "extensions", ext);
+	json_object_set_new(result, "status", json_string("OK"));
+	reply = json_object();
+	json_object_set_new(reply, "jsonrpc", json_string("2.0"));
+	json_object_set_new(reply, "error", json_null());
+	json_object_set_new(reply, "result", result);
+	s = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	/* jansson cannot emit a raw id; splice the request's id in front. */
+	char *line;
+	int n = xasprintf(&line, "{\"id\":%s,%s\n", m->login_id, s + 1);
+	free(s);
+	miner_write(m, line, (size_t)n);
+	free(line);
+	if (m->state == MINER_CLOSING)
+		return;
+	job_unref(m->job);
+	m->job = job_ref(j);
+	miner_set_state(m, MINER_READY);
+}
+
+/* Send a job: the encoded head, this miner's slot, target and session. */
+void
+miner_send_job(struct miner *m, struct job *j)
+{
+	char	 buf[2048], target[17];
+	size_t	 n;
+
+	if (m->state == MINER_WAIT_READY) {
+		miner_login_done(m, j);
+		return;
+	}
+	if (m->state != MINER_READY)
+		return;
+	m->diff = miner_target_diff(m, j, target);
+	if ((n = job_render(j, m->slot, target, m->session, buf,
+	    sizeof buf)) == 0)
+		return;
+	miner_write(m, buf, n);
+	if (m->state == MINER_CLOSING)
+		return;
+	job_unref(m->job);
+	m->job = job_ref(j);
+}
+
+/*
+ * submit: the protocol checks, in the documented order; then the splitter
+ * checks the job and forwards. Every submit ends in share_finish().
+ */
+static void
+miner_submit(struct miner *m, const char *reqid, json_t *params)
+{
+	struct share	*s;
+	const char	*id, *job_id, *nonce, *result, *algo;
+
+	m->last_active = sl.now;
+	s = share_new(m);
+	xstrlcpy(s->reqid, reqid, sizeof s->reqid);
+	id = miner_str(params, "id", 64);
+	job_id = miner_str(params, "job_id", 128);
+	nonce = miner_str(params, "nonce", 8);
+	result = miner_str(params, "result", 64);
+	algo = miner_str(params, "algo", 64);
+
+	if (m->state != MINER_READY || id == NULL ||
+	    strcmp(id, m->session) != 0) {
+		share_finish(s, SHARE_INVALID, "Unauthenticated");
+		return;
+	}
+	if (job_id == NULL || job_id[0] == '\0') {
+		share_finish(s, SHARE_INVALID, "Missing job id");
+		return;
+	}
+	if (nonce == NULL || strlen(nonce) != 8 || !stratum_is_hex(nonce, 8)) {
+		share_finish(s, SHARE_INVALID, "Invalid nonce");
+		return;
+	}
+	if (result == NULL || strlen(result) != 64 ||
+	    !stratum_is_hex(result, 64)) {
+		share_finish(s, SHARE_INVALID, "Invalid result");
+		return;
+	}
+	memcpy(s->nonce, nonce, 9);
+	memcpy(s->result, result, 65);
+	s->nonce_le = (uint32_t)strtoul(nonce, NULL, 16);
+	s->diff = stratum_result_diff(result);
+	if (s->diff < m->diff) {
+		share_finish(s, SHARE_INVALID, "Low difficulty share");
+		return;
+	}
+	if (m->mapper != NULL && stratum_nonce_byte3(nonce) != m->slot) {
+		share_finish(s, SHARE_INVALID,
+		    "Invalid nonce; is miner not compatible with NiceHash?");
+		miner_finish(m, "nonce outside the miner's slot");
+		return;
+	}
+	splitter_submit(m, s, job_id, algo);
+}
+
+/* keepalived: the miner is alive. */
+static void
+miner_keepalived(struct miner *m, const char *reqid, json_t *params)
+{
+	(void)params;
+	m->last_active = sl.now;
+	miner_reply_status(m, reqid, "KEEPALIVED");
+}
+
+/* Once a second: login and idle timeouts. */
+void
+miner_tick(time_t now)
+{
+	struct miner	*m, *next;
+
+	for (m = TAILQ_FIRST(&sl.miners); m != NULL; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		if (m->state == MINER_WAIT_LOGIN &&
+		    now - m->connected >= SLUICE_LOGIN_TIMEOUT)
+			miner_close(m, "login timeout", 0);
+		else if (m->state == MINER_READY &&
+		    now - m->last_active >= SLUICE_IDLE_TIMEOUT)
+			miner_close(m, "idle timeout", 1);
+	}
+}
+
+/* Stop reading from every miner (shutdown: no new submits). */
+void
+miner_quiesce(void)
+{
+	struct miner	*m;
+
+	TAILQ_FOREACH(m, &sl.miners, entry) {
+		if (m->bev != NULL)
+			bufferevent_disable(m->bev, EV_READ);
+	}
+}
+
+/* Close every miner. */
+void
+miner_close_all(const char *reason)
+{
+	struct miner	*m;
+
+	while ((m = TAILQ_FIRST(&sl.miners)) != NULL)
+		miner_close(m, reason, 0);
+}

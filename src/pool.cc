@@ -1,0 +1,518 @@
+/*
+ * pool.cc: one outbound stratum connection. The proxy logs in as a miner
+ * with the pool's user/pass/rig-id, receives jobs, forwards shares and
+ * correlates the pool's answers by request id.
+ *
+ *	CONNECTING -> LOGIN -> ACTIVE -> CLOSED
+ *
+ * Timeouts xmrig-proxy lacks: connect, login reply and each submit reply.
+ * On any failure every pending share is answered first (exactly one reply
+ * per submit), then the strategy is told. A closed pool is freed on the
+ * next loop turn, since the callback that closed it may still hold it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+
+#include "sluice.h"
+
+#define POOL_KEEPALIVE_IDLE	60	/* seconds idle before keepalived */
+#define POOL_OUTPUT_MAX		(1 << 20)	/* a pool that stops reading */
+
+uint64_t	 pool_fail_counts[POOL_FAIL_MAX];
+static uint64_t	 pool_next_id;
+
+static void	 pool_read(struct bufferevent *, void *);
+static void	 pool_event(struct bufferevent *, short, void *);
+static void	 pool_line(struct pool *, const char *, size_t);
+static void	 pool_login(struct pool *);
+static void	 pool_login_reply(struct pool *, json_t *, json_t *);
+static void	 pool_result(struct pool *, int64_t, json_t *, json_t *);
+static void	 pool_set_state(struct pool *, enum pool_state);
+static int	 pool_send(struct pool *, const char *, size_t);
+static void	 pool_free_cb(evutil_socket_t, short, void *);
+
+/* Name of a failure reason (counters, logs). */
+const char *
+pool_fail_text(enum pool_fail f)
+{
+	switch (f) {
+	case POOL_FAIL_NONE:
+		return "none";
+	case POOL_FAIL_CONNECT:
+		return "connect";
+	case POOL_FAIL_DNS:
+		return "dns";
+	case POOL_FAIL_TIMEOUT:
+		return "timeout";
+	case POOL_FAIL_TLS:
+		return "tls";
+	case POOL_FAIL_PARSE:
+		return "parse";
+	case POOL_FAIL_CLOSED:
+		return "closed";
+	case POOL_FAIL_LOGIN:
+		return "login_rejected";
+	case POOL_FAIL_OVERFLOW:
+		return "overflow";
+	case POOL_FAIL_MAX:
+		break;
+	}
+	return "unknown";
+}
+
+/* Name of a state. */
+const char *
+pool_state_text(enum pool_state s)
+{
+	switch (s) {
+	case POOL_CONNECTING:
+		return "connecting";
+	case POOL_LOGIN:
+		return "login";
+	case POOL_ACTIVE:
+		return "active";
+	case POOL_CLOSED:
+		return "closed";
+	}
+	return "unknown";
+}
+
+/* "host:port" of a pool connection. */
+const char *
+pool_name(const struct pool *p)
+{
+	return p->name;
+}
+
+/* Change state; every transition goes through here. */
+static void
+pool_set_state(struct pool *p, enum pool_state s)
+{
+	log_debug2("pool %llu %s: %s -> %s", (unsigned long long)p->id,
+	    p->name, pool_state_text(p->state), pool_state_text(s));
+	p->state = s;
+	p->state_since = sl.now;
+}
+
+/* Start connecting to pool idx of conf. NULL if it cannot even start. */
+struct pool *
+pool_connect(struct strategy *st, struct config *conf, int idx)
+{
+	const struct pool_conf	*pc = &conf->pools[idx];
+	struct pool		*p;
+
+	p = XCALLOC(struct pool, 1);
+	p->id = pool_next_id++;
+	p->strategy = st;
+	p->index = idx;
+	p->conf = config_ref(conf);
+	TAILQ_INIT(&p->pending);
+	snprintf(p->name, sizeof p->name, "%s:%d", pc->host, pc->port);
+	p->state = POOL_CONNECTING;
+	p->state_since = sl.now;
+	/* Deferred callbacks: a synchronous connect error must not re-enter. */
+	p->bev = bufferevent_socket_new(sl.base, -1,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (p->bev == NULL)
+		goto fail;
+	bufferevent_setcb(p->bev, pool_read, NULL, pool_event, p);
+	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	log_debug("pool %llu: connecting to %s", (unsigned long long)p->id,
+	    p->name);
+	if (bufferevent_socket_connect_hostname(p->bev, sl.dns, AF_UNSPEC,
+	    pc->host, pc->port) != 0)
+		goto fail;
+	return p;
+fail:
+	log_warnx("pool %s: cannot start connecting", p->name);
+	pool_fail_counts[POOL_FAIL_CONNECT]++;
+	if (p->bev != NULL)
+		bufferevent_free(p->bev);
+	config_unref(p->conf);
+	free(p);
+	return NULL;
+}
+
+/* Free a closed pool on the next loop turn. */
+static void
+pool_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool	*p = (struct pool *)arg;
+
+	(void)fd;
+	(void)what;
+	free(p->qsession);
+	config_unref(p->conf);
+	free(p);
+}
+
+/*
+ * The one close path. Answers every pending share, tells the strategy
+ * (unless detached), frees on the next loop turn. Safe to call twice.
+ */
+void
+pool_close(struct pool *p, enum pool_fail why, const char *text)
+{
+	struct share	*s;
+	struct strategy	*st;
+
+	if (p->state == POOL_CLOSED)
+		return;
+	(why == POOL_FAIL_NONE ? log_debug : log_warnx)("type=pool_close "
+	    "pool=%s id=%llu state=%s reason=%s detail=\"%s\" pending=%zu "
+	    "rx=%llu tx=%llu", p->name, (unsigned long long)p->id,
+	    pool_state_text(p->state), pool_fail_text(why), text, p->npending,
+	    (unsigned long long)p->rx, (unsigned long long)p->tx);
+	pool_set_state(p, POOL_CLOSED);
+	pool_fail_counts[why]++;
+	while ((s = TAILQ_FIRST(&p->pending)) != NULL) {
+		TAILQ_REMOVE(&p->pending, s, entry);
+		p->npending--;
+		if (why == POOL_FAIL_TIMEOUT)
+			share_finish(s, SHARE_TIMEOUT, "Pool timeout");
+		else
+			share_finish(s, SHARE_BAD_GATEWAY, "Bad gateway");
+	}
+	if (p->bev != NULL) {
+		bufferevent_free(p->bev);
+		p->bev = NULL;
+	}
+	st = p->strategy;
+	p->strategy = NULL;
+	if (st != NULL)
+		strategy_pool_failed(st, p, why);
+	event_base_once(sl.base, -1, EV_TIMEOUT, pool_free_cb, p, NULL);
+}
+
+/* Queue a line to the pool; a pool that stops reading has failed. */
+static int
+pool_send(struct pool *p, const char *buf, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(p->bev);
+
+	if (evbuffer_get_length(out) + len > POOL_OUTPUT_MAX) {
+		pool_close(p, POOL_FAIL_OVERFLOW, "pool stopped reading");
+		return -1;
+	}
+	evbuffer_add(out, buf, len);
+	p->tx += len;
+	p->last_send = sl.now;
+	log_debug2("pool %llu: > %.*s", (unsigned long long)p->id,
+	    (int)(len > 0 ? len - 1 : 0), buf);
+	return 0;
+}
+
+/* Connected, or failed to. */
+static void
+pool_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct pool	*p = (struct pool *)arg;
+	int		 dnserr;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		log_debug("pool %llu: connected to %s",
+		    (unsigned long long)p->id, p->name);
+		pool_login(p);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		pool_close(p, p->state == POOL_CONNECTING ? POOL_FAIL_CONNECT :
+		    POOL_FAIL_CLOSED, "closed by pool");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		if ((dnserr = bufferevent_socket_get_dns_error(bev)) != 0)
+			pool_close(p, POOL_FAIL_DNS, evutil_gai_strerror(dnserr));
+		else
+			pool_close(p, p->state == POOL_CONNECTING ?
+			    POOL_FAIL_CONNECT : POOL_FAIL_CLOSED,
+			    evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()));
+	}
+}
+
+/* Send the login request. */
+static void
+pool_login(struct pool *p)
+{
+	const struct pool_conf	*pc = &p->conf->pools[p->index];
+	struct strategy		*st = p->strategy;
+	json_t			*req, *params;
+	char			*s;
+	int			 n;
+
+	params = json_object();
+	json_object_set_new(params, "login", json_string(
+	    st != NULL && st->user != NULL ? st->user : pc->user));
+	json_object_set_new(params, "pass", json_string(
+	    st != NULL && st->pass != NULL ? st->pass : pc->pass));
+	json_object_set_new(params, "agent", json_string(SLUICE_AGENT));
+	if (pc->rig_id != NULL)
+		json_object_set_new(params, "rigid", json_string(pc->rig_id));
+	if (pc->algo != NULL) {
+		json_t *a = json_array();
+		json_array_append_new(a, json_string(pc->algo));
+		json_object_set_new(params, "algo", a);
+	}
+	p->login_seq = ++p->seq;
+	req = json_object();
+	json_object_set_new(req, "id", json_integer(p->login_seq));
+	json_object_set_new(req, "jsonrpc", json_string("2.0"));
+	json_object_set_new(req, "method", json_string("login"));
+	json_object_set_new(req, "params", params);
+	s = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	char *line;
+	n = xasprintf(&line, "%s\n", s);
+	free(s);
+	pool_set_state(p, POOL_LOGIN);
+	p->login_sent = sl.now;
+	pool_send(p, line, (size_t)n);
+	free(line);
+}
+
+/* Read lines from the pool. */
+static void
+pool_read(struct bufferevent *bev, void *arg)
+{
+	struct pool	*p = (struct pool *)arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		*line;
+	size_t		 len;
+
+	while (p->state != POOL_CLOSED &&
+	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		p->rx += len + 1;
+		if (len > SLUICE_MAX_LINE) {
+			free(line);
+			pool_close(p, POOL_FAIL_PARSE, "line too long");
+			return;
+		}
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (len > 0)
+			pool_line(p, line, len);
+		free(line);
+	}
+	if (p->state != POOL_CLOSED &&
+	    evbuffer_get_length(in) > SLUICE_MAX_LINE)
+		pool_close(p, POOL_FAIL_PARSE, "line too long");
+}
+
+/* One message from the pool: a job, or an answer to one of ours. */
+static void
+pool_line(struct pool *p, const char *line, size_t len)
+{
+	json_error_t	 err;
+	json_t		*msg, *method, *id;
+	struct job	*j;
+	const char	*why;
+
+	log_debug2("pool %llu: < %.*s", (unsigned long long)p->id,
+	    (int)(len > 512 ? 512 : len), line);
+	if ((msg = json_loadb(line, len, 0, &err)) == NULL ||
+	    !json_is_object(msg)) {
+		if (msg != NULL)
+			json_decref(msg);
+		pool_close(p, POOL_FAIL_PARSE, "malformed JSON from pool");
+		return;
+	}
+	method = json_object_get(msg, "method");
+	id = json_object_get(msg, "id");
+	if (json_is_string(method)) {
+		if (strcmp(json_string_value(method), "job") != 0 ||
+		    p->state != POOL_ACTIVE) {
+			log_debug("pool %s: ignored method %s", p->name,
+			    json_string_value(method));
+		} else if ((j = job_parse(json_object_get(msg, "params"),
+		    p->conf->algo_ext, &why)) == NULL) {
+			log_warnx("pool %s: invalid job dropped: %s", p->name,
+			    why);
+		} else {
+			if (!p->ready) {
+				p->ready = 1;
+				if (p->strategy != NULL)
+					strategy_pool_ready(p->strategy, p, j);
+			} else if (p->strategy != NULL)
+				strategy_pool_job(p->strategy, p, j);
+			job_unref(j);
+		}
+	} else if (json_is_integer(id)) {
+		if (json_integer_value(id) == p->login_seq &&
+		    p->state == POOL_LOGIN)
+			pool_login_reply(p, json_object_get(msg, "result"),
+			    json_object_get(msg, "error"));
+		else
+			pool_result(p, json_integer_value(id),
+			    json_object_get(msg, "result"),
+			    json_object_get(msg, "error"));
+	} else
+		log_debug("pool %s: message without method or id", p->name);
+	json_decref(msg);
+}
+
+/* Text of a JSON-RPC error object. */
+static const char *
+pool_error_text(json_t *error)
+{
+	json_t	*m = json_object_get(error, "message");
+
+	if (json_is_string(m))
+		return json_string_value(m);
+	return "error";
+}
+
+/* The login reply: our session id, extensions, the first job. */
+static void
+pool_login_reply(struct pool *p, json_t *result, json_t *error)
+{
+	json_t		*sid, *ext, *v;
+	struct job	*j = NULL;
+	const char	*why = NULL;
+	size_t		 i;
+
+	if (error != NULL && !json_is_null(error)) {
+		log_warnx("pool %s: login rejected: %s", p->name,
+		    pool_error_text(error));
+		pool_close(p, POOL_FAIL_LOGIN, pool_error_text(error));
+		return;
+	}
+	sid = json_object_get(result, "id");
+	if (!json_is_string(sid) || json_string_length(sid) > 128) {
+		pool_close(p, POOL_FAIL_PARSE, "login reply without an id");
+		return;
+	}
+	p->qsession = json_dumps(sid, JSON_ENCODE_ANY | JSON_COMPACT);
+	ext = json_object_get(result, "extensions");
+	json_array_foreach(ext, i, v) {
+		if (!json_is_string(v))
+			continue;
+		if (strcmp(json_string_value(v), "algo") == 0)
+			p->ext_algo = 1;
+		else if (strcmp(json_string_value(v), "keepalive") == 0)
+			p->ext_keepalive = 1;
+	}
+	pool_set_state(p, POOL_ACTIVE);
+	if (json_object_get(result, "job") != NULL &&
+	    (j = job_parse(json_object_get(result, "job"), p->conf->algo_ext,
+	    &why)) == NULL)
+		log_warnx("pool %s: invalid job in login reply: %s", p->name,
+		    why);
+	log_debug("pool %llu: logged in to %s", (unsigned long long)p->id,
+	    p->name);
+	if (j != NULL) {
+		p->ready = 1;
+		if (p->strategy != NULL)
+			strategy_pool_ready(p->strategy, p, j);
+		job_unref(j);
+	}
+}
+
+/* The answer to a submit (or keepalived): end the share it belongs to. */
+static void
+pool_result(struct pool *p, int64_t id, json_t *result, json_t *error)
+{
+	struct share	*s;
+	int		 ok = error == NULL || json_is_null(error);
+
+	(void)result;
+	if (id == p->keepalive_seq) {
+		p->keepalive_seq = 0;
+		return;
+	}
+	TAILQ_FOREACH(s, &p->pending, entry) {
+		if (s->seq == id)
+			break;
+	}
+	if (s == NULL) {
+		log_debug("pool %s: answer to unknown request %lld", p->name,
+		    (long long)id);
+		return;
+	}
+	TAILQ_REMOVE(&p->pending, s, entry);
+	p->npending--;
+	share_finish(s, ok ? SHARE_ACCEPTED : SHARE_REJECTED,
+	    ok ? NULL : pool_error_text(error));
+}
+
+/*
+ * Forward a share. job_id, nonce and result go out exactly as the miner
+ * sent them (plus algo when the pool speaks the extension). Returns -1 if
+ * it could not be sent; the caller ends the share.
+ */
+int
+pool_submit(struct pool *p, struct share *s, const struct job *j)
+{
+	char	 buf[1024];
+	int	 n;
+
+	if (p->state != POOL_ACTIVE || p->qsession == NULL)
+		return -1;
+	s->seq = ++p->seq;
+	n = snprintf(buf, sizeof buf, "{\"id\":%lld,\"jsonrpc\":\"2.0\","
+	    "\"method\":\"submit\",\"params\":{\"id\":%s,\"job_id\":%s,"
+	    "\"nonce\":\"%s\",\"result\":\"%s\"%s%s}}\n", (long long)s->seq,
+	    p->qsession, j->qjob_id, s->nonce, s->result,
+	    p->ext_algo && j->qalgo != NULL ? ",\"algo\":" : "",
+	    p->ext_algo && j->qalgo != NULL ? j->qalgo : "");
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &s->sent);
+	TAILQ_INSERT_TAIL(&p->pending, s, entry);
+	p->npending++;
+	if (pool_send(p, buf, (size_t)n) != 0)
+		return 0;	/* pool_close() has answered it */
+	return 0;
+}
+
+/* Once a second: connect, login and reply timeouts; keepalive. */
+void
+pool_tick(struct pool *p, time_t now)
+{
+	const struct config	*c = p->conf;
+	struct share		*s;
+	char			 buf[256];
+	int			 n;
+
+	switch (p->state) {
+	case POOL_CONNECTING:
+		if (now - p->state_since >= c->pool_connect_timeout)
+			pool_close(p, POOL_FAIL_TIMEOUT, "connect timeout");
+		return;
+	case POOL_LOGIN:
+		if (now - p->login_sent >= c->pool_response_timeout)
+			pool_close(p, POOL_FAIL_TIMEOUT, "no login reply");
+		return;
+	case POOL_ACTIVE:
+		break;
+	case POOL_CLOSED:
+		return;
+	}
+	if (!p->ready && now - p->state_since >= c->pool_response_timeout) {
+		pool_close(p, POOL_FAIL_TIMEOUT, "no job after login");
+		return;
+	}
+	if ((s = TAILQ_FIRST(&p->pending)) != NULL &&
+	    now - s->sent.tv_sec >= c->pool_response_timeout) {
+		pool_close(p, POOL_FAIL_TIMEOUT, "no reply to submit");
+		return;
+	}
+	if (p->keepalive_seq != 0 &&
+	    now - p->keepalive_sent >= c->pool_response_timeout) {
+		pool_close(p, POOL_FAIL_TIMEOUT, "no reply to keepalived");
+		return;
+	}
+	if ((c->pools[p->index].keepalive || p->ext_keepalive) &&
+	    p->keepalive_seq == 0 && now - p->last_send >= POOL_KEEPALIVE_IDLE) {
+		p->keepalive_seq = ++p->seq;
+		p->keepalive_sent = now;
+		n = snprintf(buf, sizeof buf, "{\"id\":%lld,\"jsonrpc\":\"2.0\","
+		    "\"method\":\"keepalived\",\"params\":{\"id\":%s}}\n",
+		    (long long)p->keepalive_seq, p->qsession);
+		if (n > 0 && (size_t)n < sizeof buf)
+			pool_send(p, buf, (size_t)n);
+	}
+}

@@ -1,0 +1,271 @@
+/*
+ * strategy.cc: failover over the ordered list of enabled pools, for one
+ * owner (a NiceHash mapper or a simple-mode route), with xmrig-proxy's
+ * semantics:
+ *
+ *  - the primary (pool 0) gets `retries` failed attempts, `retry-pause`
+ *    seconds apart, before the next pool is tried;
+ *  - a backup that fails moves on at its first failure (after the last
+ *    pool, back to the primary after a pause);
+ *  - while a backup serves, the primary is probed every `retry-pause`
+ *    seconds on a second connection and takes over as soon as it logs in.
+ *
+ * State changes are logged once per transition (type=pool_state), never
+ * once per retry.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice.h"
+
+static uint64_t	 strategy_next_id;
+
+static void	 strategy_try(struct strategy *, int);
+static void	 strategy_advance(struct strategy *);
+static void	 strategy_retry_cb(evutil_socket_t, short, void *);
+static void	 strategy_probe_cb(evutil_socket_t, short, void *);
+static void	 strategy_schedule(struct event *, int);
+static void	 strategy_detach(struct strategy *);
+
+/* A strategy for an owner; not connected until strategy_start(). */
+struct strategy *
+strategy_new(const struct strategy_ops *ops, void *owner)
+{
+	struct strategy	*st;
+
+	st = XCALLOC(struct strategy, 1);
+	st->id = strategy_next_id++;
+	st->ops = ops;
+	st->owner = owner;
+	st->retry_ev = evtimer_new(sl.base, strategy_retry_cb, st);
+	st->probe_ev = evtimer_new(sl.base, strategy_probe_cb, st);
+	return st;
+}
+
+/* Close both connections without callbacks; pending shares are failed. */
+static void
+strategy_detach(struct strategy *st)
+{
+	struct pool	*p;
+
+	evtimer_del(st->retry_ev);
+	evtimer_del(st->probe_ev);
+	if ((p = st->probe) != NULL) {
+		st->probe = NULL;
+		p->strategy = NULL;
+		pool_close(p, POOL_FAIL_NONE, "stopped");
+	}
+	if ((p = st->cur) != NULL) {
+		st->cur = NULL;
+		p->strategy = NULL;
+		pool_close(p, POOL_FAIL_NONE, "stopped");
+	}
+	st->up = 0;
+}
+
+/* Disconnect and free. */
+void
+strategy_free(struct strategy *st)
+{
+	strategy_detach(st);
+	event_free(st->retry_ev);
+	event_free(st->probe_ev);
+	free(st->user);
+	free(st->pass);
+	free(st);
+}
+
+/* Connect to the primary. */
+void
+strategy_start(struct strategy *st)
+{
+	st->fails = 0;
+	st->down_logged = 0;
+	strategy_try(st, 0);
+}
+
+/* Start over at the primary (the pool list changed). */
+void
+strategy_restart(struct strategy *st)
+{
+	int	 was_up = st->up;
+
+	strategy_detach(st);
+	if (was_up)
+		st->ops->on_down(st->owner);
+	strategy_start(st);
+}
+
+/* The pool that serves, or NULL. */
+struct pool *
+strategy_pool(struct strategy *st)
+{
+	return st->up ? st->cur : NULL;
+}
+
+/* Is a pool logged in and serving jobs? */
+int
+strategy_is_up(const struct strategy *st)
+{
+	return st != NULL && st->up;
+}
+
+/* Arm a one-shot timer in seconds (0 = next loop turn). */
+static void
+strategy_schedule(struct event *ev, int seconds)
+{
+	struct timeval	 tv = { seconds, 0 };
+
+	evtimer_add(ev, &tv);
+}
+
+/* Connect to pool idx as the serving candidate. */
+static void
+strategy_try(struct strategy *st, int idx)
+{
+	if (sl.conf->npools == 0)
+		return;
+	if ((size_t)idx >= sl.conf->npools)
+		idx = 0;
+	st->cur_index = idx;
+	st->cur = pool_connect(st, sl.conf, idx);
+	if (st->cur == NULL)
+		strategy_advance(st);
+}
+
+/* The candidate failed: retry, or move to the next pool. */
+static void
+strategy_advance(struct strategy *st)
+{
+	int	 idx = st->cur_index, npools = (int)sl.conf->npools;
+
+	st->fails++;
+	if (idx == 0 && st->fails < sl.conf->retries) {
+		strategy_schedule(st->retry_ev, sl.conf->retry_pause);
+		return;
+	}
+	st->fails = 0;
+	if (idx + 1 >= npools) {
+		/* Wrapped: back to the primary, after a pause. */
+		st->cur_index = 0;
+		strategy_schedule(st->retry_ev, sl.conf->retry_pause);
+		return;
+	}
+	st->cur_index = idx + 1;
+	log_info("type=pool_switch upstream=%llu from=%s to=%s:%d",
+	    (unsigned long long)st->id, sl.conf->pools[idx].url,
+	    sl.conf->pools[idx + 1].host, sl.conf->pools[idx + 1].port);
+	strategy_schedule(st->retry_ev, 0);
+}
+
+/* Retry timer: connect to the current candidate index. */
+static void
+strategy_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct strategy	*st = (struct strategy *)arg;
+
+	(void)fd;
+	(void)what;
+	if (st->cur == NULL)
+		strategy_try(st, st->cur_index);
+}
+
+/* Probe timer: while a backup serves, try the primary again. */
+static void
+strategy_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct strategy	*st = (struct strategy *)arg;
+
+	(void)fd;
+	(void)what;
+	if (st->probe != NULL || st->cur_index == 0)
+		return;
+	st->probe = pool_connect(st, sl.conf, 0);
+	if (st->probe == NULL)
+		strategy_schedule(st->probe_ev, sl.conf->retry_pause);
+}
+
+/*
+ * A pool logged in and has its first job. The primary probe takes over
+ * from a backup; the candidate becomes the serving pool.
+ */
+void
+strategy_pool_ready(struct strategy *st, struct pool *p, struct job *j)
+{
+	struct pool	*old;
+
+	if (p == st->probe) {
+		old = st->cur;
+		st->probe = NULL;
+		st->cur = p;
+		st->cur_index = 0;
+		if (old != NULL) {
+			old->strategy = NULL;
+			pool_close(old, POOL_FAIL_NONE, "primary is back");
+		}
+		log_info("type=pool_switch upstream=%llu to=%s reason="
+		    "\"primary is back\"", (unsigned long long)st->id,
+		    pool_name(p));
+	} else if (p != st->cur)
+		return;
+	evtimer_del(st->retry_ev);
+	st->fails = 0;
+	st->up = 1;
+	st->down_logged = 0;
+	st->session_gen++;
+	log_info("type=pool_state upstream=%llu pool=%s state=up index=%d",
+	    (unsigned long long)st->id, pool_name(p), p->index);
+	if (p->index != 0 && !evtimer_pending(st->probe_ev, NULL))
+		strategy_schedule(st->probe_ev, sl.conf->retry_pause);
+	st->ops->on_job(st->owner, j, 1);
+}
+
+/* A job notification from a pool. */
+void
+strategy_pool_job(struct strategy *st, struct pool *p, struct job *j)
+{
+	if (p == st->cur && st->up)
+		st->ops->on_job(st->owner, j, 0);
+}
+
+/*
+ * A pool connection failed (pool.cc has closed it and will free it). The
+ * probe is retried later; the serving pool's loss is logged once.
+ */
+void
+strategy_pool_failed(struct strategy *st, struct pool *p, enum pool_fail why)
+{
+	int	 was_up;
+
+	if (p == st->probe) {
+		st->probe = NULL;
+		log_debug("upstream %llu: primary probe failed: %s",
+		    (unsigned long long)st->id, pool_fail_text(why));
+		strategy_schedule(st->probe_ev, sl.conf->retry_pause);
+		return;
+	}
+	if (p != st->cur)
+		return;
+	was_up = st->up;
+	st->cur = NULL;
+	st->up = 0;
+	if (was_up || !st->down_logged) {
+		st->down_logged = 1;
+		log_info("type=pool_state upstream=%llu pool=%s state=down "
+		    "reason=%s", (unsigned long long)st->id, pool_name(p),
+		    pool_fail_text(why));
+	}
+	if (was_up)
+		st->ops->on_down(st->owner);
+	strategy_advance(st);
+}
+
+/* Once a second: the connections' timeouts and keepalives. */
+void
+strategy_tick(struct strategy *st, time_t now)
+{
+	if (st->cur != NULL)
+		pool_tick(st->cur, now);
+	if (st->probe != NULL)
+		pool_tick(st->probe, now);
+}

@@ -173,6 +173,12 @@ struct config {
 	int		 pool_response_timeout;
 	size_t		 max_output;	/* bytes queued to one miner */
 	int		 workers_max;
+	char		**lua_scripts;	/* absolute paths, in load order */
+	size_t		 nlua_scripts;
+	long long	 lua_instruction_limit;
+	long long	 lua_memory_limit;	/* MiB */
+	int		 rate_limit_per_minute;	/* 0 = off */
+	int		 rate_limit_ban;	/* seconds */
 };
 
 struct config	*config_load(const char *path, struct strlist *errors,
@@ -353,9 +359,25 @@ uint64_t	 miner_target_diff(const struct miner *, const struct job *,
 int		 listener_open_all(struct config *);
 void		 listener_close_all(void);
 void		 listener_pause(void);
+const char	*listener_ip(const struct sockaddr *, char *, size_t);
 void		 listener_tick(time_t now);
 
-/* policy.cc: the built-in policy (the Lua issue gives it a scripted twin). */
+/*
+ * policy.cc: connection admission, login acceptance, custom difficulty
+ * and worker naming. The built-in policy and the Lua policy (lua.cc) have
+ * the same interface; a script error falls back to the built-in.
+ */
+struct policy;
+struct policy	*policy_load(struct config *, struct strlist *errors);
+void		 policy_swap(struct policy *);
+void		 policy_free(struct policy *);
+int		 policy_files_changed(void);
+int		 policy_connect(const struct config *, const char *ip,
+		     int local_port, int tls);
+void		 policy_disconnect(const char *ip);
+void		 policy_tick(time_t now);
+int		 policy_upstream_login(const struct config *,
+		     const struct miner *, char **user, char **pass);
 const char	*policy_login(const struct config *, const struct miner *);
 void		 policy_custom_diff(const struct config *, const char *login,
 		     char **user, uint64_t *diff);
@@ -554,6 +576,11 @@ struct stats {
 };
 extern struct stats sl_stats;
 void		 stats_best(uint64_t diff);
+
+/* api.cc: the HTTP API (evhttp). */
+int		 api_start(struct config *);
+void		 api_reload(struct config *);
+void		 api_stop(void);
 
 /* main.cc: the process. */
 struct sluice {

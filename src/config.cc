@@ -34,7 +34,7 @@ static const char *config_top_keys[] = {
 	"retry-pause", "watch", "verbose", "log-file", "syslog", "print-time",
 	"background", "pid-file", "max-connections", "max-upstreams",
 	"pool-connect-timeout", "pool-response-timeout", "miner-output-limit",
-	"workers-max", NULL
+	"workers-max", "lua", "rate-limit", NULL
 };
 
 static const char *config_pool_keys[] = {
@@ -59,6 +59,8 @@ static void	 config_binds(struct cfgctx *, struct config *, json_t *);
 static void	 config_pools(struct cfgctx *, struct config *, json_t *);
 static void	 config_workers(struct cfgctx *, struct config *, json_t *);
 static void	 config_free(struct config *);
+static void	 config_path(const struct config *, char **);
+static void	 config_lua(struct cfgctx *, struct config *, json_t *);
 
 /* Record an error for a key path. */
 static void
@@ -432,6 +434,64 @@ config_workers(struct cfgctx *cx, struct config *c, json_t *v)
 		    "password, agent, ip or none)", s);
 }
 
+/* Make a relative file name relative to the config file's folder. */
+static void
+config_path(const struct config *c, char **p)
+{
+	char	*abs;
+
+	if (*p == NULL || (*p)[0] == '/' || (*p)[0] == '\0')
+		return;
+	xasprintf(&abs, "%s%s", c->dir, *p);
+	free(*p);
+	*p = abs;
+}
+
+/* Parse "lua": {"scripts": [...], "instruction-limit", "memory-limit"}. */
+static void
+config_lua(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "scripts", "instruction-limit",
+	    "memory-limit", NULL };
+	json_t			*arr, *v;
+	long long		 n;
+	size_t			 i;
+	char			 path[64];
+
+	c->lua_instruction_limit = 1000000;
+	c->lua_memory_limit = 32;
+	if (o == NULL || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		config_err(cx, "lua", "expected an object");
+		return;
+	}
+	config_check_keys(cx, o, "lua.", keys);
+	config_int(cx, o, "instruction-limit", "lua.instruction-limit", 1000,
+	    1000000000LL, 1000000, &n);
+	c->lua_instruction_limit = n;
+	config_int(cx, o, "memory-limit", "lua.memory-limit", 1, 4096, 32, &n);
+	c->lua_memory_limit = n;
+	arr = json_object_get(o, "scripts");
+	if (arr == NULL || json_is_null(arr))
+		return;
+	if (!json_is_array(arr)) {
+		config_err(cx, "lua.scripts", "expected an array of file names");
+		return;
+	}
+	c->lua_scripts = XCALLOC(char *, json_array_size(arr));
+	json_array_foreach(arr, i, v) {
+		snprintf(path, sizeof path, "lua.scripts[%zu]", i);
+		if (!json_is_string(v) || json_string_length(v) == 0) {
+			config_err(cx, path, "expected a file name");
+			continue;
+		}
+		c->lua_scripts[c->nlua_scripts] = xstrdup(json_string_value(v));
+		config_path(c, &c->lua_scripts[c->nlua_scripts]);
+		c->nlua_scripts++;
+	}
+}
+
 /*
  * Load and validate a config file. Returns a snapshot with one reference,
  * or NULL with every problem in errors.
@@ -585,6 +645,28 @@ config_load(const char *path, struct strlist *errors, struct strlist *warnings)
 	    &n);
 	c->workers_max = (int)n;
 
+	config_lua(&cx, c, json_object_get(root, "lua"));
+	o = json_object_get(root, "rate-limit");
+	if (o != NULL && !json_is_null(o) && !json_is_object(o))
+		config_err(&cx, "rate-limit", "expected an object");
+	else {
+		static const char *rl_keys[] = { "max-connections-per-minute",
+		    "ban-duration", NULL };
+		if (o != NULL && json_is_object(o))
+			config_check_keys(&cx, o, "rate-limit.", rl_keys);
+		config_int(&cx, o, "max-connections-per-minute",
+		    "rate-limit.max-connections-per-minute", 0, 1000000, 0, &n);
+		c->rate_limit_per_minute = (int)n;
+		config_int(&cx, o, "ban-duration", "rate-limit.ban-duration", 0,
+		    86400 * 365, 300, &n);
+		c->rate_limit_ban = (int)n;
+	}
+	config_path(c, &c->access_log_file);
+	config_path(c, &c->share_log_file);
+	config_path(c, &c->log_file);
+	config_path(c, &c->tls.cert);
+	config_path(c, &c->tls.cert_key);
+
 	json_decref(root);
 	if (errors->n != nerr) {
 		config_free(c);
@@ -639,6 +721,9 @@ config_free(struct config *c)
 	free(c->share_log_file);
 	free(c->log_file);
 	free(c->pid_file);
+	for (i = 0; i < c->nlua_scripts; i++)
+		free(c->lua_scripts[i]);
+	free(c->lua_scripts);
 	free(c->path);
 	free(c->dir);
 	free(c);

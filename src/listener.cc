@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -122,12 +123,28 @@ listener_tick(time_t now)
 	log_info("type=accept_resumed");
 }
 
-/* A new connection: apply the cap, then hand it to miner.cc. */
+/* The text form of a peer's address (no port). */
+const char *
+listener_ip(const struct sockaddr *sa, char *buf, size_t len)
+{
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    buf, len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, len);
+	else
+		xstrlcpy(buf, "unknown", len);
+	return buf;
+}
+
+/* A new connection: apply the cap and the policy, then hand it over. */
 static void
 listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener	*l = (struct listener *)arg;
+	char		 ip[64];
 	int		 one = 1;
 
 	(void)evl;
@@ -137,6 +154,11 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
 		sl_stats.refused_max_conn++;
 		log_debug("refused connection: max-connections %d reached",
 		    sl.conf->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	if (policy_connect(sl.conf, listener_ip(sa, ip, sizeof ip), l->port,
+	    l->tls) != 0) {
 		evutil_closesocket(fd);
 		return;
 	}

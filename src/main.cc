@@ -90,6 +90,7 @@ int
 main(int argc, char **argv)
 {
 	struct strlist	 errors = {}, warnings = {};
+	struct policy	*policy = NULL;
 	const char	*path = SLUICE_CONFDIR "/config.json";
 	int		 ch, foreground = 0, check = 0, verbose = 0;
 	size_t		 i;
@@ -129,10 +130,16 @@ main(int argc, char **argv)
 		usage();
 
 	sl.conf = config_load(path, &errors, &warnings);
+	if (sl.conf != NULL && (policy = policy_load(sl.conf, &errors)) == NULL) {
+		config_unref(sl.conf);
+		sl.conf = NULL;
+	}
 	if (check) {
 		sluice_print_errors(&errors, &warnings);
 		if (sl.conf == NULL)
 			exit(1);
+		policy_free(policy);
+		config_unref(sl.conf);
 		printf("configuration OK\n");
 		exit(0);
 	}
@@ -140,6 +147,7 @@ main(int argc, char **argv)
 		sluice_print_errors(&errors, &warnings);
 		exit(1);
 	}
+	policy_swap(policy);
 	/* "background" is xmrig-proxy's; without -d sluice detaches anyway. */
 	log_init(foreground, verbose + sl.conf->verbose);
 	for (i = 0; i < warnings.n; i++)
@@ -170,7 +178,7 @@ main(int argc, char **argv)
 		    NULL);
 		evsignal_add(sig_evs[i], NULL);
 	}
-	if (listener_open_all(sl.conf) != 0)
+	if (listener_open_all(sl.conf) != 0 || api_start(sl.conf) != 0)
 		exit(1);
 	if (!foreground)
 		sluice_pidfile(sl.conf);
@@ -195,6 +203,7 @@ main(int argc, char **argv)
 	event_base_free(sl.base);
 	if (pidfile_written)
 		unlink(sl.conf->pid_file);
+	policy_swap(NULL);
 	config_unref(sl.conf);
 	log_open_file(NULL);
 	return 0;
@@ -265,12 +274,12 @@ sluice_tick(evutil_socket_t fd, short events, void *arg)
 	listener_tick(sl.now);
 	splitter_tick(sl.now);
 	events_tick(sl.now);
+	policy_tick(sl.now);
 
 	if (sl.conf->watch && !sl.stopping &&
-	    sluice_mtime(sl.conf->path, &ts) == 0 &&
+	    ((sluice_mtime(sl.conf->path, &ts) == 0 &&
 	    (ts.tv_sec != conf_mtime.tv_sec ||
-	    ts.tv_nsec != conf_mtime.tv_nsec)) {
-		conf_mtime = ts;
+	    ts.tv_nsec != conf_mtime.tv_nsec)) || policy_files_changed())) {
 		sluice_reload("watch");
 	}
 	if (sl.conf->print_time > 0 &&
@@ -309,6 +318,7 @@ sluice_reload(const char *why)
 {
 	struct strlist	 errors = {}, warnings = {};
 	struct config	*nc, *old;
+	struct policy	*policy = NULL;
 	size_t		 i;
 
 	if (sl.stopping)
@@ -317,6 +327,10 @@ sluice_reload(const char *why)
 	    sl.conf->path);
 	sluice_mtime(sl.conf->path, &conf_mtime);
 	nc = config_load(sl.conf->path, &errors, &warnings);
+	if (nc != NULL && (policy = policy_load(nc, &errors)) == NULL) {
+		config_unref(nc);
+		nc = NULL;
+	}
 	for (i = 0; i < warnings.n; i++)
 		log_warnx("%s", warnings.v[i]);
 	strlist_clear(&warnings);
@@ -329,6 +343,7 @@ sluice_reload(const char *why)
 		    "error\"", why);
 		return;
 	}
+	policy_swap(policy);
 	old = sl.conf;
 	sl.conf = nc;
 	sluice_apply(old, nc);
@@ -361,6 +376,7 @@ sluice_apply(struct config *old, struct config *nc)
 	log_set_syslog(nc->syslog);
 	log_open_file(nc->log_file);
 	events_reopen();
+	api_reload(nc);
 	if (!config_pools_equal(old, nc))
 		splitter_reload();
 }
@@ -395,6 +411,7 @@ sluice_stop_check(evutil_socket_t fd, short events, void *arg)
 	event_del(stop_ev);
 	miner_close_all("shutdown");
 	splitter_stop();
+	api_stop();
 	events_stop();
 	log_info("type=shutdown status=done");
 	event_base_loopexit(sl.base, NULL);

@@ -130,16 +130,11 @@ miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
 	m->slot = -1;
 	m->local_port = local_port;
 	m->connected = m->last_active = sl.now;
-	if (sa->sa_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &sin->sin_addr, m->ip, sizeof m->ip);
-		m->port = ntohs(sin->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, m->ip, sizeof m->ip);
-		m->port = ntohs(sin6->sin6_port);
-	} else
-		xstrlcpy(m->ip, "unknown", sizeof m->ip);
+	listener_ip(sa, m->ip, sizeof m->ip);
+	if (sa->sa_family == AF_INET)
+		m->port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+	else if (sa->sa_family == AF_INET6)
+		m->port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 
 	m->bev = bufferevent_socket_new(sl.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (m->bev == NULL) {
@@ -186,6 +181,7 @@ miner_close(struct miner *m, const char *reason, int is_error)
 	}
 	TAILQ_REMOVE(&sl.miners, m, entry);
 	miner_n--;
+	policy_disconnect(m->ip);
 	miner_unref(m);
 }
 

@@ -10,6 +10,84 @@
 
 #define POLICY_MIN_DIFF	100	/* xmrig-proxy ignores +N below this */
 
+/* A loaded policy: nothing yet beyond the built-in (the Lua VM goes here). */
+struct policy {
+	int	 unused;
+};
+
+static struct policy	*policy_live;
+
+/* Build a policy for a config; NULL with errors when it cannot load. */
+struct policy *
+policy_load(struct config *c, struct strlist *errors)
+{
+	(void)c;
+	(void)errors;
+	return XCALLOC(struct policy, 1);
+}
+
+/* Make a loaded policy the live one; frees the old. */
+void
+policy_swap(struct policy *p)
+{
+	policy_free(policy_live);
+	policy_live = p;
+}
+
+/* Free a policy. */
+void
+policy_free(struct policy *p)
+{
+	free(p);
+}
+
+/* Has a policy script changed on disk since it was loaded? */
+int
+policy_files_changed(void)
+{
+	return 0;
+}
+
+/* Admit a new connection (0) or refuse it (-1). */
+int
+policy_connect(const struct config *c, const char *ip, int local_port,
+    int tls)
+{
+	(void)c;
+	(void)ip;
+	(void)local_port;
+	(void)tls;
+	return 0;
+}
+
+/* A connection admitted by policy_connect() has closed. */
+void
+policy_disconnect(const char *ip)
+{
+	(void)ip;
+}
+
+/* Once a second: token buckets and bans. */
+void
+policy_tick(time_t now)
+{
+	(void)now;
+}
+
+/*
+ * Simple mode: the pool user and pass for this miner's own upstream.
+ * Returns 0 to use the configured pool's.
+ */
+int
+policy_upstream_login(const struct config *c, const struct miner *m,
+    char **user, char **pass)
+{
+	(void)c;
+	(void)m;
+	*user = *pass = NULL;
+	return 0;
+}
+
 /* Accept a login (NULL) or say why not. */
 const char *
 policy_login(const struct config *c, const struct miner *m)

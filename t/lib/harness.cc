@@ -1,0 +1,1020 @@
+/*
+ * harness.cc: run the sluice daemon as a child and script fake pools and
+ * miners around it (see harness.h for the rules).
+ *
+ * The daemon's stdout and stderr share one non-blocking pipe that is read
+ * into an in-memory log; tests wait on log lines, never on sleep(). A daemon
+ * is killed when its test worker dies (PR_SET_PDEATHSIG) and, when the
+ * worker exits after a failed assertion, by an atexit() sweep, so a failing
+ * test leaves no process behind.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define START_TIMEOUT_MS	10000	/* until type=ready */
+#define STOP_TIMEOUT_MS		8000	/* SIGTERM until exit */
+#define RUN_TIMEOUT_MS		10000	/* run_capture, expect_fail */
+#define SEND_TIMEOUT_MS		10000	/* one blocked tc_send */
+#define EXIT_POLL_MS		20	/* waitpid re-check while waiting */
+#define MAX_LIVE		16
+
+static struct proxy *harness_live[MAX_LIVE];
+static int harness_atexit_set;
+
+/*
+ * Under ASan, leave leak checking to the daemon: a test stopped by a failed
+ * cr_assert abandons its sockets and strings, and LeakSanitizer's report
+ * of those would bury the daemon's log. The daemon reads its own options.
+ */
+extern "C" const char *__asan_default_options(void);
+extern "C" __attribute__((used)) const char *
+__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+
+/* Milliseconds on the monotonic clock. */
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left before deadline, never negative. */
+static int
+left_ms(int64_t deadline)
+{
+	int64_t	d = deadline - now_ms();
+
+	return d < 0 ? 0 : (int)d;
+}
+
+/* Append n bytes to a NUL-terminated growable buffer. */
+static void
+buf_add(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t	ncap = *cap ? *cap : 4096;
+
+		while (ncap < *len + n + 1)
+			ncap *= 2;
+		*buf = (char *)realloc(*buf, ncap);
+		cr_assert(*buf != NULL, "out of memory");
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+/* Decode a waitpid status: exit code, or 128 + signal. */
+static int
+decode_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+/* Kill and remove what live daemons are left when a test worker exits. */
+static void
+harness_atexit(void)
+{
+	for (int i = 0; i < MAX_LIVE; i++) {
+		if (harness_live[i] != NULL)
+			proxy_free(harness_live[i]);
+	}
+}
+
+/* The daemon binary from $SLUICE_BIN. */
+const char *
+sluice_bin(void)
+{
+	const char	*bin = getenv("SLUICE_BIN");
+
+	cr_assert(bin != NULL && *bin != '\0',
+	    "SLUICE_BIN must name the sluice binary (absolute path)");
+	return bin;
+}
+
+/* The source tree from $SLUICE_SRCDIR. */
+const char *
+sluice_srcdir(void)
+{
+	const char	*dir = getenv("SLUICE_SRCDIR");
+
+	cr_assert(dir != NULL && *dir != '\0',
+	    "SLUICE_SRCDIR must name the source tree");
+	return dir;
+}
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int
+free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd != -1, "socket: %s", strerror(errno));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+	    "bind 127.0.0.1:0: %s", strerror(errno));
+	cr_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
+	    "getsockname: %s", strerror(errno));
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+/*
+ * Fork and exec argv with stdout+stderr on a pipe whose non-blocking read
+ * end goes to *outfd. The child dies with its parent and starts with
+ * default signals, an empty mask and no inherited descriptors.
+ */
+static pid_t
+spawn(const char *const argv[], int *outfd)
+{
+	pid_t	 parent = getpid(), pid;
+	int	 fds[2], null;
+	sigset_t all;
+
+	cr_assert(pipe2(fds, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+	pid = fork();
+	cr_assert(pid != -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		if ((null = open("/dev/null", O_RDONLY)) != -1)
+			dup2(null, 0);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close_range(3, ~0U, 0);
+		/* execvp's argv is char *const[] only for C's sake. */
+		execvp(argv[0], const_cast<char *const *>(argv));
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+	*outfd = fds[0];
+	return pid;
+}
+
+/* Read what the pipe holds into buf; close *fd at EOF. */
+static void
+pipe_drain(int *fd, char **buf, size_t *len, size_t *cap, int timeout_ms)
+{
+	struct pollfd	pfd = { *fd, POLLIN, 0 };
+	char		tmp[8192];
+	ssize_t		n;
+
+	if (*fd == -1) {
+		if (timeout_ms > 0)
+			poll(NULL, 0, timeout_ms);
+		return;
+	}
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return;
+	for (;;) {
+		n = read(*fd, tmp, sizeof(tmp));
+		if (n > 0) {
+			buf_add(buf, len, cap, tmp, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0 || errno != EAGAIN) {
+			close(*fd);
+			*fd = -1;
+		}
+		return;
+	}
+}
+
+/* Run argv to completion; return its exit code and set *output. */
+int
+run_capture(const char *const argv[], char **output)
+{
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0;
+	int64_t	 deadline = now_ms() + RUN_TIMEOUT_MS;
+	int	 fd, status;
+	pid_t	 pid;
+
+	buf_add(&buf, &len, &cap, "", 0);
+	pid = spawn(argv, &fd);
+	while (fd != -1 && left_ms(deadline) > 0)
+		pipe_drain(&fd, &buf, &len, &cap, left_ms(deadline));
+	if (fd != -1) {
+		kill(pid, SIGKILL);
+		close(fd);
+		fprintf(stderr, "%s still running after %d ms; output:\n%s\n",
+		    argv[0], RUN_TIMEOUT_MS, buf);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	cr_assert(fd == -1, "%s did not finish", argv[0]);
+	if (output != NULL)
+		*output = buf;
+	else
+		free(buf);
+	return decode_status(status);
+}
+
+/* A daemon record with its private temp dir; nothing runs yet. */
+struct proxy *
+proxy_new(void)
+{
+	struct proxy	*p;
+	const char	*tmp = getenv("TMPDIR");
+	int		 i;
+
+	p = (struct proxy *)calloc(1, sizeof(*p));
+	cr_assert(p != NULL, "out of memory");
+	p->pid = -1;
+	p->logfd = -1;
+	buf_add(&p->log, &p->loglen, &p->logcap, "", 0);
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	cr_assert(asprintf(&p->dir, "%s/sluice-test.XXXXXX", tmp) != -1);
+	cr_assert(mkdtemp(p->dir) != NULL, "mkdtemp %s: %s", p->dir,
+	    strerror(errno));
+	cr_assert(asprintf(&p->config, "%s/config.json", p->dir) != -1);
+
+	if (!harness_atexit_set) {
+		atexit(harness_atexit);
+		harness_atexit_set = 1;
+	}
+	for (i = 0; i < MAX_LIVE && harness_live[i] != NULL; i++)
+		;
+	cr_assert(i < MAX_LIVE, "too many daemons in one test");
+	harness_live[i] = p;
+	return p;
+}
+
+/* Write text to dir/name atomically (temp file, then rename). */
+void
+proxy_write_file(struct proxy *p, const char *name, const char *text)
+{
+	char	*path, *tmp;
+	FILE	*f;
+
+	cr_assert(asprintf(&path, "%s/%s", p->dir, name) != -1);
+	cr_assert(asprintf(&tmp, "%s.tmp", path) != -1);
+	f = fopen(tmp, "w");
+	cr_assert(f != NULL, "fopen %s: %s", tmp, strerror(errno));
+	fputs(text, f);
+	cr_assert(fclose(f) == 0, "write %s: %s", tmp, strerror(errno));
+	cr_assert(rename(tmp, path) == 0, "rename %s: %s", tmp,
+	    strerror(errno));
+	free(tmp);
+	free(path);
+}
+
+/* (Re)write the daemon's config.json. */
+void
+proxy_write_config(struct proxy *p, const char *json)
+{
+	proxy_write_file(p, "config.json", json);
+}
+
+/* Spawn [$SLUICE_WRAPPER] $SLUICE_BIN -d -v -c DIR/config.json. */
+void
+proxy_launch(struct proxy *p)
+{
+	const char	*wrapper = getenv("SLUICE_WRAPPER");
+	char		*words = NULL, *w, *save;
+	const char	*argv[64];
+	int		 argc = 0;
+
+	cr_assert(p->pid == -1, "daemon already launched");
+	if (wrapper != NULL && (words = strdup(wrapper)) != NULL) {
+		for (w = strtok_r(words, " ", &save); w != NULL && argc < 58;
+		    w = strtok_r(NULL, " ", &save))
+			argv[argc++] = w;
+	}
+	argv[argc++] = sluice_bin();
+	argv[argc++] = "-d";
+	argv[argc++] = "-v";
+	argv[argc++] = "-c";
+	argv[argc++] = p->config;
+	argv[argc] = NULL;
+	p->pid = spawn(argv, &p->logfd);
+	free(words);
+}
+
+/* Start a daemon on config_json and wait until it logs type=ready. */
+struct proxy *
+proxy_start(const char *config_json)
+{
+	struct proxy	*p = proxy_new();
+	int64_t		 deadline = now_ms() + START_TIMEOUT_MS;
+
+	proxy_write_config(p, config_json);
+	proxy_launch(p);
+	/* Not proxy_wait_log: lines logged before ready stay waitable. */
+	while (strstr(p->log, "type=ready") == NULL) {
+		if (proxy_exited(p, 0)) {
+			proxy_dump_log(p);
+			cr_assert_fail("sluice exited (status %d) before "
+			    "type=ready; config:\n%s", proxy_exit_code(p),
+			    config_json);
+		}
+		if (left_ms(deadline) == 0) {
+			proxy_dump_log(p);
+			cr_assert_fail("sluice not ready after %d ms",
+			    START_TIMEOUT_MS);
+		}
+		pipe_drain(&p->logfd, &p->log, &p->loglen, &p->logcap,
+		    left_ms(deadline) < EXIT_POLL_MS ? left_ms(deadline) :
+		    EXIT_POLL_MS);
+	}
+	return p;
+}
+
+/* Run a daemon on a config it must refuse; return exit code and output. */
+int
+proxy_start_expect_fail(const char *config_json, char **output)
+{
+	struct proxy	*p = proxy_new();
+	int		 code;
+
+	proxy_write_config(p, config_json);
+	proxy_launch(p);
+	if (!proxy_exited(p, RUN_TIMEOUT_MS) ||
+	    strstr(p->log, "type=ready") != NULL) {
+		proxy_dump_log(p);
+		cr_assert_fail("sluice started on a config it should refuse:"
+		    "\n%s", config_json);
+	}
+	code = proxy_exit_code(p);
+	if (output != NULL)
+		*output = strdup(p->log);
+	proxy_free(p);
+	return code;
+}
+
+/* Print the whole captured log to stderr. */
+void
+proxy_dump_log(struct proxy *p)
+{
+	pipe_drain(&p->logfd, &p->log, &p->loglen, &p->logcap, 0);
+	fprintf(stderr, "---- sluice log (pid %d, %zu bytes) ----\n%s%s"
+	    "---- end of sluice log ----\n", (int)p->pid, p->loglen, p->log,
+	    p->loglen > 0 && p->log[p->loglen - 1] != '\n' ? "\n" : "");
+}
+
+/*
+ * Wait for a complete log line containing substring after the previous
+ * match; on success the next wait starts after that line.
+ */
+bool
+proxy_wait_log(struct proxy *p, const char *substring, int timeout_ms)
+{
+	int64_t		 deadline = now_ms() + timeout_ms;
+	size_t		 slen = strlen(substring);
+	const char	*hit, *nl;
+	int		 last = 0;
+
+	for (;;) {
+		hit = (const char *)memmem(p->log + p->logpos,
+		    p->loglen - p->logpos, substring, slen);
+		if (hit != NULL && (nl = (const char *)memchr(hit, '\n',
+		    p->log + p->loglen - hit)) != NULL) {
+			p->logpos = (size_t)(nl + 1 - p->log);
+			return true;
+		}
+		if (p->logfd == -1 || last)
+			break;
+		last = left_ms(deadline) == 0;
+		pipe_drain(&p->logfd, &p->log, &p->loglen, &p->logcap,
+		    left_ms(deadline));
+	}
+	proxy_dump_log(p);
+	fprintf(stderr, "timed out after %d ms waiting for log \"%s\"%s\n",
+	    timeout_ms, substring, p->logfd == -1 ? " (log closed)" : "");
+	return false;
+}
+
+/* Count occurrences of substring in everything captured so far. */
+int
+proxy_log_count(struct proxy *p, const char *substring)
+{
+	size_t		 slen = strlen(substring);
+	const char	*s, *hit;
+	int		 n = 0;
+
+	pipe_drain(&p->logfd, &p->log, &p->loglen, &p->logcap, 0);
+	s = p->log;
+	while (slen > 0 && (hit = strstr(s, substring)) != NULL) {
+		n++;
+		s = hit + slen;
+	}
+	return n;
+}
+
+/* Send sig to the running daemon. */
+void
+proxy_signal(struct proxy *p, int sig)
+{
+	cr_assert(p->pid > 0 && !proxy_exited(p, 0),
+	    "cannot signal: sluice is not running");
+	cr_assert(kill(p->pid, sig) == 0, "kill: %s", strerror(errno));
+}
+
+/* Wait up to timeout_ms for the daemon to exit; reap it; keep its log. */
+bool
+proxy_exited(struct proxy *p, int timeout_ms)
+{
+	int64_t	deadline = now_ms() + timeout_ms;
+	int	last = 0;
+
+	if (p->pid <= 0 || p->reaped)
+		return true;
+	for (;;) {
+		if (waitpid(p->pid, &p->status, WNOHANG) == p->pid) {
+			p->reaped = 1;
+			/* Dead: the rest of its output is in the pipe. */
+			deadline = now_ms() + 1000;
+			while (p->logfd != -1 && left_ms(deadline) > 0)
+				pipe_drain(&p->logfd, &p->log, &p->loglen,
+				    &p->logcap, left_ms(deadline));
+			return true;
+		}
+		if (last)
+			return false;
+		last = left_ms(deadline) == 0;
+		pipe_drain(&p->logfd, &p->log, &p->loglen, &p->logcap,
+		    left_ms(deadline) < EXIT_POLL_MS ? left_ms(deadline) :
+		    EXIT_POLL_MS);
+	}
+}
+
+/* Exit code of a reaped daemon: code, 128 + signal, or -1 if we killed it. */
+int
+proxy_exit_code(const struct proxy *p)
+{
+	cr_assert(p->reaped, "sluice has not exited");
+	if (p->killed)
+		return -1;
+	return decode_status(p->status);
+}
+
+/* Kill the daemon with SIGKILL and reap it. */
+static void
+proxy_kill(struct proxy *p)
+{
+	kill(p->pid, SIGKILL);
+	while (waitpid(p->pid, &p->status, 0) == -1 && errno == EINTR)
+		;
+	p->reaped = 1;
+	p->killed = 1;
+}
+
+/* SIGTERM, wait up to 8 s, else SIGKILL; return the exit code. */
+int
+proxy_stop(struct proxy *p)
+{
+	if (!proxy_exited(p, 0)) {
+		kill(p->pid, SIGTERM);
+		if (!proxy_exited(p, STOP_TIMEOUT_MS)) {
+			proxy_dump_log(p);
+			fprintf(stderr, "sluice ignored SIGTERM for %d ms; "
+			    "killing it\n", STOP_TIMEOUT_MS);
+			proxy_kill(p);
+			return -1;
+		}
+	}
+	return proxy_exit_code(p);
+}
+
+/* The daemon's process id. */
+pid_t
+proxy_pid(const struct proxy *p)
+{
+	return p->pid;
+}
+
+/* nftw callback: remove one entry. */
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Kill the daemon if it still runs, remove its temp dir, free it. */
+void
+proxy_free(struct proxy *p)
+{
+	if (p == NULL)
+		return;
+	for (int i = 0; i < MAX_LIVE; i++) {
+		if (harness_live[i] == p)
+			harness_live[i] = NULL;
+	}
+	if (p->pid > 0 && !p->reaped)
+		proxy_kill(p);
+	if (p->logfd != -1)
+		close(p->logfd);
+	nftw(p->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(p->dir);
+	free(p->config);
+	free(p->log);
+	free(p);
+}
+
+/* A minimal nicehash config; extra is inserted verbatim as more keys. */
+char *
+config_basic(int bind_port, int pool_port, const char *extra)
+{
+	char	*s;
+
+	cr_assert(asprintf(&s, "{\"mode\":\"nicehash\","
+	    "\"bind\":[{\"host\":\"127.0.0.1\",\"port\":%d}],"
+	    "\"pools\":[{\"url\":\"127.0.0.1:%d\",\"user\":\"WALLET\","
+	    "\"pass\":\"x\"}],\"retries\":1,\"retry-pause\":1,"
+	    "\"watch\":false%s%s}\n", bind_port, pool_port,
+	    extra != NULL && *extra != '\0' ? "," : "",
+	    extra != NULL ? extra : "") != -1);
+	return s;
+}
+
+/* A 127.0.0.1 address (or src_ip) with port, for bind or connect. */
+static void
+addr_make(struct sockaddr_in *sin, const char *ip, int port)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	cr_assert(inet_pton(AF_INET, ip, &sin->sin_addr) == 1,
+	    "bad address %s", ip);
+}
+
+/* Listen on 127.0.0.1:port (0 picks one; see tl->port). */
+struct tlisten *
+tl_listen(int port)
+{
+	struct tlisten		*tl;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 on = 1;
+
+	tl = (struct tlisten *)calloc(1, sizeof(*tl));
+	cr_assert(tl != NULL, "out of memory");
+	tl->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	cr_assert(tl->fd != -1, "socket: %s", strerror(errno));
+	setsockopt(tl->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	addr_make(&sin, "127.0.0.1", port);
+	cr_assert(bind(tl->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+	    "fake pool: bind 127.0.0.1:%d: %s", port, strerror(errno));
+	cr_assert(listen(tl->fd, 64) == 0, "listen: %s", strerror(errno));
+	getsockname(tl->fd, (struct sockaddr *)&sin, &len);
+	tl->port = ntohs(sin.sin_port);
+	return tl;
+}
+
+/* Wrap a connected, non-blocking socket. */
+static struct tconn *
+tconn_new(int fd)
+{
+	struct tconn	*c;
+	int		 on = 1;
+
+	c = (struct tconn *)calloc(1, sizeof(*c));
+	cr_assert(c != NULL, "out of memory");
+	c->fd = fd;
+	c->stash = json_array();
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return c;
+}
+
+/* Accept one connection within timeout_ms, or NULL. */
+struct tconn *
+tl_accept(struct tlisten *tl, int timeout_ms)
+{
+	struct pollfd	pfd = { tl->fd, POLLIN, 0 };
+	int64_t		deadline = now_ms() + timeout_ms;
+	int		fd;
+
+	for (;;) {
+		fd = accept4(tl->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd != -1)
+			return tconn_new(fd);
+		cr_assert(errno == EAGAIN || errno == EINTR ||
+		    errno == ECONNABORTED, "accept: %s", strerror(errno));
+		if (left_ms(deadline) == 0)
+			return NULL;
+		poll(&pfd, 1, left_ms(deadline));
+	}
+}
+
+/* Close a fake pool listener. */
+void
+tl_close(struct tlisten *tl)
+{
+	if (tl == NULL)
+		return;
+	close(tl->fd);
+	free(tl);
+}
+
+/* Connect from src_ip (NULL: any) to 127.0.0.1:port; fail the test if refused. */
+struct tconn *
+tc_connect_from(const char *src_ip, int port)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd != -1, "socket: %s", strerror(errno));
+	if (src_ip != NULL) {
+		addr_make(&sin, src_ip, 0);
+		cr_assert(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+		    "bind %s: %s", src_ip, strerror(errno));
+	}
+	addr_make(&sin, "127.0.0.1", port);
+	cr_assert(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+	    "connect 127.0.0.1:%d: %s", port, strerror(errno));
+	return tconn_new(fd);
+}
+
+/* Connect a fake miner to 127.0.0.1:port. */
+struct tconn *
+tc_connect(int port)
+{
+	return tc_connect_from(NULL, port);
+}
+
+/* Write all of buf; false if the peer is gone. A 10 s stall fails. */
+bool
+tc_send_raw(struct tconn *c, const void *buf, size_t len)
+{
+	struct pollfd	 pfd = { c->fd, POLLOUT, 0 };
+	const char	*p = (const char *)buf;
+	int64_t		 deadline = now_ms() + SEND_TIMEOUT_MS;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET))
+			return false;
+		cr_assert(n == -1 && (errno == EAGAIN || errno == EINTR),
+		    "send: %s", strerror(errno));
+		cr_assert(left_ms(deadline) > 0, "send stalled for %d ms "
+		    "(%zu bytes left)", SEND_TIMEOUT_MS, len);
+		poll(&pfd, 1, left_ms(deadline));
+	}
+	return true;
+}
+
+/* printf to the connection, adding the final newline if missing. */
+bool
+tc_send(struct tconn *c, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+	bool	 ok;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	cr_assert(n != -1, "out of memory");
+	ok = tc_send_raw(c, s, (size_t)n);
+	if (ok && (n == 0 || s[n - 1] != '\n'))
+		ok = tc_send_raw(c, "\n", 1);
+	free(s);
+	return ok;
+}
+
+/* Wait up to timeout_ms for input; append it; note EOF. */
+static void
+tc_fill(struct tconn *c, int timeout_ms)
+{
+	struct pollfd	pfd = { c->fd, POLLIN, 0 };
+	char		tmp[8192];
+	ssize_t		n;
+
+	if (c->eof || poll(&pfd, 1, timeout_ms) <= 0)
+		return;
+	for (;;) {
+		n = recv(c->fd, tmp, sizeof(tmp), 0);
+		if (n > 0) {
+			buf_add(&c->in, &c->inlen, &c->incap, tmp, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0 || errno != EAGAIN)
+			c->eof = 1;
+		return;
+	}
+}
+
+/* The next complete line without its newline (free it), or NULL. */
+char *
+tc_recv_line(struct tconn *c, int timeout_ms)
+{
+	int64_t	 deadline = now_ms() + timeout_ms;
+	char	*nl, *line;
+	size_t	 n;
+	int	 last = 0;
+
+	for (;;) {
+		if (c->inlen > 0 &&
+		    (nl = (char *)memchr(c->in, '\n', c->inlen)) != NULL) {
+			n = (size_t)(nl - c->in);
+			line = strndup(c->in, n);
+			cr_assert(line != NULL, "out of memory");
+			c->inlen -= n + 1;
+			memmove(c->in, nl + 1, c->inlen + 1);
+			return line;
+		}
+		if (c->eof || last)
+			return NULL;
+		last = left_ms(deadline) == 0;
+		tc_fill(c, left_ms(deadline));
+	}
+}
+
+/* Receive one line off the wire and parse it; not JSON fails the test. */
+static json_t *
+tc_recv_wire(struct tconn *c, int timeout_ms)
+{
+	json_error_t	 err;
+	json_t		*j;
+	char		*line;
+
+	if ((line = tc_recv_line(c, timeout_ms)) == NULL)
+		return NULL;
+	j = json_loads(line, 0, &err);
+	cr_assert(j != NULL, "received a line that is not JSON (%s): %.300s",
+	    err.text, line);
+	free(line);
+	return j;
+}
+
+/* The next message (put-aside ones first), or NULL on timeout or EOF. */
+json_t *
+tc_recv(struct tconn *c, int timeout_ms)
+{
+	json_t	*j;
+
+	if (json_array_size(c->stash) > 0) {
+		j = json_incref(json_array_get(c->stash, 0));
+		json_array_remove(c->stash, 0);
+		return j;
+	}
+	return tc_recv_wire(c, timeout_ms);
+}
+
+/*
+ * The reply whose "id" is id; other messages met meanwhile (job pushes)
+ * are kept for the next tc_recv, in order.
+ */
+json_t *
+tc_recv_reply(struct tconn *c, json_int_t id, int timeout_ms)
+{
+	int64_t	 deadline = now_ms() + timeout_ms;
+	json_t	*j, *jid;
+	size_t	 i;
+
+	json_array_foreach(c->stash, i, j) {
+		jid = json_object_get(j, "id");
+		if (json_is_integer(jid) && json_integer_value(jid) == id) {
+			json_incref(j);
+			json_array_remove(c->stash, i);
+			return j;
+		}
+	}
+	while ((j = tc_recv_wire(c, left_ms(deadline))) != NULL) {
+		jid = json_object_get(j, "id");
+		if (json_is_integer(jid) && json_integer_value(jid) == id)
+			return j;
+		json_array_append_new(c->stash, j);
+	}
+	return NULL;
+}
+
+/* True once the peer has closed; input meanwhile is discarded. */
+bool
+tc_wait_closed(struct tconn *c, int timeout_ms)
+{
+	int64_t	deadline = now_ms() + timeout_ms;
+	int	last = 0;
+
+	for (;;) {
+		c->inlen = 0;
+		json_array_clear(c->stash);
+		if (c->eof)
+			return true;
+		if (last)
+			return false;
+		last = left_ms(deadline) == 0;
+		tc_fill(c, left_ms(deadline));
+	}
+}
+
+/* Close and free a connection. */
+void
+tc_close(struct tconn *c)
+{
+	if (c == NULL)
+		return;
+	close(c->fd);
+	json_decref(c->stash);
+	free(c->in);
+	free(c);
+}
+
+/* Serialise j compactly, send it as one line, and drop the reference. */
+static void
+send_json(struct tconn *c, json_t *j)
+{
+	char	*s;
+
+	cr_assert(j != NULL, "json_pack failed");
+	s = json_dumps(j, JSON_COMPACT);
+	cr_assert(s != NULL, "json_dumps failed");
+	tc_send(c, "%s", s);
+	free(s);
+	json_decref(j);
+}
+
+/*
+ * A 76-byte CryptoNote hashing blob: versions, varint timestamp, previous
+ * hash, the nonce at byte 39 (hex 78..85, zero), merkle root, tx count.
+ */
+static const char tjob_blob[] =
+    "1010" "e0c5d3a206"
+    "3f00000000000000000000000000000000000000000000000000000000a500c1"
+    "00000000"
+    "7d0000000000000000000000000000000000000000000000000000001b0000e4"
+    "05";
+static_assert(sizeof(tjob_blob) == 153, "blob must be 152 hex chars");
+
+/* A realistic rx/0 job at difficulty 10000. */
+void
+tjob_default(struct tjob *job, const char *job_id)
+{
+	job->blob = tjob_blob;
+	job->job_id = job_id;
+	job->target = "b88d0600";
+	job->algo = "rx/0";
+	job->height = 1000;
+	job->seed_hash = "a3f1c8d20b7e4596"
+	    "a3f1c8d20b7e4596a3f1c8d20b7e4596a3f1c8d20b7e4596";
+}
+
+/* The JSON object of a job. */
+static json_t *
+tjob_json(const struct tjob *job)
+{
+	json_t	*j;
+
+	cr_assert(job->blob != NULL && job->job_id != NULL &&
+	    job->target != NULL, "tjob needs blob, job_id and target");
+	j = json_pack("{s:s, s:s, s:s}", "blob", job->blob, "job_id",
+	    job->job_id, "target", job->target);
+	if (job->algo != NULL)
+		json_object_set_new(j, "algo", json_string(job->algo));
+	json_object_set_new(j, "height", json_integer((json_int_t)job->height));
+	if (job->seed_hash != NULL)
+		json_object_set_new(j, "seed_hash", json_string(job->seed_hash));
+	return j;
+}
+
+/* Receive the proxy's login at the fake pool (caller decrefs). */
+json_t *
+pool_expect_login(struct tconn *pc, int timeout_ms)
+{
+	json_t		*m = tc_recv(pc, timeout_ms);
+	const char	*method;
+
+	cr_assert(m != NULL, "fake pool: no login within %d ms", timeout_ms);
+	method = json_string_value(json_object_get(m, "method"));
+	cr_assert(method != NULL && strcmp(method, "login") == 0,
+	    "fake pool: expected login, got %s", json_dumps(m, JSON_COMPACT));
+	return m;
+}
+
+/* Answer the proxy's login as a pool would, with a first job. */
+void
+pool_send_login_ok(struct tconn *pc, json_t *login_req, const char *session,
+    const struct tjob *job)
+{
+	json_t	*id = json_object_get(login_req, "id");
+
+	cr_assert(id != NULL, "pool login request has no id");
+	send_json(pc, json_pack("{s:O, s:s, s:n, s:{s:s, s:o, s:[sss], s:s}}",
+	    "id", id, "jsonrpc", "2.0", "error", "result",
+	    "id", session, "job", tjob_json(job),
+	    "extensions", "algo", "nicehash", "keepalive", "status", "OK"));
+}
+
+/* Push a job from the fake pool. */
+void
+pool_send_job(struct tconn *pc, const struct tjob *job)
+{
+	send_json(pc, json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0",
+	    "method", "job", "params", tjob_json(job)));
+}
+
+/* Log a fake XMRig in (id 1); return the reply or NULL on timeout. */
+json_t *
+miner_login(struct tconn *mc, const char *login, const char *pass,
+    const char *rigid, int timeout_ms)
+{
+	json_t	*params;
+
+	params = json_pack("{s:s, s:s, s:s}", "login", login, "pass", pass,
+	    "agent", HARNESS_LOGIN_AGENT);
+	cr_assert(params != NULL, "login and pass must be set");
+	if (rigid != NULL)
+		json_object_set_new(params, "rigid", json_string(rigid));
+	json_object_set_new(params, "algo", json_pack("[ss]", "rx/0", "cn/r"));
+	send_json(mc, json_pack("{s:i, s:s, s:s, s:o}", "id", 1,
+	    "jsonrpc", "2.0", "method", "login", "params", params));
+	return tc_recv_reply(mc, 1, timeout_ms);
+}
+
+/* Submit a share as XMRig does; return the reply or NULL on timeout. */
+json_t *
+miner_submit(struct tconn *mc, int id, const char *session,
+    const char *job_id, const char *nonce, const char *result, int timeout_ms)
+{
+	send_json(mc, json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}",
+	    "id", id, "jsonrpc", "2.0", "method", "submit", "params",
+	    "id", session, "job_id", job_id, "nonce", nonce, "result", result,
+	    "algo", "rx/0"));
+	return tc_recv_reply(mc, id, timeout_ms);
+}
+
+/* A result hash whose difficulty is diff (last 8 bytes: LE UINT64_MAX/diff). */
+void
+make_result(char out[65], uint64_t diff)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t	  r;
+	int		  i;
+
+	cr_assert(diff > 0, "make_result: diff must be positive");
+	r = UINT64_MAX / diff;
+	for (i = 0; i < 24; i++) {
+		out[2 * i] = hex[(i * 7 + 3) & 0xf];
+		out[2 * i + 1] = hex[(i * 11 + 5) & 0xf];
+	}
+	for (i = 0; i < 8; i++) {
+		out[48 + 2 * i] = hex[(r >> (8 * i + 4)) & 0xf];
+		out[48 + 2 * i + 1] = hex[(r >> (8 * i)) & 0xf];
+	}
+	out[64] = '\0';
+}

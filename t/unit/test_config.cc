@@ -1,0 +1,562 @@
+/*
+ * test_config.cc: unit tests for src/config.cc: config.json loading with
+ * xmrig-proxy's keys and defaults, error and warning texts, pool URLs.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "sluice.h"
+
+TestSuite(config);
+
+#define MINIMAL	"{\"bind\":[\"127.0.0.1:3333\"]," \
+		"\"pools\":[{\"url\":\"pool.example.com:3333\"}]}"
+
+/* One load: the temp file, the result and both lists. */
+struct load {
+	char		 path[64];
+	struct config	*conf;
+	struct strlist	 errors;
+	struct strlist	 warnings;
+};
+
+/* Write text to a new temp file and load it. */
+static void
+load_text(struct load *l, const char *text)
+{
+	size_t	len = strlen(text);
+	int	fd;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(l->path, sizeof(l->path), "/tmp/sluice-test-XXXXXX");
+	fd = mkstemp(l->path);
+	cr_assert_geq(fd, 0, "mkstemp failed");
+	cr_assert_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	l->conf = config_load(l->path, &l->errors, &l->warnings);
+}
+
+/* Release everything a load made. */
+static void
+load_done(struct load *l)
+{
+	if (l->conf != NULL)
+		config_unref(l->conf);
+	l->conf = NULL;
+	strlist_clear(&l->errors);
+	strlist_clear(&l->warnings);
+	if (l->path[0] != '\0')
+		unlink(l->path);
+	l->path[0] = '\0';
+}
+
+/* All strings of a list joined by newlines, for messages; caller frees. */
+static char *
+joined(const struct strlist *sl_)
+{
+	size_t	 i, len = 1;
+	char	*s;
+
+	for (i = 0; i < sl_->n; i++)
+		len += strlen(sl_->v[i]) + 1;
+	s = (char *)calloc(1, len);
+	cr_assert_not_null(s);
+	for (i = 0; i < sl_->n; i++) {
+		strcat(s, sl_->v[i]);
+		strcat(s, "\n");
+	}
+	return s;
+}
+
+/* The index of the first entry containing all of a and b (b may be NULL). */
+static int
+find_entry(const struct strlist *sl_, const char *a, const char *b)
+{
+	size_t	i;
+
+	for (i = 0; i < sl_->n; i++) {
+		if (strstr(sl_->v[i], a) != NULL &&
+		    (b == NULL || strstr(sl_->v[i], b) != NULL))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The text must load; fail with its errors otherwise. */
+static void
+expect_ok(struct load *l, const char *text)
+{
+	char	*e;
+
+	load_text(l, text);
+	if (l->conf == NULL) {
+		e = joined(&l->errors);
+		cr_assert_fail("config rejected: %s\nerrors:\n%s", text, e);
+	}
+	cr_assert_eq(l->errors.n, 0, "errors on a loaded config");
+}
+
+/* The text must be refused with an error containing a (and b). */
+static void
+expect_error(const char *text, const char *a, const char *b)
+{
+	struct load	 l;
+	char		*e;
+
+	load_text(&l, text);
+	cr_assert_null(l.conf, "config accepted: %s", text);
+	cr_assert_gt(l.errors.n, 0, "NULL but no errors: %s", text);
+	e = joined(&l.errors);
+	cr_assert_geq(find_entry(&l.errors, a, b), 0,
+	    "no error with \"%s\"%s%s%s for %s; errors:\n%s", a,
+	    b ? " and \"" : "", b ? b : "", b ? "\"" : "", text, e);
+	free(e);
+	load_done(&l);
+}
+
+/* Load MINIMAL with "workers": value; return the mode. */
+static enum workers_mode
+workers_of(const char *value)
+{
+	struct load		 l;
+	char			 text[256];
+	enum workers_mode	 w;
+
+	snprintf(text, sizeof(text), "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"workers\":%s}", value);
+	expect_ok(&l, text);
+	w = l.conf->workers;
+	load_done(&l);
+	return w;
+}
+
+Test(config, minimal_defaults)
+{
+	struct load	 l;
+	struct config	*c;
+
+	expect_ok(&l, MINIMAL);
+	c = l.conf;
+	cr_assert_eq(c->refs, 1);
+	cr_assert_eq(c->mode, MODE_NICEHASH);
+	cr_assert_eq(c->nbinds, 1);
+	cr_assert_not_null(c->binds);
+	cr_assert_eq(c->binds[0].port, 3333);
+	cr_assert_str_eq(c->binds[0].host, "127.0.0.1");
+	cr_assert_eq(c->binds[0].tls, 0);
+	cr_assert_eq(c->npools, 1);
+	cr_assert_not_null(c->pools);
+	cr_assert_str_eq(c->pools[0].host, "pool.example.com");
+	cr_assert_eq(c->pools[0].port, 3333);
+	cr_assert_eq(c->pools[0].tls, 0);
+	cr_assert_not_null(c->pools[0].user);
+	cr_assert_str_eq(c->pools[0].user, "x");
+	cr_assert_eq(c->pools[0].enabled, 1);
+	cr_assert_eq(c->retries, 2);
+	cr_assert_eq(c->retry_pause, 1);
+	cr_assert_eq(c->workers, WORKERS_RIGID);
+	cr_assert_eq(c->algo_ext, 1);
+	cr_assert_eq(c->pool_response_timeout, 15);
+	cr_assert_eq(c->pool_connect_timeout, 10);
+	cr_assert_eq(c->http.restricted, 1);
+	cr_assert_not_null(c->path);
+	cr_assert_str_eq(c->path, l.path);
+	load_done(&l);
+}
+
+Test(config, ref_unref)
+{
+	struct load	 l;
+	struct config	*c;
+
+	expect_ok(&l, MINIMAL);
+	c = l.conf;
+	cr_assert_eq(config_ref(c), c);
+	cr_assert_eq(c->refs, 2);
+	config_unref(c);
+	cr_assert_eq(c->refs, 1);
+	load_done(&l);
+}
+
+Test(config, url_ssl)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"stratum+ssl://h:443\"}]}");
+	cr_assert_eq(l.conf->npools, 1);
+	cr_assert_eq(l.conf->pools[0].tls, 1);
+	cr_assert_str_eq(l.conf->pools[0].host, "h");
+	cr_assert_eq(l.conf->pools[0].port, 443);
+	load_done(&l);
+}
+
+Test(config, url_tcp)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"stratum+tcp://h:3333\"}]}");
+	cr_assert_eq(l.conf->pools[0].tls, 0);
+	cr_assert_str_eq(l.conf->pools[0].host, "h");
+	cr_assert_eq(l.conf->pools[0].port, 3333);
+	load_done(&l);
+}
+
+Test(config, pool_fields)
+{
+	struct load	 l;
+	struct pool_conf *p;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{"
+	    "\"url\":\"p.example:5555\",\"user\":\"wallet\",\"pass\":\"pw\","
+	    "\"rig-id\":\"rig7\",\"keepalive\":true}]}");
+	p = &l.conf->pools[0];
+	cr_assert_str_eq(p->user, "wallet");
+	cr_assert_not_null(p->pass);
+	cr_assert_str_eq(p->pass, "pw");
+	cr_assert_not_null(p->rig_id);
+	cr_assert_str_eq(p->rig_id, "rig7");
+	cr_assert_eq(p->keepalive, 1);
+	cr_assert_eq(p->port, 5555);
+	load_done(&l);
+}
+
+Test(config, bind_object_form)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[{\"host\":\"0.0.0.0\",\"port\":3333,"
+	    "\"tls\":false}],\"pools\":[{\"url\":\"p:1\"}]}");
+	cr_assert_eq(l.conf->nbinds, 1);
+	cr_assert_str_eq(l.conf->binds[0].host, "0.0.0.0");
+	cr_assert_eq(l.conf->binds[0].port, 3333);
+	cr_assert_eq(l.conf->binds[0].tls, 0);
+	load_done(&l);
+}
+
+Test(config, several_binds)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\","
+	    "{\"host\":\"0.0.0.0\",\"port\":4444,\"tls\":false}],"
+	    "\"pools\":[{\"url\":\"p:1\"}]}");
+	cr_assert_eq(l.conf->nbinds, 2);
+	cr_assert_eq(l.conf->binds[0].port, 3333);
+	cr_assert_eq(l.conf->binds[1].port, 4444);
+	load_done(&l);
+}
+
+Test(config, disabled_pools_dropped)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"pools\":["
+	    "{\"url\":\"off.example:1\",\"enabled\":false},"
+	    "{\"url\":\"on1.example:2\"},"
+	    "{\"url\":\"on2.example:3\",\"enabled\":true}]}");
+	cr_assert_eq(l.conf->npools, 2);
+	cr_assert_str_eq(l.conf->pools[0].host, "on1.example");
+	cr_assert_eq(l.conf->pools[0].port, 2);
+	cr_assert_str_eq(l.conf->pools[1].host, "on2.example");
+	cr_assert_eq(l.conf->pools[1].port, 3);
+	load_done(&l);
+}
+
+Test(config, simple_mode_and_numbers)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"mode\":\"simple\",\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"retries\":5,\"retry-pause\":3,"
+	    "\"custom-diff\":5000,\"algo-ext\":false}");
+	cr_assert_eq(l.conf->mode, MODE_SIMPLE);
+	cr_assert_eq(l.conf->retries, 5);
+	cr_assert_eq(l.conf->retry_pause, 3);
+	cr_assert_eq(l.conf->custom_diff, 5000);
+	cr_assert_eq(l.conf->algo_ext, 0);
+	load_done(&l);
+}
+
+Test(config, error_retries_not_integer)
+{
+	struct load	 l;
+	char		*e;
+
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"retries\":\"two\"}",
+	    ": retries:", NULL);
+
+	/* the error names the file too */
+	load_text(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"retries\":\"two\"}");
+	cr_assert_null(l.conf);
+	e = joined(&l.errors);
+	cr_assert_geq(find_entry(&l.errors, l.path, ": retries:"), 0,
+	    "no error naming %s and retries:\n%s", l.path, e);
+	free(e);
+	load_done(&l);
+}
+
+Test(config, error_pool_without_url)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"user\":\"w\"}]}", "pools[0].url", NULL);
+}
+
+Test(config, error_second_pool_index)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"},{\"user\":\"w\"}]}",
+	    "pools[1].url", NULL);
+}
+
+Test(config, error_url_without_port)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"h\"}]}", "pools[0].url", "port");
+}
+
+Test(config, error_syntax_has_line_and_column)
+{
+	struct load	 l;
+	char		 want[80], *e;
+
+	load_text(&l, "{\"bind\": [}");
+	cr_assert_null(l.conf);
+	cr_assert_gt(l.errors.n, 0);
+	snprintf(want, sizeof(want), "%s:1:", l.path);
+	e = joined(&l.errors);
+	cr_assert_geq(find_entry(&l.errors, want, NULL), 0,
+	    "no \"%s\" error:\n%s", want, e);
+	cr_assert_eq(strncmp(l.errors.v[find_entry(&l.errors, want, NULL)],
+	    want, strlen(want)), 0, "error does not start with PATH:LINE:\n%s",
+	    e);
+	free(e);
+	load_done(&l);
+}
+
+Test(config, error_syntax_later_line)
+{
+	struct load	 l;
+	char		 want[80], *e;
+
+	load_text(&l, "{\n\"bind\": [\"127.0.0.1:3333\"],\n\"pools\": [,]\n}\n");
+	cr_assert_null(l.conf);
+	snprintf(want, sizeof(want), "%s:3:", l.path);
+	e = joined(&l.errors);
+	cr_assert_geq(find_entry(&l.errors, want, NULL), 0,
+	    "no \"%s\" error:\n%s", want, e);
+	free(e);
+	load_done(&l);
+}
+
+Test(config, error_no_pools)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"]}", "pools", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[]}", "pools",
+	    NULL);
+}
+
+Test(config, error_only_disabled_pools)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\",\"enabled\":false}]}", "pools", NULL);
+}
+
+Test(config, error_bad_mode)
+{
+	expect_error("{\"mode\":\"turbo\",\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}]}", "mode", NULL);
+}
+
+Test(config, error_missing_file)
+{
+	struct strlist	 errors, warnings;
+	struct config	*c;
+
+	memset(&errors, 0, sizeof(errors));
+	memset(&warnings, 0, sizeof(warnings));
+	c = config_load("/nonexistent/sluice-test/config.json", &errors,
+	    &warnings);
+	cr_assert_null(c);
+	cr_assert_gt(errors.n, 0);
+	cr_assert_geq(find_entry(&errors, "/nonexistent/sluice-test/config.json",
+	    NULL), 0, "error does not name the file");
+	strlist_clear(&errors);
+	strlist_clear(&warnings);
+}
+
+Test(config, error_not_an_object)
+{
+	struct load	 l;
+
+	load_text(&l, "[1,2,3]");
+	cr_assert_null(l.conf);
+	cr_assert_gt(l.errors.n, 0);
+	load_done(&l);
+}
+
+Test(config, unknown_key_warns)
+{
+	struct load	 l;
+	char		*w;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"frobnicate\":1}");
+	w = joined(&l.warnings);
+	cr_assert_geq(find_entry(&l.warnings, "frobnicate", NULL), 0,
+	    "no warning about frobnicate; warnings:\n%s", w);
+	free(w);
+	load_done(&l);
+}
+
+Test(config, minimal_has_no_warnings)
+{
+	struct load	 l;
+	char		*w;
+
+	expect_ok(&l, MINIMAL);
+	w = joined(&l.warnings);
+	cr_assert_eq(l.warnings.n, 0, "warnings:\n%s", w);
+	free(w);
+	load_done(&l);
+}
+
+Test(config, xmrig_proxy_keys_ignored)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"donate-level\":0,"
+	    "\"api\":{\"id\":null,\"worker-id\":null}}");
+	cr_assert_eq(l.conf->npools, 1);
+	cr_assert_eq(find_entry(&l.warnings, "donate-level", NULL), -1,
+	    "donate-level is a known xmrig-proxy key");
+	load_done(&l);
+}
+
+Test(config, workers_false_and_none)
+{
+	cr_assert_eq(workers_of("false"), WORKERS_NONE);
+	cr_assert_eq(workers_of("\"none\""), WORKERS_NONE);
+}
+
+Test(config, workers_true_and_rig_id)
+{
+	cr_assert_eq(workers_of("true"), WORKERS_RIGID);
+	cr_assert_eq(workers_of("\"rig_id\""), WORKERS_RIGID);
+	cr_assert_eq(workers_of("\"rig-id\""), WORKERS_RIGID);
+}
+
+Test(config, workers_named_modes)
+{
+	cr_assert_eq(workers_of("\"user\""), WORKERS_USER);
+	cr_assert_eq(workers_of("\"password\""), WORKERS_PASSWORD);
+	cr_assert_eq(workers_of("\"agent\""), WORKERS_AGENT);
+	cr_assert_eq(workers_of("\"ip\""), WORKERS_IP);
+}
+
+Test(config, workers_bad_value)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"workers\":\"bogus\"}", "workers",
+	    NULL);
+}
+
+Test(config, parse_url_ssl)
+{
+	char		*host = NULL;
+	int		 port = -1, tls = -1;
+	const char	*why = NULL;
+
+	cr_assert_eq(config_parse_url("stratum+ssl://a.b:1", &host, &port, &tls,
+	    &why), 0, "why: %s", why ? why : "");
+	cr_assert_not_null(host);
+	cr_assert_str_eq(host, "a.b");
+	cr_assert_eq(port, 1);
+	cr_assert_eq(tls, 1);
+	free(host);
+}
+
+Test(config, parse_url_plain)
+{
+	char		*host = NULL;
+	int		 port = -1, tls = -1;
+	const char	*why = NULL;
+
+	cr_assert_eq(config_parse_url("a.b:65535", &host, &port, &tls, &why), 0);
+	cr_assert_str_eq(host, "a.b");
+	cr_assert_eq(port, 65535);
+	cr_assert_eq(tls, 0);
+	free(host);
+
+	host = NULL;
+	cr_assert_eq(config_parse_url("stratum+tcp://a.b:3333", &host, &port,
+	    &tls, &why), 0);
+	cr_assert_str_eq(host, "a.b");
+	cr_assert_eq(port, 3333);
+	cr_assert_eq(tls, 0);
+	free(host);
+}
+
+Test(config, parse_url_no_port)
+{
+	char		*host = NULL;
+	int		 port = -1, tls = -1;
+	const char	*why = NULL;
+
+	cr_assert_eq(config_parse_url("a.b", &host, &port, &tls, &why), -1);
+	cr_assert_not_null(why);
+	cr_assert_not_null(strstr(why, "port"), "why: %s", why);
+	free(host);
+}
+
+Test(config, parse_url_bad_ports)
+{
+	char		*host = NULL;
+	int		 port = -1, tls = -1;
+	const char	*why = NULL;
+
+	cr_assert_eq(config_parse_url("a.b:0", &host, &port, &tls, &why), -1);
+	cr_assert_not_null(why);
+	free(host);
+	host = NULL;
+	why = NULL;
+	cr_assert_eq(config_parse_url("a.b:70000", &host, &port, &tls, &why),
+	    -1);
+	cr_assert_not_null(why);
+	free(host);
+	host = NULL;
+	why = NULL;
+	cr_assert_eq(config_parse_url("a.b:12x", &host, &port, &tls, &why), -1);
+	cr_assert_not_null(why);
+	free(host);
+}
+
+Test(config, parse_url_ipv6)
+{
+	char		*host = NULL;
+	int		 port = -1, tls = -1;
+	const char	*why = NULL;
+
+	cr_assert_eq(config_parse_url("[::1]:3333", &host, &port, &tls, &why),
+	    0, "why: %s", why ? why : "");
+	cr_assert_not_null(host);
+	cr_assert_str_eq(host, "::1");
+	cr_assert_eq(port, 3333);
+	free(host);
+}
+
+Test(config, mode_and_workers_text)
+{
+	cr_assert_not_null(config_mode_text(MODE_NICEHASH));
+	cr_assert_str_eq(config_mode_text(MODE_NICEHASH), "nicehash");
+	cr_assert_str_eq(config_mode_text(MODE_SIMPLE), "simple");
+}

@@ -337,7 +337,7 @@ struct miner {
 TAILQ_HEAD(minerq, miner);
 
 void		 miner_accept(evutil_socket_t, struct sockaddr *, int,
-		     int local_port, int tls_required);
+		     int local_port, int tls);
 void		 miner_close(struct miner *, const char *reason, int is_error);
 void		 miner_unref(struct miner *);
 struct miner	*miner_ref(struct miner *);
@@ -408,6 +408,7 @@ struct pool {
 	uint64_t	 id;
 	char		 name[280];	/* host:port */
 	int		 ready;		/* has sent its first job */
+	int		 tls;
 	enum pool_state	 state;
 	struct strategy	*strategy;	/* owner */
 	int		 index;		/* into conf->pools */
@@ -478,6 +479,35 @@ void		 strategy_pool_failed(struct strategy *, struct pool *,
 		     enum pool_fail);
 void		 strategy_tick(struct strategy *, time_t now);
 
+/* simple.cc */
+void		 simple_start(void);
+int		 simple_login(struct miner *);
+void		 simple_submit(struct miner *, struct share *,
+		     const char *job_id, const char *algo);
+void		 simple_close(struct miner *);
+void		 simple_tick(time_t now);
+void		 simple_reload(void);
+void		 simple_stop(void);
+void		 simple_upstreams(uint64_t *, uint64_t *, uint64_t *,
+		     uint64_t *);
+
+/*
+ * splitter.cc: picks the mode's splitter, and holds what both splitters
+ * share: an upstream's current and previous job (the previous one only
+ * within the same pool session) with their duplicate-nonce sets, and the
+ * share checks made against them.
+ */
+struct jobs {
+	struct job	*job;		/* current */
+	struct job	*prev;		/* previous, same pool session */
+	struct nonceset	 seen;		/* nonces submitted for job */
+	struct nonceset	 prev_seen;
+};
+void		 jobs_set(struct jobs *, struct job *, int new_session);
+void		 jobs_clear(struct jobs *);
+void		 jobs_submit(struct jobs *, struct strategy *, struct share *,
+		     const char *job_id, const char *algo);
+
 /* nicehash.cc */
 enum slot_state {
 	SLOT_FREE,
@@ -498,13 +528,10 @@ struct mapper {
 	uint64_t	 id;
 	struct nonce_storage storage;
 	struct strategy	*strategy;
-	struct job	*job;		/* current */
-	struct job	*prev;		/* previous, same pool session */
-	struct nonceset	 seen;		/* nonces for job */
-	struct nonceset	 prev_seen;
+	struct jobs	 jobs;		/* current and previous job */
 	int		 suspended;
 	int		 idle_rounds;	/* GC rounds spent empty */
-	uint64_t	 jobs;
+	uint64_t	 njobs;		/* jobs received */
 	TAILQ_ENTRY(mapper) entry;
 };
 TAILQ_HEAD(mapperq, mapper);
@@ -526,7 +553,7 @@ void		 nicehash_reload(void);
 void		 nicehash_stop(void);
 extern struct mapperq nicehash_mappers;
 
-/* splitter.cc: picks the mode's splitter. */
+
 void		 splitter_start(void);
 int		 splitter_login(struct miner *);
 void		 splitter_submit(struct miner *, struct share *,
@@ -576,6 +603,19 @@ struct stats {
 };
 extern struct stats sl_stats;
 void		 stats_best(uint64_t diff);
+
+/* tls.cc */
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
+int		 tls_server_wanted(const struct config *);
+int		 tls_server_load(const struct config *, SSL_CTX **,
+		     struct strlist *errors);
+void		 tls_server_swap(SSL_CTX *);
+SSL_CTX		*tls_server(void);
+SSL_CTX		*tls_client(int verify);
+void		 tls_shutdown(void);
+int		 tls_fingerprint(SSL *, char out[65]);
+int		 tls_is_ip(const char *);
 
 /* api.cc: the HTTP API (evhttp). */
 int		 api_start(struct config *);

@@ -666,6 +666,18 @@ config_load(const char *path, struct strlist *errors, struct strlist *warnings)
 	config_path(c, &c->log_file);
 	config_path(c, &c->tls.cert);
 	config_path(c, &c->tls.cert_key);
+	if (c->tls.enabled && (c->tls.cert == NULL || c->tls.cert_key == NULL))
+		config_err(&cx, c->tls.cert == NULL ? "tls.cert" : "tls.cert_key",
+		    "tls is enabled but no certificate is configured (sluice "
+		    "never generates one; make one with openssl req)");
+	for (size_t k = 0; k < c->nbinds; k++) {
+		char bpath[64];
+		if (!c->binds[k].tls || tls_server_wanted(c))
+			continue;
+		snprintf(bpath, sizeof bpath, "bind[%zu].tls", k);
+		config_err(&cx, bpath, "needs \"tls\": {\"enabled\": true, "
+		    "\"cert\": ..., \"cert_key\": ...}");
+	}
 
 	json_decref(root);
 	if (errors->n != nerr) {

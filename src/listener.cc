@@ -29,6 +29,22 @@ struct listener {
 static TAILQ_HEAD(, listener) listeners = TAILQ_HEAD_INITIALIZER(listeners);
 static time_t	 listener_paused_until;
 
+/*
+ * A connection on a plain bind while a certificate is configured: it may
+ * speak TLS. Wait for its first byte (a TLS handshake starts with 0x16).
+ */
+struct sniff {
+	struct event		*ev;
+	struct sockaddr_storage	 ss;
+	int			 salen;
+	int			 port;
+	TAILQ_ENTRY(sniff)	 entry;
+};
+static TAILQ_HEAD(, sniff) sniffs = TAILQ_HEAD_INITIALIZER(sniffs);
+
+static void	 listener_sniff(evutil_socket_t, short, void *);
+static void	 listener_sniff_free(struct sniff *, int);
+
 static void	 listener_accept(struct evconnlistener *, evutil_socket_t,
 		     struct sockaddr *, int, void *);
 static void	 listener_error(struct evconnlistener *, void *);
@@ -82,11 +98,15 @@ listener_open_all(struct config *c)
 	return 0;
 }
 
-/* Close every listener (shutdown). */
+/* Close every listener and waiting connection (shutdown). */
 void
 listener_close_all(void)
 {
 	struct listener	*l;
+	struct sniff	*sn;
+
+	while ((sn = TAILQ_FIRST(&sniffs)) != NULL)
+		listener_sniff_free(sn, 1);
 
 	while ((l = TAILQ_FIRST(&listeners)) != NULL) {
 		TAILQ_REMOVE(&listeners, l, entry);
@@ -163,7 +183,51 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	miner_accept(fd, sa, salen, l->port, l->tls);
+	if (l->tls || tls_server() == NULL) {
+		miner_accept(fd, sa, salen, l->port, l->tls);
+		return;
+	}
+	struct sniff *sn = XCALLOC(struct sniff, 1);
+	struct timeval tv = { SLUICE_LOGIN_TIMEOUT, 0 };
+	memcpy(&sn->ss, sa, (size_t)salen);
+	sn->salen = salen;
+	sn->port = l->port;
+	sn->ev = event_new(sl.base, fd, EV_READ, listener_sniff, sn);
+	TAILQ_INSERT_TAIL(&sniffs, sn, entry);
+	event_add(sn->ev, &tv);
+}
+
+/* Forget a waiting connection, closing its socket if asked. */
+static void
+listener_sniff_free(struct sniff *sn, int close_fd)
+{
+	TAILQ_REMOVE(&sniffs, sn, entry);
+	if (close_fd)
+		evutil_closesocket(event_get_fd(sn->ev));
+	event_free(sn->ev);
+	free(sn);
+}
+
+/* First byte arrived (or the login timeout): TLS or plain? */
+static void
+listener_sniff(evutil_socket_t fd, short what, void *arg)
+{
+	struct sniff	*sn = (struct sniff *)arg;
+	unsigned char	 b;
+	ssize_t		 n;
+
+	if (what & EV_TIMEOUT) {
+		listener_sniff_free(sn, 1);
+		return;
+	}
+	n = recv(fd, &b, 1, MSG_PEEK);
+	if (n <= 0) {
+		listener_sniff_free(sn, 1);
+		return;
+	}
+	miner_accept(fd, (struct sockaddr *)&sn->ss, sn->salen, sn->port,
+	    b == 0x16);
+	listener_sniff_free(sn, 0);
 }
 
 /* accept(2) failed: pause on descriptor exhaustion, else log. */

@@ -91,6 +91,7 @@ main(int argc, char **argv)
 {
 	struct strlist	 errors = {}, warnings = {};
 	struct policy	*policy = NULL;
+	SSL_CTX		*tls = NULL;
 	const char	*path = SLUICE_CONFDIR "/config.json";
 	int		 ch, foreground = 0, check = 0, verbose = 0;
 	size_t		 i;
@@ -130,7 +131,8 @@ main(int argc, char **argv)
 		usage();
 
 	sl.conf = config_load(path, &errors, &warnings);
-	if (sl.conf != NULL && (policy = policy_load(sl.conf, &errors)) == NULL) {
+	if (sl.conf != NULL && (tls_server_load(sl.conf, &tls, &errors) != 0 ||
+	    (policy = policy_load(sl.conf, &errors)) == NULL)) {
 		config_unref(sl.conf);
 		sl.conf = NULL;
 	}
@@ -139,6 +141,8 @@ main(int argc, char **argv)
 		if (sl.conf == NULL)
 			exit(1);
 		policy_free(policy);
+		tls_server_swap(tls);
+		tls_shutdown();
 		config_unref(sl.conf);
 		printf("configuration OK\n");
 		exit(0);
@@ -148,6 +152,7 @@ main(int argc, char **argv)
 		exit(1);
 	}
 	policy_swap(policy);
+	tls_server_swap(tls);
 	/* "background" is xmrig-proxy's; without -d sluice detaches anyway. */
 	log_init(foreground, verbose + sl.conf->verbose);
 	for (i = 0; i < warnings.n; i++)
@@ -204,6 +209,7 @@ main(int argc, char **argv)
 	if (pidfile_written)
 		unlink(sl.conf->pid_file);
 	policy_swap(NULL);
+	tls_shutdown();
 	config_unref(sl.conf);
 	log_open_file(NULL);
 	return 0;
@@ -319,6 +325,7 @@ sluice_reload(const char *why)
 	struct strlist	 errors = {}, warnings = {};
 	struct config	*nc, *old;
 	struct policy	*policy = NULL;
+	SSL_CTX		*tls = NULL;
 	size_t		 i;
 
 	if (sl.stopping)
@@ -327,7 +334,8 @@ sluice_reload(const char *why)
 	    sl.conf->path);
 	sluice_mtime(sl.conf->path, &conf_mtime);
 	nc = config_load(sl.conf->path, &errors, &warnings);
-	if (nc != NULL && (policy = policy_load(nc, &errors)) == NULL) {
+	if (nc != NULL && (tls_server_load(nc, &tls, &errors) != 0 ||
+	    (policy = policy_load(nc, &errors)) == NULL)) {
 		config_unref(nc);
 		nc = NULL;
 	}
@@ -344,6 +352,7 @@ sluice_reload(const char *why)
 		return;
 	}
 	policy_swap(policy);
+	tls_server_swap(tls);
 	old = sl.conf;
 	sl.conf = nc;
 	sluice_apply(old, nc);

@@ -17,6 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "sluice.h"
 
 #define MINER_F_LOGIN	0x1	/* needs a completed login */
@@ -29,6 +33,7 @@ struct miner_method {
 
 static void	 miner_read(struct bufferevent *, void *);
 static void	 miner_drained(struct bufferevent *, void *);
+static void	 miner_writable(struct bufferevent *, void *);
 static void	 miner_event(struct bufferevent *, short, void *);
 static void	 miner_line(struct miner *, const char *, size_t);
 static void	 miner_write(struct miner *, const char *, size_t);
@@ -115,15 +120,15 @@ miner_free(struct miner *m)
 	free(m);
 }
 
-/* A new connection from the listener. */
+/* A new connection from the listener; tls: speak TLS on it. */
 void
 miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
-    int local_port, int tls_required)
+    int local_port, int tls)
 {
 	struct miner	*m;
+	SSL		*ssl;
 
 	(void)salen;
-	(void)tls_required;
 	m = XCALLOC(struct miner, 1);
 	m->id = miner_next_id++;
 	m->refs = 1;
@@ -136,7 +141,19 @@ miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
 	else if (sa->sa_family == AF_INET6)
 		m->port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 
-	m->bev = bufferevent_socket_new(sl.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (tls && tls_server() != NULL && (ssl = SSL_new(tls_server())) != NULL) {
+		m->tls = 1;
+		m->bev = bufferevent_openssl_socket_new(sl.base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (m->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(m->bev, 1);
+	} else if (tls) {
+		log_warnx("miner %llu: no TLS context for a TLS connection",
+		    (unsigned long long)m->id);
+		m->bev = NULL;
+	} else
+		m->bev = bufferevent_socket_new(sl.base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (m->bev == NULL) {
 		evutil_closesocket(fd);
 		free(m);
@@ -181,6 +198,7 @@ miner_close(struct miner *m, const char *reason, int is_error)
 	}
 	TAILQ_REMOVE(&sl.miners, m, entry);
 	miner_n--;
+	ERR_clear_error();
 	policy_disconnect(m->ip);
 	miner_unref(m);
 }
@@ -195,6 +213,7 @@ miner_finish(struct miner *m, const char *reason)
 		miner_close(m, reason, 0);
 		return;
 	}
+	bufferevent_setwatermark(m->bev, EV_WRITE, 0, 0);
 	bufferevent_setcb(m->bev, NULL, miner_drained, miner_event, m);
 }
 
@@ -208,30 +227,58 @@ miner_drained(struct bufferevent *bev, void *arg)
 	miner_close(m, m->close_reason, 0);
 }
 
-/* EOF or a socket error. */
+/* Output fell below the low watermark: a paused reader may read again. */
+static void
+miner_writable(struct bufferevent *bev, void *arg)
+{
+	struct miner	*m = (struct miner *)arg;
+
+	if (m->state == MINER_CLOSING || m->close_reason != NULL)
+		return;
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(bev, miner_read, NULL, miner_event, m);
+	bufferevent_enable(bev, EV_READ);
+}
+
+/* EOF or a socket (or TLS) error. */
 static void
 miner_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct miner	*m = (struct miner *)arg;
+	static char	 why[160];
+	unsigned long	 e;
 
-	(void)bev;
 	if (what & BEV_EVENT_EOF)
 		miner_close(m, "closed by miner", 0);
-	else if (what & BEV_EVENT_ERROR)
-		miner_close(m, evutil_socket_error_to_string(
-		    EVUTIL_SOCKET_ERROR()), 0);
+	else if (what & BEV_EVENT_ERROR) {
+		if (m->tls && (e = bufferevent_get_openssl_error(bev)) != 0) {
+			ERR_error_string_n(e, why, sizeof why);
+			while (bufferevent_get_openssl_error(bev) != 0)
+				;
+			miner_close(m, why, 0);
+		} else
+			miner_close(m, evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()), 0);
+	}
 }
 
-/* Queue bytes to the miner; a reader that falls too far behind is closed. */
+/*
+ * Queue bytes to the miner. Back-pressure: past half the output limit we
+ * stop reading from it (it cannot make us queue replies faster than it
+ * drains them) until the output drains to a quarter; past the limit it is
+ * a stuck reader and is closed instead of growing memory.
+ */
 static void
 miner_write(struct miner *m, const char *buf, size_t len)
 {
 	struct evbuffer	*out;
+	size_t		 queued, limit = sl.conf->max_output;
 
 	if (m->state == MINER_CLOSING || m->bev == NULL)
 		return;
 	out = bufferevent_get_output(m->bev);
-	if (evbuffer_get_length(out) + len > sl.conf->max_output) {
+	queued = evbuffer_get_length(out);
+	if (queued + len > limit) {
 		sl_stats.overflows++;
 		miner_close(m, "output limit reached (slow reader)", 1);
 		return;
@@ -239,6 +286,12 @@ miner_write(struct miner *m, const char *buf, size_t len)
 	evbuffer_add(out, buf, len);
 	m->tx += len;
 	sl_stats.bytes_out += len;
+	if (queued + len > limit / 2 && m->close_reason == NULL) {
+		bufferevent_disable(m->bev, EV_READ);
+		bufferevent_setwatermark(m->bev, EV_WRITE, limit / 4, 0);
+		bufferevent_setcb(m->bev, miner_read, miner_writable,
+		    miner_event, m);
+	}
 }
 
 /* Read complete lines; enforce the line limit. */

@@ -128,10 +128,7 @@ mapper_free(struct mapper *mp)
 {
 	TAILQ_REMOVE(&nicehash_mappers, mp, entry);
 	strategy_free(mp->strategy);
-	job_unref(mp->job);
-	job_unref(mp->prev);
-	nonceset_free(&mp->seen);
-	nonceset_free(&mp->prev_seen);
+	jobs_clear(&mp->jobs);
 	free(mp);
 }
 
@@ -144,23 +141,10 @@ static void
 mapper_on_job(void *arg, struct job *j, int new_session)
 {
 	struct mapper	*mp = (struct mapper *)arg;
-	struct nonceset	 tmp;
 	int		 i;
 
-	job_unref(mp->prev);
-	if (new_session) {
-		mp->prev = NULL;
-		job_unref(mp->job);
-		nonceset_clear(&mp->prev_seen);
-	} else {
-		mp->prev = mp->job;
-		tmp = mp->prev_seen;
-		mp->prev_seen = mp->seen;
-		mp->seen = tmp;
-	}
-	nonceset_clear(&mp->seen);
-	mp->job = job_ref(j);
-	mp->jobs++;
+	jobs_set(&mp->jobs, j, new_session);
+	mp->njobs++;
 	storage_reset_dead(&mp->storage);
 	for (i = 0; i < SLUICE_SLOTS; i++) {
 		if (mp->storage.state[i] == SLOT_ACTIVE)
@@ -213,56 +197,17 @@ nicehash_login(struct miner *m)
 		    (unsigned long long)mp->id);
 		strategy_start(mp->strategy);
 	}
-	if (mp->job != NULL && strategy_is_up(mp->strategy))
-		miner_login_done(m, mp->job);
+	if (mp->jobs.job != NULL && strategy_is_up(mp->strategy))
+		miner_login_done(m, mp->jobs.job);
 	return 0;
 }
 
-/*
- * Splitter checks of a share, in order: the job (current, or previous of
- * the same pool session = expired), duplicate nonce, algorithm, an
- * upstream to send it to, the pool's difficulty. Then it is forwarded.
- */
+/* Check and forward a share against this miner's upstream. */
 void
 nicehash_submit(struct miner *m, struct share *s, const char *job_id,
     const char *algo)
 {
-	struct mapper	*mp = m->mapper;
-	struct job	*j;
-	struct nonceset	*seen;
-	struct pool	*p;
-
-	if (mp->job != NULL && strcmp(job_id, mp->job->job_id) == 0) {
-		j = mp->job;
-		seen = &mp->seen;
-	} else if (mp->prev != NULL && strcmp(job_id, mp->prev->job_id) == 0) {
-		j = mp->prev;
-		seen = &mp->prev_seen;
-		s->expired = 1;
-	} else {
-		share_finish(s, SHARE_INVALID, "Invalid job id");
-		return;
-	}
-	s->pool_diff = j->diff;
-	if (!nonceset_add(seen, s->nonce_le)) {
-		share_finish(s, SHARE_DUPLICATE, "Duplicate share");
-		return;
-	}
-	if (algo != NULL && j->algo != NULL && strcmp(algo, j->algo) != 0) {
-		share_finish(s, SHARE_INVALID, "Incorrect algorithm");
-		return;
-	}
-	if (!strategy_is_up(mp->strategy) ||
-	    (p = strategy_pool(mp->strategy)) == NULL) {
-		share_finish(s, SHARE_BAD_GATEWAY, "Bad gateway");
-		return;
-	}
-	if (s->diff < j->diff) {
-		share_finish(s, SHARE_LOCAL, NULL);
-		return;
-	}
-	if (pool_submit(p, s, j) != 0)
-		share_finish(s, SHARE_BAD_GATEWAY, "Bad gateway");
+	jobs_submit(&m->mapper->jobs, m->mapper->strategy, s, job_id, algo);
 }
 
 /* A miner leaves: its slot dies until the next job. */
@@ -296,9 +241,7 @@ nicehash_gc(void)
 			    (unsigned long long)mp->id);
 			strategy_free(mp->strategy);
 			mp->strategy = strategy_new(&mapper_ops, mp);
-			job_unref(mp->job);
-			job_unref(mp->prev);
-			mp->job = mp->prev = NULL;
+			jobs_clear(&mp->jobs);
 			continue;
 		}
 		if (++mp->idle_rounds >= MAPPER_DELETE_ROUNDS) {

@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "sluice.h"
 
@@ -28,6 +31,7 @@ static void	 pool_read(struct bufferevent *, void *);
 static void	 pool_event(struct bufferevent *, short, void *);
 static void	 pool_line(struct pool *, const char *, size_t);
 static void	 pool_login(struct pool *);
+static int	 pool_check_pin(struct pool *);
 static void	 pool_login_reply(struct pool *, json_t *, json_t *);
 static void	 pool_result(struct pool *, int64_t, json_t *, json_t *);
 static void	 pool_set_state(struct pool *, enum pool_state);
@@ -114,8 +118,26 @@ pool_connect(struct strategy *st, struct config *conf, int idx)
 	p->state = POOL_CONNECTING;
 	p->state_since = sl.now;
 	/* Deferred callbacks: a synchronous connect error must not re-enter. */
-	p->bev = bufferevent_socket_new(sl.base, -1,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (pc->tls) {
+		SSL *ssl = SSL_new(tls_client(pc->tls_verify));
+		if (ssl == NULL)
+			goto fail;
+		if (!tls_is_ip(pc->host))
+			SSL_set_tlsext_host_name(ssl, pc->host);
+		if (pc->tls_verify)
+			SSL_set1_host(ssl, pc->host);
+		p->tls = 1;
+		p->bev = bufferevent_openssl_socket_new(sl.base, -1, ssl,
+		    BUFFEREVENT_SSL_CONNECTING,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		if (p->bev == NULL) {
+			SSL_free(ssl);
+			goto fail;
+		}
+		bufferevent_openssl_set_allow_dirty_shutdown(p->bev, 1);
+	} else
+		p->bev = bufferevent_socket_new(sl.base, -1,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (p->bev == NULL)
 		goto fail;
 	bufferevent_setcb(p->bev, pool_read, NULL, pool_event, p);
@@ -213,8 +235,10 @@ pool_event(struct bufferevent *bev, short what, void *arg)
 	int		 dnserr;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		log_debug("pool %llu: connected to %s",
-		    (unsigned long long)p->id, p->name);
+		log_debug("pool %llu: connected to %s%s",
+		    (unsigned long long)p->id, p->name, p->tls ? " (tls)" : "");
+		if (p->tls && pool_check_pin(p) != 0)
+			return;
 		pool_login(p);
 		return;
 	}
@@ -224,7 +248,14 @@ pool_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
-		if ((dnserr = bufferevent_socket_get_dns_error(bev)) != 0)
+		unsigned long e;
+		if (p->tls && (e = bufferevent_get_openssl_error(bev)) != 0) {
+			char buf[256];
+			ERR_error_string_n(e, buf, sizeof buf);
+			while (bufferevent_get_openssl_error(bev) != 0)
+				;
+			pool_close(p, POOL_FAIL_TLS, buf);
+		} else if ((dnserr = bufferevent_socket_get_dns_error(bev)) != 0)
 			pool_close(p, POOL_FAIL_DNS, evutil_gai_strerror(dnserr));
 		else
 			pool_close(p, p->state == POOL_CONNECTING ?
@@ -232,6 +263,35 @@ pool_event(struct bufferevent *bev, short what, void *arg)
 			    evutil_socket_error_to_string(
 			    EVUTIL_SOCKET_ERROR()));
 	}
+}
+
+/*
+ * A pinned pool: the SHA-256 of its certificate must match. A mismatch is
+ * an error with both fingerprints, and the strategy moves to the next pool.
+ */
+static int
+pool_check_pin(struct pool *p)
+{
+	const struct pool_conf	*pc = &p->conf->pools[p->index];
+	char			 fp[65];
+	SSL			*ssl = bufferevent_openssl_get_ssl(p->bev);
+
+	if (pc->tls_fingerprint == NULL)
+		return 0;
+	if (ssl == NULL || tls_fingerprint(ssl, fp) != 0) {
+		log_warnx("type=tls_error pool=%s error=\"no peer certificate\"",
+		    p->name);
+		pool_close(p, POOL_FAIL_TLS, "no peer certificate");
+		return -1;
+	}
+	if (strcmp(fp, pc->tls_fingerprint) != 0) {
+		log_warnx("type=tls_error level=ERROR pool=%s error=\"certificate "
+		    "fingerprint mismatch\" expected=%s got=%s", p->name,
+		    pc->tls_fingerprint, fp);
+		pool_close(p, POOL_FAIL_TLS, "fingerprint mismatch");
+		return -1;
+	}
+	return 0;
 }
 
 /* Send the login request. */

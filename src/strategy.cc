@@ -21,7 +21,7 @@
 static uint64_t	 strategy_next_id;
 
 static void	 strategy_try(struct strategy *, int);
-static void	 strategy_advance(struct strategy *);
+static void	 strategy_advance(struct strategy *, enum pool_fail);
 static void	 strategy_retry_cb(evutil_socket_t, short, void *);
 static void	 strategy_probe_cb(evutil_socket_t, short, void *);
 static void	 strategy_schedule(struct event *, int);
@@ -130,17 +130,21 @@ strategy_try(struct strategy *st, int idx)
 	st->cur_index = idx;
 	st->cur = pool_connect(st, sl.conf, idx);
 	if (st->cur == NULL)
-		strategy_advance(st);
+		strategy_advance(st, POOL_FAIL_CONNECT);
 }
 
-/* The candidate failed: retry, or move to the next pool. */
+/*
+ * The candidate failed: retry, or move to the next pool. A pinned
+ * certificate mismatch or a refused login will not mend by retrying.
+ */
 static void
-strategy_advance(struct strategy *st)
+strategy_advance(struct strategy *st, enum pool_fail why)
 {
 	int	 idx = st->cur_index, npools = (int)sl.conf->npools;
 
 	st->fails++;
-	if (idx == 0 && st->fails < sl.conf->retries) {
+	if (idx == 0 && st->fails < sl.conf->retries &&
+	    why != POOL_FAIL_TLS && why != POOL_FAIL_LOGIN) {
 		strategy_schedule(st->retry_ev, sl.conf->retry_pause);
 		return;
 	}
@@ -257,7 +261,7 @@ strategy_pool_failed(struct strategy *st, struct pool *p, enum pool_fail why)
 	}
 	if (was_up)
 		st->ops->on_down(st->owner);
-	strategy_advance(st);
+	strategy_advance(st, why);
 }
 
 /* Once a second: the connections' timeouts and keepalives. */

@@ -315,6 +315,7 @@ struct miner {
 	json_t		*algos;		/* params.algo array, or NULL */
 	int		 logged_in;	/* counted in miners_now */
 	char		*worker;	/* worker name, per workers mode */
+	struct worker	*worker_rec;	/* workers.cc record, or NULL */
 	char		 login_id[SLUICE_REQID_MAX];	/* for a late reply */
 	uint64_t	 custom_diff;
 	uint64_t	 diff;		/* difficulty of the last target sent */
@@ -350,6 +351,8 @@ void		 miner_reply_status(struct miner *, const char *reqid,
 void		 miner_tick(time_t now);
 void		 miner_close_all(const char *reason);
 void		 miner_quiesce(void);
+void		 miner_reap(void);
+void		 miner_shutdown(void);
 const char	*miner_state_text(enum miner_state);
 size_t		 miner_count(void);
 uint64_t	 miner_target_diff(const struct miner *, const struct job *,
@@ -508,6 +511,15 @@ void		 jobs_clear(struct jobs *);
 void		 jobs_submit(struct jobs *, struct strategy *, struct share *,
 		     const char *job_id, const char *algo);
 
+/* stats.cc: per-upstream share counters, embedded in struct mapper. */
+#define UPSTREAM_LATENCY_SAMPLES 64
+struct upstream_stats {
+	uint64_t	 accepted;
+	uint64_t	 rejected;
+	uint32_t	 latency[UPSTREAM_LATENCY_SAMPLES];	/* ms, a ring */
+	uint32_t	 nlatency;	/* samples ever taken */
+};
+
 /* nicehash.cc */
 enum slot_state {
 	SLOT_FREE,
@@ -532,6 +544,7 @@ struct mapper {
 	int		 suspended;
 	int		 idle_rounds;	/* GC rounds spent empty */
 	uint64_t	 njobs;		/* jobs received */
+	struct upstream_stats ustats;	/* stats.cc */
 	TAILQ_ENTRY(mapper) entry;
 };
 TAILQ_HEAD(mapperq, mapper);
@@ -575,7 +588,47 @@ void		 events_tick(time_t now);
 void		 events_reopen(void);
 void		 events_stop(void);
 
-/* stats.cc */
+/*
+ * stats.cc: global counters, the ten best shares, pool latency and the
+ * hashrate windows, all in fixed memory. Single-threaded: plain integers.
+ */
+enum stats_window {
+	STATS_W60S,
+	STATS_W600S,
+	STATS_W1H,
+	STATS_W12H,
+	STATS_W24H,
+	STATS_WALL,		/* since start */
+	STATS_NWINDOWS
+};
+
+/* Lua hooks, for the per-hook error counters. */
+enum stats_hook {
+	STATS_HOOK_ON_CONNECT,
+	STATS_HOOK_ON_LOGIN,
+	STATS_HOOK_CUSTOM_DIFF,
+	STATS_HOOK_WORKER_NAME,
+	STATS_HOOK_UPSTREAM_LOGIN,
+	STATS_NHOOKS
+};
+
+/* Why a miner connection closed, as a bounded label set. */
+enum close_reason {
+	CLOSE_MINER,		/* the miner hung up */
+	CLOSE_SOCKET_ERROR,
+	CLOSE_LOGIN_TIMEOUT,
+	CLOSE_IDLE_TIMEOUT,
+	CLOSE_LINE_TOO_LONG,
+	CLOSE_PROTOCOL_ERROR,
+	CLOSE_OVERFLOW,		/* slow reader */
+	CLOSE_LOGIN_REJECTED,
+	CLOSE_PROXY_FULL,
+	CLOSE_BAD_NONCE,
+	CLOSE_SHUTDOWN,
+	CLOSE_OTHER,
+	CLOSE_MAX
+};
+
 struct stats {
 	uint64_t	 accepted;
 	uint64_t	 rejected;
@@ -585,7 +638,7 @@ struct stats {
 	uint64_t	 local;
 	uint64_t	 bad_gateway;
 	uint64_t	 timeouts;
-	uint64_t	 hashes;
+	uint64_t	 hashes;	/* sum of counted difficulties */
 	uint64_t	 best[10];
 	uint64_t	 connections;
 	uint64_t	 miners_now;
@@ -600,9 +653,98 @@ struct stats {
 	uint64_t	 reloads_failed;
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;
+	uint64_t	 ratelimit_denied;
+	uint64_t	 lua_errors[STATS_NHOOKS];
+	uint64_t	 closed[CLOSE_MAX];
+	uint64_t	 workers_evicted;
+	uint64_t	 workers_untracked;	/* logins past workers-max */
 };
 extern struct stats sl_stats;
+void		 stats_init(int64_t now_ms);
+int64_t		 stats_clock_ms(void);
+int64_t		 stats_uptime_ms(int64_t now_ms);
 void		 stats_best(uint64_t diff);
+void		 stats_hashes(uint64_t diff, int64_t now_ms);
+double		 stats_hashrate(enum stats_window, int64_t now_ms);
+const char	*stats_window_text(enum stats_window);
+void		 stats_latency(uint32_t ms);
+uint32_t	 stats_latency_median(void);
+uint32_t	 stats_median(const uint32_t *, size_t n);
+void		 stats_upstream_share(struct upstream_stats *, int accepted,
+		     int64_t latency_ms);
+uint32_t	 stats_upstream_latency(const struct upstream_stats *);
+const char	*stats_upstream_state(const struct mapper *);
+enum close_reason stats_close_reason(const struct miner *);
+const char	*stats_close_text(enum close_reason);
+const char	*stats_hook_text(enum stats_hook);
+void		 stats_ring_add(uint64_t *, unsigned n, uint32_t *last,
+		     uint32_t idx, uint64_t amount);
+uint64_t	 stats_ring_sum(uint64_t *, unsigned n, uint32_t *last,
+		     uint32_t idx, unsigned k);
+double		 stats_ring_rate(uint64_t sum, int64_t rel_ms,
+		     unsigned width, unsigned k, int64_t since_ms);
+
+/*
+ * workers.cc: per-worker statistics, keyed by the worker name login gave
+ * the miner. At most workers-max records: a new worker evicts the one
+ * idle (no connection) the longest. Hashrate buckets are coarser than the
+ * global ones so a record stays small.
+ */
+#define WORKER_R1	6	/* 10 s buckets: the 60 s window */
+#define WORKER_R2	12	/* 300 s buckets: 600 s and 1 h */
+#define WORKER_R3	24	/* 3600 s buckets: 12 h and 24 h */
+struct worker {
+	char		*name;		/* stored after the struct */
+	struct worker	*hnext;		/* hash chain */
+	TAILQ_ENTRY(worker) entry;	/* all, first seen first */
+	TAILQ_ENTRY(worker) idle;	/* no connection: least recent last */
+	uint32_t	 hash;
+	uint32_t	 connections;	/* open now */
+	uint32_t	 gen;		/* workers mode generation */
+	uint32_t	 last[3];	/* newest bucket of each ring */
+	int64_t		 created_ms;	/* stats clock */
+	int64_t		 last_share_ms;	/* wall clock, 0 = never */
+	uint64_t	 accepted;
+	uint64_t	 rejected;
+	uint64_t	 invalid;
+	uint64_t	 hashes;
+	uint64_t	 r1[WORKER_R1];
+	uint64_t	 r2[WORKER_R2];
+	uint64_t	 r3[WORKER_R3];
+	char		 ip[46];
+};
+TAILQ_HEAD(workerq, worker);
+struct worker	*workers_attach(struct miner *, int64_t now_ms);
+void		 workers_detach(struct miner *);
+void		 workers_share(struct worker *, enum share_result,
+		     uint64_t diff, int64_t now_ms);
+double		 workers_hashrate(struct worker *, enum stats_window,
+		     int64_t now_ms);
+void		 workers_tick(void);
+void		 workers_clear(void);
+struct worker	*workers_first(void);
+struct worker	*workers_next(struct worker *);
+size_t		 workers_count(void);
+size_t		 workers_memory(void);
+
+/* logfile.cc: the access log and the share log. */
+enum logfile_kind {
+	LOGFILE_ACCESS,
+	LOGFILE_SHARE,
+	LOGFILE_MAX
+};
+void		 logfile_reopen(const struct config *);
+void		 logfile_flush(void);
+void		 logfile_close(void);
+void		 logfile_connect(const struct miner *);
+void		 logfile_disconnect(const struct miner *);
+void		 logfile_share(const struct share *, enum share_result,
+		     const char *message, uint64_t diff, int64_t latency_ms);
+uint64_t	 logfile_errors(enum logfile_kind);
+uint64_t	 logfile_lines(enum logfile_kind);
+
+/* metrics.cc: GET /metrics, Prometheus text format 0.0.4. */
+void		 metrics_render(struct evbuffer *, int64_t now_ms);
 
 /* tls.cc */
 typedef struct ssl_ctx_st SSL_CTX;

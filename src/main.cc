@@ -199,6 +199,7 @@ main(int argc, char **argv)
 	event_base_dispatch(sl.base);
 
 	/* Everything has been closed by sluice_stop(); free what is left. */
+	miner_shutdown();
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
 		event_free(sig_evs[i]);
 	event_free(tick_ev);

@@ -4,10 +4,11 @@
  *	WAIT_LOGIN -> WAIT_READY -> READY -> CLOSING
  * a method table, and the one close path.
  *
- * Ownership: the miner list holds one reference; a share in flight holds
- * one; a callback running on the miner holds one for its duration. The
- * struct is freed when the last goes, so a pool reply for a departed miner
- * finds a CLOSING miner, never freed memory.
+ * Ownership: the miner list holds one reference and a share in flight
+ * holds one. miner_close() moves a miner to the dead list, whose reference
+ * is dropped on the next loop turn, so whatever called it (a fan-out loop,
+ * a read callback) may go on touching the struct; a pool reply for a
+ * departed miner finds a CLOSING miner, never freed memory.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -54,6 +55,10 @@ static const struct miner_method miner_methods[] = {
 
 static uint64_t	 miner_next_id = 1;
 static size_t	 miner_n;
+static struct minerq miner_dead = TAILQ_HEAD_INITIALIZER(miner_dead);
+static struct event *miner_reaper;
+
+static void	 miner_reap_cb(evutil_socket_t, short, void *);
 
 /* Name of a state, for logs and the API. */
 const char *
@@ -200,7 +205,47 @@ miner_close(struct miner *m, const char *reason, int is_error)
 	miner_n--;
 	ERR_clear_error();
 	policy_disconnect(m->ip);
-	miner_unref(m);
+
+	/*
+	 * The caller (a fan-out loop, a read callback) may still hold m:
+	 * the list's reference is dropped on the next loop turn.
+	 */
+	TAILQ_INSERT_TAIL(&miner_dead, m, entry);
+	if (miner_reaper == NULL)
+		miner_reaper = event_new(sl.base, -1, 0, miner_reap_cb, NULL);
+	event_active(miner_reaper, EV_TIMEOUT, 0);
+}
+
+/* Next loop turn after closes: drop the list's references. */
+static void
+miner_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	miner_reap();
+}
+
+/* Drop the references of closed miners (also at exit). */
+void
+miner_reap(void)
+{
+	struct miner	*m;
+
+	while ((m = TAILQ_FIRST(&miner_dead)) != NULL) {
+		TAILQ_REMOVE(&miner_dead, m, entry);
+		miner_unref(m);
+	}
+}
+
+/* Free the reaper (exit, after the last close). */
+void
+miner_shutdown(void)
+{
+	miner_reap();
+	if (miner_reaper != NULL)
+		event_free(miner_reaper);
+	miner_reaper = NULL;
 }
 
 /* Close after what is queued has been written (errors that end a login). */
@@ -303,7 +348,6 @@ miner_read(struct bufferevent *bev, void *arg)
 	char		*line;
 	size_t		 len;
 
-	miner_ref(m);
 	while (m->state != MINER_CLOSING && m->close_reason == NULL &&
 	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
 		m->rx += len + 1;
@@ -325,7 +369,6 @@ miner_read(struct bufferevent *bev, void *arg)
 		sl_stats.lines_too_long++;
 		miner_close(m, "line too long", 1);
 	}
-	miner_unref(m);
 }
 
 /* Parse one line and dispatch it through the method table. */

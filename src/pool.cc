@@ -18,6 +18,7 @@
 #include <event2/dns.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "sluice.h"
 
@@ -124,7 +125,10 @@ pool_connect(struct strategy *st, struct config *conf, int idx)
 			goto fail;
 		if (!tls_is_ip(pc->host))
 			SSL_set_tlsext_host_name(ssl, pc->host);
-		if (pc->tls_verify)
+		if (pc->tls_verify && tls_is_ip(pc->host))
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+			    pc->host);
+		else if (pc->tls_verify)
 			SSL_set1_host(ssl, pc->host);
 		p->tls = 1;
 		p->bev = bufferevent_openssl_socket_new(sl.base, -1, ssl,

@@ -31,6 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "harness.h"
 
 #define START_TIMEOUT_MS	10000	/* until type=ready */
@@ -688,6 +693,9 @@ tc_connect(int port)
 	return tc_connect_from(NULL, port);
 }
 
+static bool	 tc_tls_write(struct tconn *, const char *, size_t, int64_t);
+static void	 tc_tls_fill(struct tconn *);
+
 /* Write all of buf; false if the peer is gone. A 10 s stall fails. */
 bool
 tc_send_raw(struct tconn *c, const void *buf, size_t len)
@@ -697,6 +705,8 @@ tc_send_raw(struct tconn *c, const void *buf, size_t len)
 	int64_t		 deadline = now_ms() + SEND_TIMEOUT_MS;
 	ssize_t		 n;
 
+	if (c->ssl != NULL)
+		return tc_tls_write(c, p, len, deadline);
 	while (len > 0) {
 		n = send(c->fd, p, len, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -735,6 +745,184 @@ tc_send(struct tconn *c, const char *fmt, ...)
 	return ok;
 }
 
+/* Drain what TLS has decrypted into the input buffer; note EOF. */
+static void
+tc_tls_fill(struct tconn *c)
+{
+	char	 tmp[8192];
+	int	 n, err;
+
+	for (;;) {
+		n = SSL_read((SSL *)c->ssl, tmp, sizeof(tmp));
+		if (n > 0) {
+			buf_add(&c->in, &c->inlen, &c->incap, tmp, (size_t)n);
+			continue;
+		}
+		err = SSL_get_error((SSL *)c->ssl, n);
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+			c->eof = 1;
+		ERR_clear_error();
+		return;
+	}
+}
+
+/* Write all of buf over TLS; false if the peer is gone. */
+static bool
+tc_tls_write(struct tconn *c, const char *p, size_t len, int64_t deadline)
+{
+	struct pollfd	 pfd = { c->fd, POLLOUT, 0 };
+	int		 n, err;
+
+	while (len > 0) {
+		n = SSL_write((SSL *)c->ssl, p, (int)len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		err = SSL_get_error((SSL *)c->ssl, n);
+		ERR_clear_error();
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+			return false;
+		cr_assert(left_ms(deadline) > 0, "TLS send stalled");
+		pfd.events = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+		poll(&pfd, 1, left_ms(deadline));
+	}
+	return true;
+}
+
+/* Drive a TLS handshake on a non-blocking socket; false on failure. */
+static bool
+tc_tls_handshake(struct tconn *c, SSL *ssl, int server)
+{
+	struct pollfd	 pfd = { c->fd, 0, 0 };
+	int64_t		 deadline = now_ms() + 5000;
+	int		 n, err;
+
+	signal(SIGPIPE, SIG_IGN);	/* OpenSSL writes with write(2) */
+	SSL_set_fd(ssl, c->fd);
+	for (;;) {
+		n = server ? SSL_accept(ssl) : SSL_connect(ssl);
+		if (n == 1)
+			break;
+		err = SSL_get_error(ssl, n);
+		ERR_clear_error();
+		if ((err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) ||
+		    left_ms(deadline) == 0) {
+			SSL_free(ssl);
+			return false;
+		}
+		pfd.events = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+		poll(&pfd, 1, left_ms(deadline));
+	}
+	c->ssl = ssl;
+	return true;
+}
+
+/*
+ * Start TLS as a client (a TLS miner). With ca_file the server's chain is
+ * verified against it. The server certificate's SHA-256 goes to
+ * fingerprint when given. Returns false if the handshake fails.
+ */
+bool
+tc_tls_client(struct tconn *c, const char *ca_file, const char *sni,
+    char fingerprint[65])
+{
+	SSL_CTX		*ctx = SSL_CTX_new(TLS_client_method());
+	SSL		*ssl;
+	X509		*cert;
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen, i;
+	bool		 ok;
+
+	cr_assert(ctx != NULL);
+	if (ca_file != NULL) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		cr_assert(SSL_CTX_load_verify_locations(ctx, ca_file, NULL) == 1);
+	}
+	ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);
+	if (sni != NULL)
+		SSL_set_tlsext_host_name(ssl, sni);
+	ok = tc_tls_handshake(c, ssl, 0);
+	if (ok && fingerprint != NULL) {
+		cert = SSL_get1_peer_certificate(ssl);
+		cr_assert(cert != NULL);
+		X509_digest(cert, EVP_sha256(), md, &mdlen);
+		X509_free(cert);
+		for (i = 0; i < mdlen; i++)
+			snprintf(fingerprint + 2 * i, 3, "%02x", md[i]);
+	}
+	return ok;
+}
+
+/* Start TLS as a server (a TLS pool) with a certificate and key. */
+bool
+tc_tls_server(struct tconn *c, const char *cert, const char *key)
+{
+	SSL_CTX	*ctx = SSL_CTX_new(TLS_server_method());
+	SSL	*ssl;
+
+	cr_assert(ctx != NULL);
+	cr_assert(SSL_CTX_use_certificate_chain_file(ctx, cert) == 1,
+	    "cannot load %s", cert);
+	cr_assert(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1,
+	    "cannot load %s", key);
+	ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);
+	return tc_tls_handshake(c, ssl, 1);
+}
+
+/*
+ * Make DIR/PREFIX-ca.pem (a CA) and DIR/PREFIX-cert.pem + -key.pem (a
+ * server certificate for localhost and 127.0.0.1 signed by it) with the
+ * openssl command, as an operator would.
+ */
+void
+tls_make_certs(const char *dir, const char *prefix)
+{
+	char	*cmd, *out = NULL;
+	int	 rc;
+
+	cr_assert(asprintf(&cmd,
+	    "cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
+	    "-subj '/CN=sluice test CA' -keyout %s-ca-key.pem -out %s-ca.pem "
+	    "&& openssl req -newkey rsa:2048 -nodes -subj /CN=localhost "
+	    "-keyout %s-key.pem -out %s.csr && printf "
+	    "'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > %s.ext && "
+	    "openssl x509 -req -in %s.csr -CA %s-ca.pem -CAkey %s-ca-key.pem "
+	    "-CAcreateserial -days 2 -extfile %s.ext -out %s-cert.pem",
+	    dir, prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix,
+	    prefix, prefix) != -1);
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	rc = run_capture(argv, &out);
+	cr_assert(rc == 0, "openssl failed (%d): %s", rc, out);
+	free(out);
+	free(cmd);
+}
+
+/* The lower-case hex SHA-256 of a PEM certificate's DER (free it). */
+char *
+cert_fingerprint(const char *cert_file)
+{
+	FILE		*f = fopen(cert_file, "r");
+	X509		*cert;
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen, i;
+	char		*hex;
+
+	cr_assert(f != NULL, "%s: %s", cert_file, strerror(errno));
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	cr_assert(cert != NULL, "%s: not a PEM certificate", cert_file);
+	X509_digest(cert, EVP_sha256(), md, &mdlen);
+	X509_free(cert);
+	hex = (char *)calloc(1, 65);
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return hex;
+}
+
 /* Wait up to timeout_ms for input; append it; note EOF. */
 static void
 tc_fill(struct tconn *c, int timeout_ms)
@@ -743,6 +931,13 @@ tc_fill(struct tconn *c, int timeout_ms)
 	char		tmp[8192];
 	ssize_t		n;
 
+	if (c->ssl != NULL && !c->eof &&
+	    SSL_pending((SSL *)c->ssl) == 0 && poll(&pfd, 1, timeout_ms) <= 0)
+		return;
+	if (c->ssl != NULL) {
+		tc_tls_fill(c);
+		return;
+	}
 	if (c->eof || poll(&pfd, 1, timeout_ms) <= 0)
 		return;
 	for (;;) {
@@ -869,6 +1064,8 @@ tc_close(struct tconn *c)
 {
 	if (c == NULL)
 		return;
+	if (c->ssl != NULL)
+		SSL_free((SSL *)c->ssl);
 	close(c->fd);
 	json_decref(c->stash);
 	free(c->in);

@@ -56,6 +56,7 @@ struct tconn {
 	size_t	 incap;
 	int	 eof;
 	json_t	*stash;		/* messages put aside by tc_recv_reply */
+	void	*ssl;		/* SSL *, once TLS is started */
 };
 
 /* A job as the fake pool sends it. */
@@ -109,6 +110,12 @@ json_t		*tc_recv(struct tconn *, int timeout_ms);
 json_t		*tc_recv_reply(struct tconn *, json_int_t id, int timeout_ms);
 bool		 tc_wait_closed(struct tconn *, int timeout_ms);
 void		 tc_close(struct tconn *);
+bool		 tc_tls_client(struct tconn *, const char *ca_file,
+		     const char *sni, char fingerprint[65]);
+bool		 tc_tls_server(struct tconn *, const char *cert,
+		     const char *key);
+void		 tls_make_certs(const char *dir, const char *prefix);
+char		*cert_fingerprint(const char *cert_file);
 
 /* Stratum roles. */
 void		 tjob_default(struct tjob *, const char *job_id);

@@ -741,6 +741,7 @@ void		 logfile_disconnect(const struct miner *);
 void		 logfile_share(const struct share *, enum share_result,
 		     const char *message, uint64_t diff, int64_t latency_ms);
 uint64_t	 logfile_errors(enum logfile_kind);
+uint64_t	 logfile_dropped(enum logfile_kind);
 uint64_t	 logfile_lines(enum logfile_kind);
 
 /* metrics.cc: GET /metrics, Prometheus text format 0.0.4. */
@@ -764,7 +765,7 @@ int		 api_start(struct config *);
 void		 api_reload(struct config *);
 void		 api_stop(void);
 
-/* main.cc: the process. */
+/* sluice.cc: the process-wide state (main.cc drives it). */
 struct sluice {
 	struct event_base *base;
 	struct evdns_base *dns;

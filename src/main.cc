@@ -24,8 +24,6 @@
 
 #define SHUTDOWN_GRACE	5	/* seconds to wait for in-flight submits */
 
-struct sluice	 sl;
-
 static struct event	*tick_ev;
 static struct event	*stop_ev;
 static struct event	*sig_evs[4];
@@ -62,16 +60,6 @@ version(void)
 	printf("sluice %s\n", SLUICE_VERSION);
 	printf("libevent %s, %s, jansson %s, %s\n", event_get_version(),
 	    OpenSSL_version(OPENSSL_VERSION), JANSSON_VERSION, LUAJIT_VERSION);
-}
-
-/* Monotonic seconds. */
-time_t
-sluice_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 /* Print config errors and warnings, one per line. */

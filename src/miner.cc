@@ -677,9 +677,11 @@ miner_tick(time_t now)
 		if (m->state == MINER_WAIT_LOGIN &&
 		    now - m->connected >= SLUICE_LOGIN_TIMEOUT)
 			miner_close(m, "login timeout", 0);
-		else if (m->state == MINER_READY &&
+		else if ((m->state == MINER_READY ||
+		    m->state == MINER_WAIT_READY) &&
 		    now - m->last_active >= SLUICE_IDLE_TIMEOUT)
-			miner_close(m, "idle timeout", 1);
+			miner_close(m, m->state == MINER_READY ? "idle timeout" :
+			    "no job from any pool", 1);
 	}
 }
 

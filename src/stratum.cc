@@ -174,22 +174,36 @@ stratum_random_hex(char *out, size_t len)
 	out[len] = '\0';
 }
 
-/* JSON-escape s into buf (without quotes); returns the length written. */
+/*
+ * JSON-escape s into buf (without quotes); returns the length written. A
+ * message too long for buf is cut at a character boundary, never inside a
+ * UTF-8 sequence, so the line stays valid JSON.
+ */
 static size_t
 stratum_escape(char *buf, size_t cap, const char *s)
 {
-	size_t	 n = 0;
+	size_t	 n = 0, len, i;
 	uint8_t	 c;
 
-	for (; *s != '\0' && n + 7 < cap; s++) {
+	while (*s != '\0' && n + 7 < cap) {
 		c = (uint8_t)*s;
 		if (c == '"' || c == '\\') {
 			buf[n++] = '\\';
 			buf[n++] = (char)c;
+			s++;
 		} else if (c < 0x20) {
 			n += snprintf(buf + n, cap - n, "\\u%04x", c);
-		} else
-			buf[n++] = (char)c;
+			s++;
+		} else if (c < 0x80) {
+			buf[n++] = (char)*s++;
+		} else {
+			len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+			if (n + len + 7 >= cap)
+				break;
+			for (i = 0; i < len && s[i] != '\0'; i++)
+				buf[n++] = s[i];
+			s += i;
+		}
 	}
 	buf[n] = '\0';
 	return n;

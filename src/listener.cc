@@ -41,6 +41,7 @@ struct sniff {
 	TAILQ_ENTRY(sniff)	 entry;
 };
 static TAILQ_HEAD(, sniff) sniffs = TAILQ_HEAD_INITIALIZER(sniffs);
+static size_t	 nsniffs;
 
 static void	 listener_sniff(evutil_socket_t, short, void *);
 static void	 listener_sniff_free(struct sniff *, int);
@@ -170,7 +171,7 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	(void)evl;
 	sl_stats.connections++;
 	if (sl.conf->max_connections > 0 &&
-	    miner_count() >= (size_t)sl.conf->max_connections) {
+	    miner_count() + nsniffs >= (size_t)sl.conf->max_connections) {
 		sl_stats.refused_max_conn++;
 		log_debug("refused connection: max-connections %d reached",
 		    sl.conf->max_connections);
@@ -194,6 +195,7 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	sn->port = l->port;
 	sn->ev = event_new(sl.base, fd, EV_READ, listener_sniff, sn);
 	TAILQ_INSERT_TAIL(&sniffs, sn, entry);
+	nsniffs++;
 	event_add(sn->ev, &tv);
 }
 
@@ -202,6 +204,7 @@ static void
 listener_sniff_free(struct sniff *sn, int close_fd)
 {
 	TAILQ_REMOVE(&sniffs, sn, entry);
+	nsniffs--;
 	if (close_fd)
 		evutil_closesocket(event_get_fd(sn->ev));
 	event_free(sn->ev);

@@ -79,6 +79,9 @@ void		 log_info(const char *, ...) PRINTFLIKE(1, 2);
 void		 log_debug(const char *, ...) PRINTFLIKE(1, 2);
 void		 log_debug2(const char *, ...) PRINTFLIKE(1, 2);
 void		 log_ssl_errors(const char *);
+const char	*log_escape(char *, size_t, const char *, int quoted);
+const char	*log_esc(const char *);
+const char	*log_word(const char *);
 NORETURN void	 fatal(const char *, ...) PRINTFLIKE(1, 2);
 NORETURN void	 fatalx(const char *, ...) PRINTFLIKE(1, 2);
 
@@ -227,7 +230,7 @@ struct job {
 	char		*qalgo;		/* algo likewise, or NULL */
 	char		*head;
 	size_t		 head_len;
-	size_t		 slot_off;	/* in head; 0 when blob too short */
+	size_t		 slot_off;	/* of the slot byte in head */
 };
 #define JOB_NONCE_OFF	39	/* nonce: 4 LE bytes at blob offset 39 */
 #define JOB_SLOT_OFF	42	/* NiceHash fixed byte: nonce byte 3 */
@@ -366,9 +369,12 @@ const char	*listener_ip(const struct sockaddr *, char *, size_t);
 void		 listener_tick(time_t now);
 
 /*
- * policy.cc: connection admission, login acceptance, custom difficulty
- * and worker naming. The built-in policy and the Lua policy (lua.cc) have
- * the same interface; a script error falls back to the built-in.
+ * policy.cc: connection admission (with ratelimit.cc), login acceptance,
+ * custom difficulty, worker naming and simple mode's upstream login. The
+ * built-in policy and the Lua policy (lua.cc) have the same interface; a
+ * script error falls back to the built-in. policy_login() must precede
+ * policy_custom_diff() and policy_worker_name() for the same miner, as
+ * miner_login() calls them: custom_diff(m) gets that miner's table.
  */
 struct policy;
 struct policy	*policy_load(struct config *, struct strlist *errors);
@@ -385,6 +391,78 @@ const char	*policy_login(const struct config *, const struct miner *);
 void		 policy_custom_diff(const struct config *, const char *login,
 		     char **user, uint64_t *diff);
 char		*policy_worker_name(const struct config *, const struct miner *);
+size_t		 policy_lua_memory(void);
+/* The built-in policy: the fallback of every hook. */
+const char	*policy_builtin_login(const struct config *,
+		     const struct miner *);
+void		 policy_builtin_custom_diff(const struct config *,
+		     const char *login, char **user, uint64_t *diff);
+char		*policy_builtin_worker_name(const struct config *,
+		     const struct miner *);
+
+/*
+ * lua.cc: the sandboxed policy VM and the one hook-call wrapper. Hooks
+ * are indexed by enum stats_hook. Each lua_vm_<hook>() returns -1 when
+ * the call failed (already logged and counted): use the built-in then.
+ */
+struct luavm;
+struct lua_conn {
+	const char	*ip;
+	int		 port;		/* local bind port */
+	int		 tls;
+	int		 allowed;	/* the native verdict */
+	double		 tokens;	/* left in the bucket; HUGE_VAL: off */
+	int		 connections;	/* open now from ip */
+};
+struct luavm	*lua_vm_load(struct config *, struct strlist *errors);
+void		 lua_vm_free(struct luavm *);
+int		 lua_vm_has(const struct luavm *, int hook);
+size_t		 lua_vm_memory(const struct luavm *);
+int		 lua_vm_files_changed(struct luavm *);
+int		 lua_vm_connect(struct luavm *, const struct lua_conn *,
+		     int *decided, int *allow, int *ban);
+int		 lua_vm_login(struct luavm *, const struct miner *,
+		     const char **why);
+int		 lua_vm_custom_diff(struct luavm *, const struct miner *,
+		     const char *login, char **user, uint64_t *diff);
+int		 lua_vm_worker_name(struct luavm *, const struct miner *,
+		     const char *mode, char **name);
+int		 lua_vm_upstream_login(struct luavm *, const struct miner *,
+		     char **user, char **pass);
+extern int	 lua_alloc_fallback;	/* tests: force luaL_newstate */
+
+/* lua_sandbox.cc: a policy VM's sandbox and its "sluice" table. */
+struct lua_State;
+struct lua_sandbox {
+	const struct config *conf;	/* sluice.config, check_password */
+	int		 locked;	/* globals frozen: hook time */
+	int		 globals_ref;	/* registry: the real global table */
+	int		 proxies_ref;	/* registry: proxy -> backing table */
+};
+int		 lua_sandbox_open(struct lua_State *);	/* lua_cpcall */
+void		 lua_where(struct lua_State *, int level, char *, size_t);
+void		 lua_field_str(struct lua_State *, const char *key,
+		     const char *);
+void		 lua_field_num(struct lua_State *, const char *key, double);
+void		 lua_field_bool(struct lua_State *, const char *key, int);
+
+/* ratelimit.cc: per-IP token buckets, bans and connection counts. */
+enum rl_verdict {
+	RL_OK,			/* took a token */
+	RL_EMPTY,		/* no token left */
+	RL_BANNED
+};
+enum rl_verdict	 ratelimit_take(const char *ip, int per_minute,
+		     int64_t now_ms, double *tokens, int *conns);
+int		 ratelimit_ban(const char *ip, int seconds, int64_t now_ms);
+void		 ratelimit_connected(const char *ip, int64_t now_ms);
+void		 ratelimit_disconnected(const char *ip);
+void		 ratelimit_expire(int64_t now_ms);
+int		 ratelimit_info(const char *ip, int64_t now_ms, double *tokens,
+		     int *conns, int *banned_s);
+size_t		 ratelimit_count(void);
+void		 ratelimit_set_max(size_t);
+void		 ratelimit_clear(void);
 
 /* pool.cc: one outbound stratum connection. */
 enum pool_state {

@@ -1,26 +1,783 @@
 /*
- * api.cc: the HTTP API (evhttp). Placeholder until the monitoring work
- * lands: the "http" config is parsed and validated, nothing listens yet.
+ * api.cc: the HTTP monitoring API (libevent's evhttp).
+ *
+ *	GET /1/summary		(= /2/summary = /api.json) proxy totals
+ *	GET /1/workers		per-worker table
+ *	GET /1/miners		per-connection table, passwords masked
+ *	GET /1/upstreams	per-upstream table
+ *	GET /metrics		Prometheus text (metrics.cc)
+ *
+ * The shapes are a superset of xmrig-proxy's, so its dashboards work;
+ * sluice's own totals sit under "sluice" in the summary. Hashrates are in
+ * kH/s as xmrig-proxy reports them.
+ *
+ * Every request goes through the same gate, in this order:
+ *	1. access-token set: no "Authorization: Bearer" header is 401, a
+ *	   wrong token 403 (compared in constant time);
+ *	2. restricted (the default): any method but GET and HEAD is 403;
+ *	3. an unknown path is 404;
+ *	4. a known path with a method it does not serve is 405.
+ * Every error is JSON, {"error": "message"}. The token and the restricted
+ * flag are read from the live config on each request, so a reload applies
+ * them at once; a changed host or port rebinds in api_reload(). No
+ * secret (pool or miner password, access password, token) is ever part of
+ * an answer or a log line.
+ *
+ * The two tables that grow with the proxy (/1/workers, /1/miners) are
+ * written straight into the reply buffer rather than built as a jansson
+ * tree, so a large proxy costs the reply's size and not ten times that.
  */
+#include <sys/types.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/http.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "sluice.h"
 
-/* Start the API server if the config enables it. */
+#define API_ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST |		\
+	EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |		\
+	EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |	\
+	EVHTTP_REQ_PATCH)
+#define API_JSON	"application/json"
+#define API_METRICS	"text/plain; version=0.0.4; charset=utf-8"
+
+struct api_route {
+	const char	*path;
+	void		(*handler)(struct evhttp_request *, struct evbuffer *,
+			    int64_t);
+	const char	*ctype;
+};
+
+static struct evhttp		*api_http;
+static struct evhttp_bound_socket *api_sock;
+static char			*api_host;
+static int			 api_port;
+static char			 api_id[SLUICE_SESSION_LEN + 1];
+static char			 api_worker_id[256];
+
+static void	 api_request(struct evhttp_request *, void *);
+static void	 api_reply(struct evhttp_request *, int, const char *,
+		     struct evbuffer *, const char *);
+static void	 api_error(struct evhttp_request *, int, const char *,
+		     const char *);
+static int	 api_token_ok(const char *, const char *);
+static int	 api_bind(const char *, int);
+static void	 api_unbind(void);
+static void	 api_summary(struct evhttp_request *, struct evbuffer *,
+		     int64_t);
+static void	 api_workers(struct evhttp_request *, struct evbuffer *,
+		     int64_t);
+static void	 api_miners(struct evhttp_request *, struct evbuffer *,
+		     int64_t);
+static void	 api_upstreams(struct evhttp_request *, struct evbuffer *,
+		     int64_t);
+static void	 api_metrics(struct evhttp_request *, struct evbuffer *,
+		     int64_t);
+static void	 api_add_json(struct evbuffer *, json_t *);
+static void	 api_str(struct evbuffer *, const char *);
+static json_t	*api_int(uint64_t);
+static double	 api_khs(double);
+static json_t	*api_resources(void);
+static json_t	*api_sluice(int64_t);
+static const char *api_method_text(enum evhttp_cmd_type);
+static const char *api_algo(void);
+static json_t	*api_pool_name(struct mapper *);
+
+static const struct api_route api_routes[] = {
+	{ "/1/summary", api_summary, API_JSON },
+	{ "/2/summary", api_summary, API_JSON },
+	{ "/api.json", api_summary, API_JSON },
+	{ "/1/workers", api_workers, API_JSON },
+	{ "/1/miners", api_miners, API_JSON },
+	{ "/1/upstreams", api_upstreams, API_JSON },
+	{ "/metrics", api_metrics, API_METRICS },
+};
+
+/* Start the API server if the config enables it; -1 if it cannot bind. */
 int
 api_start(struct config *c)
 {
-	(void)c;
+	stratum_random_hex(api_id, SLUICE_SESSION_LEN);
+	if (gethostname(api_worker_id, sizeof api_worker_id) != 0)
+		xstrlcpy(api_worker_id, "sluice", sizeof api_worker_id);
+	api_worker_id[sizeof api_worker_id - 1] = '\0';
+	if (!c->http.enabled || c->http.port == 0)
+		return 0;
+	if (api_bind(c->http.host, c->http.port) != 0) {
+		log_warnx("http: cannot listen on %s:%d: %s", c->http.host,
+		    c->http.port, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+		return -1;
+	}
 	return 0;
 }
 
-/* Apply a reloaded config (token, restricted). */
+/*
+ * Listen on host:port. A new socket is bound before the old one goes, so
+ * a failed rebind keeps the API where it was; if the new address overlaps
+ * the old one the old socket is let go first and, should the new bind
+ * still fail, taken back.
+ */
+static int
+api_bind(const char *host, int port)
+{
+	struct evhttp_bound_socket	*sock;
+
+	if (api_http == NULL) {
+		if ((api_http = evhttp_new(sl.base)) == NULL)
+			return -1;
+		evhttp_set_allowed_methods(api_http, API_ALL_METHODS);
+		evhttp_set_max_headers_size(api_http, 8192);
+		evhttp_set_max_body_size(api_http, 65536);
+		evhttp_set_timeout(api_http, 30);
+		evhttp_set_gencb(api_http, api_request, NULL);
+	}
+	sock = evhttp_bind_socket_with_handle(api_http, host, (uint16_t)port);
+	if (sock == NULL && api_sock != NULL) {
+		evhttp_del_accept_socket(api_http, api_sock);
+		api_sock = NULL;
+		sock = evhttp_bind_socket_with_handle(api_http, host,
+		    (uint16_t)port);
+		if (sock == NULL && api_host != NULL)
+			api_sock = evhttp_bind_socket_with_handle(api_http,
+			    api_host, (uint16_t)api_port);
+	}
+	if (sock == NULL) {
+		if (api_sock == NULL)
+			api_unbind();
+		return -1;
+	}
+	if (api_sock != NULL)
+		evhttp_del_accept_socket(api_http, api_sock);
+	api_sock = sock;
+	free(api_host);
+	api_host = xstrdup(host);
+	api_port = port;
+	log_info("type=api status=listening addr=%s:%d", host, port);
+	return 0;
+}
+
+/* Close the API server and every connection it has. */
+static void
+api_unbind(void)
+{
+	if (api_http != NULL)
+		evhttp_free(api_http);
+	api_http = NULL;
+	api_sock = NULL;
+	free(api_host);
+	api_host = NULL;
+	api_port = 0;
+}
+
+/* Apply a reloaded config: enable, disable, or move the server. */
 void
 api_reload(struct config *c)
 {
-	(void)c;
+	int	 want = c->http.enabled && c->http.port != 0;
+
+	if (!want) {
+		if (api_http != NULL) {
+			api_unbind();
+			log_info("type=api status=stopped");
+		}
+		return;
+	}
+	if (api_sock != NULL && api_port == c->http.port &&
+	    strcmp(api_host, c->http.host) == 0)
+		return;
+	if (api_bind(c->http.host, c->http.port) != 0)
+		log_warnx("http: cannot listen on %s:%d: %s%s", c->http.host,
+		    c->http.port, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()), api_sock != NULL ?
+		    "; still on the old address" : "");
 }
 
 /* Stop the API server. */
 void
 api_stop(void)
 {
+	api_unbind();
+}
+
+/* Name of a method, for the debug log. */
+static const char *
+api_method_text(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_TRACE:
+		return "TRACE";
+	case EVHTTP_REQ_CONNECT:
+		return "CONNECT";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	}
+	return "?";
+}
+
+/* Does the presented token equal the configured one? Constant time. */
+static int
+api_token_ok(const char *given, const char *want)
+{
+	unsigned char	 a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
+	unsigned int	 alen = 0, blen = 0;
+
+	/* Hash both so neither the contents nor the length leak. */
+	if (!EVP_Digest(given, strlen(given), a, &alen, EVP_sha256(), NULL) ||
+	    !EVP_Digest(want, strlen(want), b, &blen, EVP_sha256(), NULL) ||
+	    alen != blen)
+		return 0;
+	return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+/* Send a reply with a body and its content type. */
+static void
+api_reply(struct evhttp_request *req, int code, const char *reason,
+    struct evbuffer *body, const char *ctype)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+
+	char			 len[32];
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	/* libevent 2.1 would send a body to HEAD; give its length only. */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
+		evhttp_add_header(h, "Content-Length", len);
+		evhttp_send_reply(req, code, reason, NULL);
+		return;
+	}
+	evhttp_send_reply(req, code, reason, body);
+}
+
+/* Send {"error": message} with an HTTP error code. */
+static void
+api_error(struct evhttp_request *req, int code, const char *reason,
+    const char *message)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	if (b == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add_printf(b, "{\"error\":");
+	api_str(b, message);
+	evbuffer_add_printf(b, "}\n");
+	api_reply(req, code, reason, b, API_JSON);
+	evbuffer_free(b);
+}
+
+/* Every request: the gate (token, restricted, path, method), then the page. */
+static void
+api_request(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type	 method = evhttp_request_get_command(req);
+	const struct http_conf	*hc = &sl.conf->http;
+	const struct api_route	*rt = NULL;
+	struct evhttp_connection *conn;
+	const char		*path, *auth;
+	char			*peer;
+	ev_uint16_t		 port;
+	struct evbuffer		*b;
+	size_t			 i;
+	int			 read_only;
+
+	(void)arg;
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	peer = NULL;
+	port = 0;
+	if ((conn = evhttp_request_get_connection(req)) != NULL)
+		evhttp_connection_get_peer(conn, &peer, &port);
+	log_debug("api: %s %s from %s:%u", api_method_text(method),
+	    path != NULL ? path : "?", peer != NULL ? peer : "?",
+	    (unsigned)port);
+	if (hc->access_token != NULL) {
+		auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Authorization");
+		if (auth == NULL) {
+			evhttp_add_header(evhttp_request_get_output_headers(
+			    req), "WWW-Authenticate", "Bearer");
+			api_error(req, 401, "Unauthorized",
+			    "an access token is required");
+			return;
+		}
+		if (strncasecmp(auth, "Bearer ", 7) != 0 ||
+		    !api_token_ok(auth + 7, hc->access_token)) {
+			api_error(req, 403, "Forbidden", "wrong access token");
+			return;
+		}
+	}
+	read_only = method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD;
+	if (hc->restricted && !read_only) {
+		api_error(req, 403, "Forbidden",
+		    "the API is restricted to GET");
+		return;
+	}
+	if (path == NULL) {
+		api_error(req, 400, "Bad Request", "bad request URI");
+		return;
+	}
+	for (i = 0; i < sizeof api_routes / sizeof api_routes[0]; i++) {
+		if (strcmp(api_routes[i].path, path) == 0) {
+			rt = &api_routes[i];
+			break;
+		}
+	}
+	if (rt == NULL) {
+		api_error(req, 404, "Not Found", "no such endpoint");
+		return;
+	}
+	if (!read_only) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		api_error(req, 405, "Method Not Allowed",
+		    "method not allowed on this endpoint");
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		api_error(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	rt->handler(req, b, stats_clock_ms());
+	api_reply(req, HTTP_OK, "OK", b, rt->ctype);
+	evbuffer_free(b);
+}
+
+/* Append a jansson value, compact, and free it. */
+static void
+api_add_json(struct evbuffer *b, json_t *j)
+{
+	char	*s;
+
+	s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(j);
+	if (s != NULL) {
+		evbuffer_add(b, s, strlen(s));
+		free(s);
+	}
+	evbuffer_add(b, "\n", 1);
+}
+
+/* Append s as a JSON string literal (null for NULL). */
+static void
+api_str(struct evbuffer *b, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			 chunk[256];
+	size_t			 o = 0;
+	unsigned char		 c;
+
+	if (s == NULL) {
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	chunk[o++] = '"';
+	for (; *s != '\0'; s++) {
+		if (o + 8 > sizeof chunk) {
+			evbuffer_add(b, chunk, o);
+			o = 0;
+		}
+		c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			chunk[o++] = '\\';
+			chunk[o++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(chunk + o, "\\u00", 4);
+			o += 4;
+			chunk[o++] = hex[c >> 4];
+			chunk[o++] = hex[c & 0xf];
+		} else
+			chunk[o++] = (char)c;
+	}
+	chunk[o++] = '"';
+	evbuffer_add(b, chunk, o);
+}
+
+/* A counter as a JSON integer (jansson's are signed). */
+static json_t *
+api_int(uint64_t v)
+{
+	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+/* H/s to kH/s, rounded to two decimals as xmrig-proxy does. */
+static double
+api_khs(double hs)
+{
+	return floor(hs / 1000.0 * 100.0 + 0.5) / 100.0;
+}
+
+/* Host memory, load and CPUs, as xmrig-proxy's "resources". */
+static json_t *
+api_resources(void)
+{
+	json_t		*r, *mem, *load;
+	FILE		*f;
+	char		 line[256];
+	unsigned long long v, total = 0, avail = 0, pages, rss = 0;
+	double		 la[3] = { 0, 0, 0 };
+	int		 i;
+
+	if ((f = fopen("/proc/meminfo", "re")) != NULL) {
+		while (fgets(line, sizeof line, f) != NULL) {
+			if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
+				total = v * 1024;
+			else if (sscanf(line, "MemAvailable: %llu kB", &v) == 1)
+				avail = v * 1024;
+		}
+		fclose(f);
+	}
+	if ((f = fopen("/proc/self/statm", "re")) != NULL) {
+		if (fscanf(f, "%llu %llu", &v, &pages) == 2)
+			rss = pages * (unsigned long long)sysconf(_SC_PAGESIZE);
+		fclose(f);
+	}
+	if (getloadavg(la, 3) != 3)
+		la[0] = la[1] = la[2] = 0;
+	mem = json_object();
+	json_object_set_new(mem, "free", api_int(avail));
+	json_object_set_new(mem, "total", api_int(total));
+	json_object_set_new(mem, "resident_set_memory", api_int(rss));
+	load = json_array();
+	for (i = 0; i < 3; i++)
+		json_array_append_new(load, json_real(floor(la[i] * 100 + 0.5) /
+		    100));
+	r = json_object();
+	json_object_set_new(r, "memory", mem);
+	json_object_set_new(r, "load_average", load);
+	json_object_set_new(r, "hardware_concurrency",
+	    json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+	return r;
+}
+
+/* sluice's own totals, beyond xmrig-proxy's shape. */
+static json_t *
+api_sluice(int64_t now_ms)
+{
+	json_t		*o, *x, *y;
+	int		 i;
+
+	o = json_object();
+	json_object_set_new(o, "duplicate", api_int(sl_stats.duplicate));
+	json_object_set_new(o, "local", api_int(sl_stats.local));
+	json_object_set_new(o, "bad_gateway", api_int(sl_stats.bad_gateway));
+	json_object_set_new(o, "timeouts", api_int(sl_stats.timeouts));
+	json_object_set_new(o, "connections", api_int(sl_stats.connections));
+	json_object_set_new(o, "connections_open", api_int(miner_count()));
+	json_object_set_new(o, "logins", api_int(sl_stats.logins));
+	json_object_set_new(o, "lines_too_long",
+	    api_int(sl_stats.lines_too_long));
+	json_object_set_new(o, "protocol_errors",
+	    api_int(sl_stats.protocol_errors));
+	json_object_set_new(o, "overflows", api_int(sl_stats.overflows));
+	json_object_set_new(o, "refused_full", api_int(sl_stats.refused_full));
+	json_object_set_new(o, "refused_max_connections",
+	    api_int(sl_stats.refused_max_conn));
+	json_object_set_new(o, "ratelimit_denied",
+	    api_int(sl_stats.ratelimit_denied));
+
+	x = json_object();
+	json_object_set_new(x, "ok", api_int(sl_stats.reloads_ok));
+	json_object_set_new(x, "failed", api_int(sl_stats.reloads_failed));
+	json_object_set_new(o, "reloads", x);
+
+	x = json_object();
+	for (i = POOL_FAIL_NONE + 1; i < POOL_FAIL_MAX; i++)
+		json_object_set_new(x, pool_fail_text((enum pool_fail)i),
+		    api_int(pool_fail_counts[i]));
+	json_object_set_new(o, "pool_failures", x);
+
+	x = json_object();
+	for (i = 0; i < CLOSE_MAX; i++)
+		json_object_set_new(x, stats_close_text((enum close_reason)i),
+		    api_int(sl_stats.closed[i]));
+	json_object_set_new(o, "connections_closed", x);
+
+	x = json_object();
+	for (i = 0; i < STATS_NHOOKS; i++)
+		json_object_set_new(x, stats_hook_text((enum stats_hook)i),
+		    api_int(sl_stats.lua_errors[i]));
+	json_object_set_new(o, "lua_errors", x);
+
+	x = json_object();
+	json_object_set_new(x, "in", api_int(sl_stats.bytes_in));
+	json_object_set_new(x, "out", api_int(sl_stats.bytes_out));
+	json_object_set_new(o, "bytes", x);
+
+	x = json_array();
+	for (i = 0; i < STATS_NWINDOWS; i++)
+		json_array_append_new(x, json_real(floor(stats_hashrate(
+		    (enum stats_window)i, now_ms) * 100 + 0.5) / 100));
+	json_object_set_new(o, "hashrate_hs", x);
+	json_object_set_new(o, "latency_ms",
+	    api_int(stats_latency_median()));
+
+	x = json_object();
+	json_object_set_new(x, "tracked", api_int(workers_count()));
+	json_object_set_new(x, "max", json_integer(sl.conf->workers_max));
+	json_object_set_new(x, "evicted", api_int(sl_stats.workers_evicted));
+	json_object_set_new(x, "untracked",
+	    api_int(sl_stats.workers_untracked));
+	json_object_set_new(x, "memory_bytes", api_int(workers_memory()));
+	json_object_set_new(o, "workers", x);
+
+	x = json_object();
+	for (i = 0; i < LOGFILE_MAX; i++) {
+		y = json_object();
+		json_object_set_new(y, "lines",
+		    api_int(logfile_lines((enum logfile_kind)i)));
+		json_object_set_new(y, "errors",
+		    api_int(logfile_errors((enum logfile_kind)i)));
+		json_object_set_new(y, "dropped",
+		    api_int(logfile_dropped((enum logfile_kind)i)));
+		json_object_set_new(x, i == LOGFILE_ACCESS ? "access" : "share",
+		    y);
+	}
+	json_object_set_new(o, "logs", x);
+	return o;
+}
+
+/* The algorithm of the first upstream with a job, else of the first pool. */
+static const char *
+api_algo(void)
+{
+	struct mapper	*mp;
+
+	TAILQ_FOREACH(mp, &nicehash_mappers, entry) {
+		if (mp->jobs.job != NULL && mp->jobs.job->algo != NULL)
+			return mp->jobs.job->algo;
+	}
+	if (sl.conf->npools > 0 && sl.conf->pools[0].algo != NULL)
+		return sl.conf->pools[0].algo;
+	return NULL;
+}
+
+/* GET /1/summary: xmrig-proxy's summary plus "sluice". */
+static void
+api_summary(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
+{
+	json_t		*o, *x, *y;
+	uint64_t	 active, sleep, error, total, up, hashes;
+	const char	*algo = api_algo();
+	int		 i;
+
+	(void)req;
+	up = (uint64_t)(stats_uptime_ms(now_ms) / 1000);
+	splitter_upstreams(&active, &sleep, &error, &total);
+	o = json_object();
+	json_object_set_new(o, "id", json_string(api_id));
+	json_object_set_new(o, "worker_id", json_string(api_worker_id));
+	json_object_set_new(o, "uptime", api_int(up));
+	json_object_set_new(o, "restricted",
+	    json_boolean(sl.conf->http.restricted));
+	json_object_set_new(o, "resources", api_resources());
+	json_object_set_new(o, "features", json_pack("[sssss]", "api",
+	    "http", "tls", "lua", "metrics"));
+	json_object_set_new(o, "version", json_string(SLUICE_VERSION));
+	json_object_set_new(o, "kind", json_string("proxy"));
+	json_object_set_new(o, "algo", algo != NULL ? json_string(algo) :
+	    json_null());
+	json_object_set_new(o, "mode",
+	    json_string(config_mode_text(sl.conf->mode)));
+	json_object_set_new(o, "ua", json_string(SLUICE_AGENT));
+	json_object_set_new(o, "donate_level", json_integer(0));
+	json_object_set_new(o, "donated", json_integer(0));
+
+	x = json_array();
+	for (i = 0; i < STATS_NWINDOWS; i++)
+		json_array_append_new(x, json_real(api_khs(stats_hashrate(
+		    (enum stats_window)i, now_ms))));
+	y = json_object();
+	json_object_set_new(y, "total", x);
+	json_object_set_new(o, "hashrate", y);
+
+	x = json_object();
+	json_object_set_new(x, "now", api_int(sl_stats.miners_now));
+	json_object_set_new(x, "max", api_int(sl_stats.miners_max));
+	json_object_set_new(o, "miners", x);
+	json_object_set_new(o, "workers", api_int(workers_count()));
+
+	x = json_object();
+	json_object_set_new(x, "active", api_int(active));
+	json_object_set_new(x, "sleep", api_int(sleep));
+	json_object_set_new(x, "error", api_int(error));
+	json_object_set_new(x, "total", api_int(total));
+	json_object_set_new(x, "ratio", json_real(active > 0 ?
+	    floor((double)sl_stats.miners_now / (double)active * 100 + 0.5) /
+	    100 : 0));
+	json_object_set_new(o, "upstreams", x);
+
+	hashes = sl_stats.hashes;
+	x = json_object();
+	json_object_set_new(x, "accepted", api_int(sl_stats.accepted));
+	json_object_set_new(x, "rejected", api_int(sl_stats.rejected));
+	json_object_set_new(x, "invalid",
+	    api_int(sl_stats.invalid + sl_stats.duplicate));
+	json_object_set_new(x, "expired", api_int(sl_stats.expired));
+	json_object_set_new(x, "avg_time", api_int(sl_stats.accepted > 0 ?
+	    up / sl_stats.accepted : 0));
+	json_object_set_new(x, "latency", api_int(stats_latency_median()));
+	json_object_set_new(x, "hashes_total", api_int(hashes));
+	json_object_set_new(x, "hashes_donate", json_integer(0));
+	y = json_array();
+	for (i = 0; i < 10; i++)
+		json_array_append_new(y, api_int(sl_stats.best[i]));
+	json_object_set_new(x, "best", y);
+	json_object_set_new(o, "results", x);
+
+	json_object_set_new(o, "sluice", api_sluice(now_ms));
+	api_add_json(b, o);
+}
+
+/* GET /1/workers: one row per worker, first seen first. */
+static void
+api_workers(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
+{
+	struct worker	*w;
+	int		 i;
+
+	(void)req;
+	evbuffer_add_printf(b, "{\"mode\":");
+	api_str(b, config_workers_text(sl.conf->workers));
+	evbuffer_add_printf(b, ",\"hashrate\":{\"total\":[");
+	for (i = 0; i < STATS_NWINDOWS; i++)
+		evbuffer_add_printf(b, "%s%.2f", i > 0 ? "," : "",
+		    api_khs(stats_hashrate((enum stats_window)i, now_ms)));
+	evbuffer_add_printf(b, "]},\"workers\":[");
+	for (w = workers_first(); w != NULL; w = workers_next(w)) {
+		evbuffer_add_printf(b, "%s[", w == workers_first() ? "" : ",");
+		api_str(b, w->name);
+		evbuffer_add(b, ",", 1);
+		api_str(b, w->ip);
+		evbuffer_add_printf(b, ",%u,%llu,%llu,%llu,%llu,%lld",
+		    w->connections, (unsigned long long)w->accepted,
+		    (unsigned long long)w->rejected,
+		    (unsigned long long)w->invalid,
+		    (unsigned long long)w->hashes, (long long)w->last_share_ms);
+		for (i = 0; i < STATS_WALL; i++)
+			evbuffer_add_printf(b, ",%.2f",
+			    api_khs(workers_hashrate(w, (enum stats_window)i,
+			    now_ms)));
+		evbuffer_add(b, "]", 1);
+	}
+	evbuffer_add_printf(b, "]}\n");
+}
+
+/* GET /1/miners: one row per connection; the password is always masked. */
+static void
+api_miners(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
+{
+	struct miner	*m;
+	int		 first = 1;
+
+	(void)req;
+	(void)now_ms;
+	evbuffer_add_printf(b, "{\"format\":[\"id\",\"ip\",\"tx\",\"rx\","
+	    "\"state\",\"diff\",\"user\",\"password\",\"rig_id\",\"agent\"],"
+	    "\"miners\":[");
+	TAILQ_FOREACH(m, &sl.miners, entry) {
+		evbuffer_add_printf(b, "%s[%llu,", first ? "" : ",",
+		    (unsigned long long)m->id);
+		first = 0;
+		api_str(b, m->ip);
+		evbuffer_add_printf(b, ",%llu,%llu,%d,%llu,",
+		    (unsigned long long)m->tx, (unsigned long long)m->rx,
+		    (int)m->state, (unsigned long long)m->diff);
+		api_str(b, m->user != NULL ? m->user : "");
+		evbuffer_add_printf(b, ",\"********\",");
+		api_str(b, m->rigid);
+		evbuffer_add(b, ",", 1);
+		api_str(b, m->agent != NULL ? m->agent : "");
+		evbuffer_add(b, "]", 1);
+	}
+	evbuffer_add_printf(b, "]}\n");
+}
+
+/* The pool an upstream is on, as host:port; NULL if none. */
+static json_t *
+api_pool_name(struct mapper *mp)
+{
+	struct pool		*p = strategy_pool(mp->strategy);
+	const struct pool_conf	*pc;
+	char			 buf[300];
+	int			 i = mp->strategy->cur_index;
+
+	if (p != NULL)
+		return json_string(pool_name(p));
+	if (i < 0 || (size_t)i >= sl.conf->npools)
+		return json_null();
+	pc = &sl.conf->pools[i];
+	snprintf(buf, sizeof buf, strchr(pc->host, ':') != NULL ? "[%s]:%d" :
+	    "%s:%d", pc->host, pc->port);
+	return json_string(buf);
+}
+
+/* GET /1/upstreams: one object per upstream (NiceHash mode). */
+static void
+api_upstreams(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
+{
+	struct mapper	*mp;
+	json_t		*o, *a, *u, *slots;
+	int		 free_, dead, active;
+
+	(void)req;
+	(void)now_ms;
+	a = json_array();
+	TAILQ_FOREACH(mp, &nicehash_mappers, entry) {
+		storage_count(&mp->storage, &free_, &dead, &active);
+		slots = json_object();
+		json_object_set_new(slots, "free", json_integer(free_));
+		json_object_set_new(slots, "dead", json_integer(dead));
+		json_object_set_new(slots, "active", json_integer(active));
+		u = json_object();
+		json_object_set_new(u, "id", api_int(mp->id));
+		json_object_set_new(u, "pool", api_pool_name(mp));
+		json_object_set_new(u, "state",
+		    json_string(stats_upstream_state(mp)));
+		json_object_set_new(u, "miners", json_integer(active));
+		json_object_set_new(u, "slots", slots);
+		json_object_set_new(u, "jobs", api_int(mp->njobs));
+		json_object_set_new(u, "accepted",
+		    api_int(mp->ustats.accepted));
+		json_object_set_new(u, "rejected",
+		    api_int(mp->ustats.rejected));
+		json_object_set_new(u, "latency_ms",
+		    api_int(stats_upstream_latency(&mp->ustats)));
+		json_array_append_new(a, u);
+	}
+	o = json_object();
+	json_object_set_new(o, "mode",
+	    json_string(config_mode_text(sl.conf->mode)));
+	json_object_set_new(o, "upstreams", a);
+	api_add_json(b, o);
+}
+
+/* GET /metrics: Prometheus text (metrics.cc). */
+static void
+api_metrics(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
+{
+	(void)req;
+	metrics_render(b, now_ms);
 }

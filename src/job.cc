@@ -57,6 +57,10 @@ job_parse(json_t *o, int algo_ext, const char **why)
 		*why = "missing blob";
 		return NULL;
 	}
+	if (json_string_length(blob) < 2 * (JOB_SLOT_OFF + 1)) {
+		*why = "blob too short to hold a nonce at bytes 39..42";
+		return NULL;
+	}
 	if (json_string_length(blob) % 2 != 0 ||
 	    json_string_length(blob) > JOB_BLOB_MAX ||
 	    !stratum_is_hex(json_string_value(blob), json_string_length(blob))) {
@@ -142,8 +146,7 @@ job_parse(json_t *o, int algo_ext, const char **why)
 	j->qjob_id = qid;
 	j->qalgo = qalgo;
 	j->head = head;
-	if (j->blob_len >= 2 * JOB_SLOT_OFF + 2)
-		j->slot_off = sizeof pre - 1 + 2 * JOB_SLOT_OFF;
+	j->slot_off = sizeof pre - 1 + 2 * JOB_SLOT_OFF;
 	return j;
 }
 
@@ -196,7 +199,7 @@ job_render(const struct job *j, int slot, const char *target,
 	if (n >= cap)
 		return 0;
 	memcpy(buf, j->head, j->head_len);
-	if (slot >= 0 && j->slot_off != 0)
+	if (slot >= 0)
 		stratum_hex_byte((uint8_t)slot, buf + j->slot_off);
 	n = j->head_len;
 	memcpy(buf + n, target, tlen);

@@ -141,6 +141,58 @@ log_vwrite(int pri, const char *prefix, const char *fmt, va_list ap)
 	errno = saved;
 }
 
+/*
+ * Copy a string from a miner or a pool into buf, made safe for a
+ * key=value line: control bytes, DEL, '"' and '\\' become \\xHH, and so
+ * does a space unless the value is quoted, so nobody can start a line or a
+ * key of their own. Cut to fit.
+ */
+const char *
+log_escape(char *buf, size_t cap, const char *s, int quoted)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 o = 0;
+	unsigned char		 c;
+
+	for (; s != NULL && *s != '\0' && o + 5 < cap; s++) {
+		c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' ||
+		    (c == ' ' && !quoted)) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 0xf];
+		} else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* log_escape() into one of a few rotating buffers (one log call's worth). */
+static const char *
+log_escape_rot(const char *s, int quoted)
+{
+	static char	 bufs[6][384];
+	static int	 next;
+
+	return log_escape(bufs[next++ % 6], sizeof bufs[0], s, quoted);
+}
+
+/* Escape a value written inside quotes: key="value". */
+const char *
+log_esc(const char *s)
+{
+	return log_escape_rot(s, 1);
+}
+
+/* Escape a value written bare: key=value. */
+const char *
+log_word(const char *s)
+{
+	return log_escape_rot(s, 0);
+}
+
 /* Warning with strerror(errno) appended. */
 void
 log_warn(const char *fmt, ...)

@@ -192,8 +192,8 @@ miner_close(struct miner *m, const char *reason, int is_error)
 	(is_error ? log_warnx : log_info)("type=miner_close id=%llu "
 	    "ip=%s user=%s state=%s reason=\"%s\" rx=%llu tx=%llu "
 	    "accepted=%llu rejected=%llu invalid=%llu seconds=%lld",
-	    (unsigned long long)m->id, m->ip, m->user != NULL ? m->user : "",
-	    miner_state_text(was), reason, (unsigned long long)m->rx,
+	    (unsigned long long)m->id, m->ip, log_word(m->user),
+	    miner_state_text(was), log_esc(reason), (unsigned long long)m->rx,
 	    (unsigned long long)m->tx, (unsigned long long)m->accepted,
 	    (unsigned long long)m->rejected, (unsigned long long)m->invalid,
 	    (long long)(sl.now - m->connected));
@@ -382,8 +382,9 @@ miner_line(struct miner *m, const char *line, size_t len)
 	const char			*name;
 	size_t				 i;
 
-	log_debug2("miner %llu: < %.*s", (unsigned long long)m->id,
-	    (int)(len > 512 ? 512 : len), line);
+	if (log_get_verbose() >= 2)
+		log_debug2("miner %llu: < %s", (unsigned long long)m->id,
+		    log_esc(line));
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
 	if (req == NULL || !json_is_object(req) ||
 	    stratum_reqid(json_object_get(req, "id"), reqid) != 0) {
@@ -495,8 +496,9 @@ miner_login(struct miner *m, const char *reqid, json_t *params)
 	xstrlcpy(m->login_id, reqid, sizeof m->login_id);
 
 	if ((why = policy_login(sl.conf, m)) != NULL) {
-		log_info("type=login_rejected id=%llu ip=%s reason=\"%s\"",
-		    (unsigned long long)m->id, m->ip, why);
+		log_info("type=login_rejected id=%llu ip=%s user=%s "
+		    "reason=\"%s\"", (unsigned long long)m->id, m->ip,
+		    log_word(m->login), log_esc(why));
 		miner_reply_error(m, reqid, why);
 		miner_finish(m, why);
 		return;
@@ -517,8 +519,8 @@ miner_login(struct miner *m, const char *reqid, json_t *params)
 		return;
 	sl_stats.logins++;
 	log_info("type=miner_login id=%llu ip=%s user=%s rigid=%s agent=\"%s\" "
-	    "diff=%llu slot=%d", (unsigned long long)m->id, m->ip, m->user,
-	    m->rigid != NULL ? m->rigid : "", m->agent,
+	    "diff=%llu slot=%d", (unsigned long long)m->id, m->ip,
+	    log_word(m->user), log_word(m->rigid), log_esc(m->agent),
 	    (unsigned long long)m->custom_diff, m->slot);
 	events_login(m);
 }

@@ -190,7 +190,8 @@ pool_close(struct pool *p, enum pool_fail why, const char *text)
 	(why == POOL_FAIL_NONE ? log_debug : log_warnx)("type=pool_close "
 	    "pool=%s id=%llu state=%s reason=%s detail=\"%s\" pending=%zu "
 	    "rx=%llu tx=%llu", p->name, (unsigned long long)p->id,
-	    pool_state_text(p->state), pool_fail_text(why), text, p->npending,
+	    pool_state_text(p->state), pool_fail_text(why), log_esc(text),
+	    p->npending,
 	    (unsigned long long)p->rx, (unsigned long long)p->tx);
 	pool_set_state(p, POOL_CLOSED);
 	pool_fail_counts[why]++;
@@ -226,8 +227,9 @@ pool_send(struct pool *p, const char *buf, size_t len)
 	evbuffer_add(out, buf, len);
 	p->tx += len;
 	p->last_send = sl.now;
-	log_debug2("pool %llu: > %.*s", (unsigned long long)p->id,
-	    (int)(len > 0 ? len - 1 : 0), buf);
+	if (log_get_verbose() >= 2)
+		log_debug2("pool %llu: > %.*s", (unsigned long long)p->id,
+		    (int)(len > 0 ? len - 1 : 0), buf);
 	return 0;
 }
 
@@ -375,8 +377,9 @@ pool_line(struct pool *p, const char *line, size_t len)
 	struct job	*j;
 	const char	*why;
 
-	log_debug2("pool %llu: < %.*s", (unsigned long long)p->id,
-	    (int)(len > 512 ? 512 : len), line);
+	if (log_get_verbose() >= 2)
+		log_debug2("pool %llu: < %s", (unsigned long long)p->id,
+		    log_esc(line));
 	if ((msg = json_loadb(line, len, 0, &err)) == NULL ||
 	    !json_is_object(msg)) {
 		if (msg != NULL)
@@ -389,8 +392,8 @@ pool_line(struct pool *p, const char *line, size_t len)
 	if (json_is_string(method)) {
 		if (strcmp(json_string_value(method), "job") != 0 ||
 		    p->state != POOL_ACTIVE) {
-			log_debug("pool %s: ignored method %s", p->name,
-			    json_string_value(method));
+			log_debug("pool %s: ignored method \"%s\"", p->name,
+			    log_esc(json_string_value(method)));
 		} else if ((j = job_parse(json_object_get(msg, "params"),
 		    p->conf->algo_ext, &why)) == NULL) {
 			log_warnx("pool %s: invalid job dropped: %s", p->name,
@@ -439,8 +442,8 @@ pool_login_reply(struct pool *p, json_t *result, json_t *error)
 	size_t		 i;
 
 	if (error != NULL && !json_is_null(error)) {
-		log_warnx("pool %s: login rejected: %s", p->name,
-		    pool_error_text(error));
+		log_warnx("pool %s: login rejected: \"%s\"", p->name,
+		    log_esc(pool_error_text(error)));
 		pool_close(p, POOL_FAIL_LOGIN, pool_error_text(error));
 		return;
 	}

@@ -571,6 +571,7 @@ void		 simple_reload(void);
 void		 simple_stop(void);
 void		 simple_upstreams(uint64_t *, uint64_t *, uint64_t *,
 		     uint64_t *);
+struct upstream_stats *simple_ustats(struct simple_route *);
 
 /*
  * splitter.cc: picks the mode's splitter, and holds what both splitters
@@ -655,6 +656,25 @@ void		 splitter_reload(void);
 void		 splitter_stop(void);
 void		 splitter_upstreams(uint64_t *active, uint64_t *sleep,
 		     uint64_t *error, uint64_t *total);
+
+/* One upstream as monitoring sees it, whatever the mode. */
+struct upstream_view {
+	uint64_t		 id;
+	struct strategy		*strategy;
+	struct upstream_stats	*ustats;
+	const struct job	*job;		/* current, or NULL */
+	uint64_t		 njobs;
+	int			 suspended;	/* nicehash: disconnected by GC */
+	int			 idle;		/* simple: kept for reuse */
+	int			 miners;
+	int			 slots_free;	/* nicehash only, else -1 */
+	int			 slots_dead;
+};
+void		 splitter_foreach(void (*)(const struct upstream_view *,
+		     void *), void *);
+struct upstream_stats *splitter_ustats(struct miner *);
+void		 simple_foreach(void (*)(const struct upstream_view *, void *),
+		     void *);
 
 /* events.cc: the one place that calls each subsystem, in order. */
 void		 events_connect(struct miner *);
@@ -751,7 +771,7 @@ uint32_t	 stats_median(const uint32_t *, size_t n);
 void		 stats_upstream_share(struct upstream_stats *, int accepted,
 		     int64_t latency_ms);
 uint32_t	 stats_upstream_latency(const struct upstream_stats *);
-const char	*stats_upstream_state(const struct mapper *);
+const char	*stats_upstream_state(const struct upstream_view *);
 enum close_reason stats_close_reason(const struct miner *);
 const char	*stats_close_text(enum close_reason);
 const char	*stats_hook_text(enum stats_hook);

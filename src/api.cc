@@ -88,7 +88,9 @@ static json_t	*api_resources(void);
 static json_t	*api_sluice(int64_t);
 static const char *api_method_text(enum evhttp_cmd_type);
 static const char *api_algo(void);
-static json_t	*api_pool_name(struct mapper *);
+static json_t	*api_pool_name(struct strategy *);
+static void	 api_upstream_row(const struct upstream_view *, void *);
+static void	 api_algo_of(const struct upstream_view *, void *);
 
 static const struct api_route api_routes[] = {
 	{ "/1/summary", api_summary, API_JSON },
@@ -559,19 +561,26 @@ api_sluice(int64_t now_ms)
 	return o;
 }
 
+/* Remember the algorithm of the first upstream whose job names one. */
+static void
+api_algo_of(const struct upstream_view *v, void *arg)
+{
+	const char	**algo = (const char **)arg;
+
+	if (*algo == NULL && v->job != NULL)
+		*algo = v->job->algo;
+}
+
 /* The algorithm of the first upstream with a job, else of the first pool. */
 static const char *
 api_algo(void)
 {
-	struct mapper	*mp;
+	const char	*algo = NULL;
 
-	TAILQ_FOREACH(mp, &nicehash_mappers, entry) {
-		if (mp->jobs.job != NULL && mp->jobs.job->algo != NULL)
-			return mp->jobs.job->algo;
-	}
-	if (sl.conf->npools > 0 && sl.conf->pools[0].algo != NULL)
-		return sl.conf->pools[0].algo;
-	return NULL;
+	splitter_foreach(api_algo_of, &algo);
+	if (algo == NULL && sl.conf->npools > 0)
+		algo = sl.conf->pools[0].algo;
+	return algo;
 }
 
 /* GET /1/summary: xmrig-proxy's summary plus "sluice". */
@@ -715,17 +724,16 @@ api_miners(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 	evbuffer_add_printf(b, "]}\n");
 }
 
-/* The pool an upstream is on, as host:port; NULL if none. */
+/* The pool an upstream is on (or trying), as host:port; null if none. */
 static json_t *
-api_pool_name(struct mapper *mp)
+api_pool_name(struct strategy *st)
 {
-	struct pool		*p = strategy_pool(mp->strategy);
 	const struct pool_conf	*pc;
 	char			 buf[300];
-	int			 i = mp->strategy->cur_index;
+	int			 i = st->cur_index;
 
-	if (p != NULL)
-		return json_string(pool_name(p));
+	if (st->cur != NULL)
+		return json_string(pool_name(st->cur));
 	if (i < 0 || (size_t)i >= sl.conf->npools)
 		return json_null();
 	pc = &sl.conf->pools[i];
@@ -734,39 +742,42 @@ api_pool_name(struct mapper *mp)
 	return json_string(buf);
 }
 
-/* GET /1/upstreams: one object per upstream (NiceHash mode). */
+/* One row of /1/upstreams. */
+static void
+api_upstream_row(const struct upstream_view *v, void *arg)
+{
+	json_t	*a = (json_t *)arg, *u, *slots;
+
+	u = json_object();
+	json_object_set_new(u, "id", api_int(v->id));
+	json_object_set_new(u, "pool", api_pool_name(v->strategy));
+	json_object_set_new(u, "state", json_string(stats_upstream_state(v)));
+	json_object_set_new(u, "miners", json_integer(v->miners));
+	if (v->slots_free >= 0) {
+		slots = json_object();
+		json_object_set_new(slots, "free", json_integer(v->slots_free));
+		json_object_set_new(slots, "dead", json_integer(v->slots_dead));
+		json_object_set_new(slots, "active", json_integer(v->miners));
+		json_object_set_new(u, "slots", slots);
+	}
+	json_object_set_new(u, "jobs", api_int(v->njobs));
+	json_object_set_new(u, "accepted", api_int(v->ustats->accepted));
+	json_object_set_new(u, "rejected", api_int(v->ustats->rejected));
+	json_object_set_new(u, "latency_ms",
+	    api_int(stats_upstream_latency(v->ustats)));
+	json_array_append_new(a, u);
+}
+
+/* GET /1/upstreams: one object per upstream, in either mode. */
 static void
 api_upstreams(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 {
-	struct mapper	*mp;
-	json_t		*o, *a, *u, *slots;
-	int		 free_, dead, active;
+	json_t	*o, *a;
 
 	(void)req;
 	(void)now_ms;
 	a = json_array();
-	TAILQ_FOREACH(mp, &nicehash_mappers, entry) {
-		storage_count(&mp->storage, &free_, &dead, &active);
-		slots = json_object();
-		json_object_set_new(slots, "free", json_integer(free_));
-		json_object_set_new(slots, "dead", json_integer(dead));
-		json_object_set_new(slots, "active", json_integer(active));
-		u = json_object();
-		json_object_set_new(u, "id", api_int(mp->id));
-		json_object_set_new(u, "pool", api_pool_name(mp));
-		json_object_set_new(u, "state",
-		    json_string(stats_upstream_state(mp)));
-		json_object_set_new(u, "miners", json_integer(active));
-		json_object_set_new(u, "slots", slots);
-		json_object_set_new(u, "jobs", api_int(mp->njobs));
-		json_object_set_new(u, "accepted",
-		    api_int(mp->ustats.accepted));
-		json_object_set_new(u, "rejected",
-		    api_int(mp->ustats.rejected));
-		json_object_set_new(u, "latency_ms",
-		    api_int(stats_upstream_latency(&mp->ustats)));
-		json_array_append_new(a, u);
-	}
+	splitter_foreach(api_upstream_row, a);
 	o = json_object();
 	json_object_set_new(o, "mode",
 	    json_string(config_mode_text(sl.conf->mode)));

@@ -99,10 +99,11 @@ events_login(struct miner *m)
 void
 events_share(struct share *s, enum share_result r, const char *message)
 {
-	struct miner	*m = s->miner;
-	int64_t		 latency = events_latency(s, r), now_ms;
-	uint64_t	 counted = events_counted(s, r);
-	char		 reason[256];
+	struct miner		*m = s->miner;
+	struct upstream_stats	*us;
+	int64_t			 latency = events_latency(s, r), now_ms;
+	uint64_t		 counted = events_counted(s, r);
+	char			 reason[256];
 
 	events_start();
 	if (latency >= 0)
@@ -140,10 +141,10 @@ events_share(struct share *s, enum share_result r, const char *message)
 		stats_hashes(counted, now_ms);
 	}
 
-	/* A miner that has closed has no mapper: its upstream is unknown. */
-	if (m->mapper != NULL && (r == SHARE_ACCEPTED || r == SHARE_REJECTED))
-		stats_upstream_share(&m->mapper->ustats, r == SHARE_ACCEPTED,
-		    latency);
+	/* A miner that has closed has no upstream: it is unknown. */
+	if ((r == SHARE_ACCEPTED || r == SHARE_REJECTED) &&
+	    (us = splitter_ustats(m)) != NULL)
+		stats_upstream_share(us, r == SHARE_ACCEPTED, latency);
 	if (m->worker_rec != NULL)
 		workers_share(m->worker_rec, r, counted, now_ms);
 	logfile_share(s, r, message, r == SHARE_LOCAL ? (m->diff != 0 &&

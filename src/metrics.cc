@@ -73,12 +73,28 @@ metrics_rss(void)
 	return rss;
 }
 
+/* Upstream states, as stats_upstream_state() names them. */
+static const char	*metrics_ustates[] = { "active", "idle", "connecting",
+    "suspended", "error" };
+
+/* Count one upstream under its state. */
+static void
+metrics_upstream_state(const struct upstream_view *v, void *arg)
+{
+	uint64_t		*ucount = (uint64_t *)arg;
+	const char		*st = stats_upstream_state(v);
+	int			 j;
+
+	for (j = 0; j < 5; j++) {
+		if (strcmp(st, metrics_ustates[j]) == 0)
+			ucount[j]++;
+	}
+}
+
 /* Render every metric into b. */
 void
 metrics_render(struct evbuffer *b, int64_t now_ms)
 {
-	static const char	*ustates[] = { "active", "connecting",
-	    "suspended", "error" };
 	const struct {
 		const char	*result;
 		uint64_t	 n;
@@ -92,9 +108,7 @@ metrics_render(struct evbuffer *b, int64_t now_ms)
 		{ "bad_gateway", sl_stats.bad_gateway },
 		{ "timeout", sl_stats.timeouts },
 	};
-	uint64_t		 ucount[4] = { 0, 0, 0, 0 };
-	struct mapper		*mp;
-	const char		*st;
+	uint64_t		 ucount[5] = { 0, 0, 0, 0, 0 };
 	size_t			 i;
 	int			 j;
 
@@ -137,17 +151,11 @@ metrics_render(struct evbuffer *b, int64_t now_ms)
 	metrics_u64(b, "sluice_workers_untracked_total", NULL, NULL,
 	    sl_stats.workers_untracked);
 
-	TAILQ_FOREACH(mp, &nicehash_mappers, entry) {
-		st = stats_upstream_state(mp);
-		for (j = 0; j < 4; j++) {
-			if (strcmp(st, ustates[j]) == 0)
-				ucount[j]++;
-		}
-	}
+	splitter_foreach(metrics_upstream_state, ucount);
 	metrics_family(b, "sluice_upstreams", "gauge",
-	    "Upstream pool connections by state (NiceHash mode).");
-	for (j = 0; j < 4; j++)
-		metrics_u64(b, "sluice_upstreams", "state", ustates[j],
+	    "Upstream pool connections by state.");
+	for (j = 0; j < 5; j++)
+		metrics_u64(b, "sluice_upstreams", "state", metrics_ustates[j],
 		    ucount[j]);
 
 	metrics_family(b, "sluice_shares_total", "counter",

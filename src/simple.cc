@@ -21,6 +21,7 @@ struct simple_route {
 	uint64_t	 njobs;
 	time_t		 idle_since;
 	int		 custom_login;	/* upstream_login gave user/pass */
+	struct upstream_stats ustats;	/* stats.cc */
 	TAILQ_ENTRY(simple_route) entry;
 };
 TAILQ_HEAD(routeq, simple_route);
@@ -209,5 +210,37 @@ simple_upstreams(uint64_t *active, uint64_t *sleep, uint64_t *error,
 	TAILQ_FOREACH(r, &simple_idle, entry) {
 		(*total)++;
 		(*sleep)++;
+	}
+}
+
+/* The per-upstream counters of a route. */
+struct upstream_stats *
+simple_ustats(struct simple_route *r)
+{
+	return &r->ustats;
+}
+
+/* Call fn for every route, active then idle. */
+void
+simple_foreach(void (*fn)(const struct upstream_view *, void *), void *arg)
+{
+	struct upstream_view	 v;
+	struct simple_route	*r;
+	struct routeq		*lists[2] = { &simple_active, &simple_idle };
+	int			 i;
+
+	for (i = 0; i < 2; i++) {
+		TAILQ_FOREACH(r, lists[i], entry) {
+			memset(&v, 0, sizeof v);
+			v.id = r->id;
+			v.strategy = r->strategy;
+			v.ustats = &r->ustats;
+			v.njobs = r->njobs;
+			v.job = r->jobs.job;
+			v.idle = r->miner == NULL;
+			v.miners = r->miner != NULL;
+			v.slots_free = v.slots_dead = -1;
+			fn(&v, arg);
+		}
 	}
 }

@@ -113,6 +113,44 @@ splitter_upstreams(uint64_t *active, uint64_t *sleep, uint64_t *error,
 	}
 }
 
+/* Call fn for every upstream, as monitoring sees it. */
+void
+splitter_foreach(void (*fn)(const struct upstream_view *, void *), void *arg)
+{
+	struct upstream_view	 v;
+	struct mapper		*mp;
+	int			 active;
+
+	if (sl.conf->mode == MODE_SIMPLE) {
+		simple_foreach(fn, arg);
+		return;
+	}
+	TAILQ_FOREACH(mp, &nicehash_mappers, entry) {
+		memset(&v, 0, sizeof v);
+		v.id = mp->id;
+		v.strategy = mp->strategy;
+		v.ustats = &mp->ustats;
+		v.njobs = mp->njobs;
+		v.job = mp->jobs.job;
+		v.suspended = mp->suspended;
+		storage_count(&mp->storage, &v.slots_free, &v.slots_dead,
+		    &active);
+		v.miners = active;
+		fn(&v, arg);
+	}
+}
+
+/* The per-upstream counters of a miner's upstream, or NULL. */
+struct upstream_stats *
+splitter_ustats(struct miner *m)
+{
+	if (m->mapper != NULL)
+		return &m->mapper->ustats;
+	if (m->route != NULL)
+		return simple_ustats(m->route);
+	return NULL;
+}
+
 /*
  * A job from an upstream. Within a pool session the current job becomes
  * the previous one (its shares are still accepted, counted as expired); a

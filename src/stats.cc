@@ -291,17 +291,13 @@ stats_upstream_latency(const struct upstream_stats *u)
 
 /* An upstream's state for the API: active, connecting, suspended, error. */
 const char *
-stats_upstream_state(const struct mapper *mp)
+stats_upstream_state(const struct upstream_view *v)
 {
-	struct pool	*p;
-
-	if (mp->suspended)
+	if (v->suspended)
 		return "suspended";
-	if (strategy_is_up(mp->strategy))
-		return "active";
-	p = strategy_pool(mp->strategy);
-	if (p != NULL && (p->state == POOL_CONNECTING ||
-	    p->state == POOL_LOGIN || p->state == POOL_ACTIVE))
+	if (strategy_is_up(v->strategy))
+		return v->idle ? "idle" : "active";
+	if (v->strategy->cur != NULL && v->strategy->cur->state != POOL_CLOSED)
 		return "connecting";
 	return "error";
 }

@@ -388,7 +388,7 @@ void		 policy_tick(time_t now);
 int		 policy_upstream_login(const struct config *,
 		     const struct miner *, char **user, char **pass);
 const char	*policy_login(const struct config *, const struct miner *);
-void		 policy_custom_diff(const struct config *, const char *login,
+void		 policy_custom_diff(const struct config *, const struct miner *,
 		     char **user, uint64_t *diff);
 char		*policy_worker_name(const struct config *, const struct miner *);
 size_t		 policy_lua_memory(void);

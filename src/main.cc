@@ -336,8 +336,8 @@ sluice_reload(const char *why)
 			log_warnx("%s", errors.v[i]);
 		strlist_clear(&errors);
 		sl_stats.reloads_failed++;
-		log_info("type=reload status=failed trigger=%s reason=\"config "
-		    "error\"", why);
+		log_info("type=reload status=failed trigger=%s reason=\"config, "
+		    "certificate or policy error (above)\"", why);
 		return;
 	}
 	policy_swap(policy);

@@ -161,6 +161,7 @@ miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
 		    BEV_OPT_CLOSE_ON_FREE);
 	if (m->bev == NULL) {
 		evutil_closesocket(fd);
+		policy_disconnect(m->ip);	/* policy_connect() counted it */
 		free(m);
 		return;
 	}
@@ -503,7 +504,7 @@ miner_login(struct miner *m, const char *reqid, json_t *params)
 		miner_finish(m, why);
 		return;
 	}
-	policy_custom_diff(sl.conf, m->login, &m->user, &m->custom_diff);
+	policy_custom_diff(sl.conf, m, &m->user, &m->custom_diff);
 	m->worker = policy_worker_name(sl.conf, m);
 	stratum_random_hex(m->session, SLUICE_SESSION_LEN);
 	m->last_active = sl.now;

@@ -1,43 +1,90 @@
 /*
- * policy.cc: the built-in policy. It has the same interface the Lua
- * policy will have, so "fall back" means "call this". Each function is
- * pure: it reads the config and the miner and returns a decision.
+ * policy.cc: connection admission, login acceptance, custom difficulty,
+ * worker naming and (simple mode) upstream credentials.
+ *
+ * Each decision has a built-in form (policy_builtin_*, pure: config and
+ * miner in, decision out) and may have a Lua hook (lua.cc). The public
+ * policy_* functions call the hook when the live policy defines one and
+ * fall back to the built-in when it does not, or when the call fails
+ * (error, limit, wrong return type: lua.cc has logged and counted it). So
+ * a broken script never drops a miner. Per hook, the fallback is:
+ *   on_connect      the native token bucket's verdict (fails open to the
+ *                   rate limit, which still applies);
+ *   on_login        the built-in checks (fails open to them: an address
+ *                   or agent the script meant to block gets in, but an
+ *                   access-password is still enforced);
+ *   custom_diff     the "+N" suffix, else custom-diff;
+ *   worker_name     the workers mode;
+ *   upstream_login  the configured pool credentials.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sluice.h"
 
-#define POLICY_MIN_DIFF	100	/* xmrig-proxy ignores +N below this */
+#define POLICY_MIN_DIFF	100	/* xmrig-proxy ignores a smaller +N */
 
-/* A loaded policy: nothing yet beyond the built-in (the Lua VM goes here). */
+/* A loaded policy: the Lua VM, or none for the built-in alone. */
 struct policy {
-	int	 unused;
+	struct luavm	*vm;
 };
 
 static struct policy	*policy_live;
+
+/* The live VM if it defines hook, else NULL. */
+static struct luavm *
+policy_vm(enum stats_hook hook)
+{
+	if (policy_live == NULL || !lua_vm_has(policy_live->vm, hook))
+		return NULL;
+	return policy_live->vm;
+}
+
+/* Milliseconds on the monotonic clock, for the rate limiter. */
+static int64_t
+policy_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Build a policy for a config; NULL with errors when it cannot load. */
 struct policy *
 policy_load(struct config *c, struct strlist *errors)
 {
-	(void)c;
-	(void)errors;
-	return XCALLOC(struct policy, 1);
+	struct policy	*p;
+
+	p = XCALLOC(struct policy, 1);
+	if (c->nlua_scripts > 0 &&
+	    (p->vm = lua_vm_load(c, errors)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	return p;
 }
 
-/* Make a loaded policy the live one; frees the old. */
+/* Make a loaded policy the live one; frees the old. NULL: shutdown. */
 void
 policy_swap(struct policy *p)
 {
-	policy_free(policy_live);
+	struct policy	*old = policy_live;
+
 	policy_live = p;
+	policy_free(old);
+	if (p == NULL)
+		ratelimit_clear();
 }
 
 /* Free a policy. */
 void
 policy_free(struct policy *p)
 {
+	if (p == NULL)
+		return;
+	lua_vm_free(p->vm);
 	free(p);
 }
 
@@ -45,52 +92,149 @@ policy_free(struct policy *p)
 int
 policy_files_changed(void)
 {
-	return 0;
+	if (policy_live == NULL || policy_live->vm == NULL)
+		return 0;
+	return lua_vm_files_changed(policy_live->vm);
 }
 
-/* Admit a new connection (0) or refuse it (-1). */
+/* Bytes held by the live Lua VM (0 without scripts). */
+size_t
+policy_lua_memory(void)
+{
+	if (policy_live == NULL || policy_live->vm == NULL)
+		return 0;
+	return lua_vm_memory(policy_live->vm);
+}
+
+/*
+ * Admit a new connection (0) or refuse it (-1). The token bucket and bans
+ * give the native verdict; on_connect may override it and may ban. An
+ * address refused for an empty bucket is banned for ban-duration unless
+ * the script banned it itself.
+ */
 int
 policy_connect(const struct config *c, const char *ip, int local_port,
     int tls)
 {
-	(void)c;
-	(void)ip;
-	(void)local_port;
-	(void)tls;
-	return 0;
+	struct luavm	*vm;
+	struct lua_conn	 lc;
+	enum rl_verdict	 v;
+	int64_t		 now = policy_ms();
+	int		 allow, decided = 0, lallow = 0, ban = 0;
+	const char	*why;
+
+	v = ratelimit_take(ip, c->rate_limit_per_minute, now, &lc.tokens,
+	    &lc.connections);
+	allow = v == RL_OK;
+	why = v == RL_BANNED ? "banned" : "rate";
+	if ((vm = policy_vm(STATS_HOOK_ON_CONNECT)) != NULL) {
+		lc.ip = ip;
+		lc.port = local_port;
+		lc.tls = tls;
+		lc.allowed = allow;
+		if (lua_vm_connect(vm, &lc, &decided, &lallow, &ban) == 0 &&
+		    decided) {
+			allow = lallow;
+			why = "lua";
+		}
+	}
+	if (allow) {
+		ratelimit_connected(ip, now);
+		return 0;
+	}
+	sl_stats.ratelimit_denied++;
+	if (ban == 0 && v == RL_EMPTY)
+		ban = c->rate_limit_ban;
+	log_debug("type=connect_denied ip=%s port=%d reason=%s", ip,
+	    local_port, why);
+	if (ban > 0 && ratelimit_ban(ip, ban, now))
+		log_info("type=ip_banned ip=%s seconds=%d reason=%s", ip, ban,
+		    why);
+	return -1;
 }
 
 /* A connection admitted by policy_connect() has closed. */
 void
 policy_disconnect(const char *ip)
 {
-	(void)ip;
+	ratelimit_disconnected(ip);
 }
 
-/* Once a second: token buckets and bans. */
+/* Once a second: forget addresses the rate limiter no longer needs. */
 void
 policy_tick(time_t now)
 {
 	(void)now;
+	ratelimit_expire(policy_ms());
 }
 
 /*
  * Simple mode: the pool user and pass for this miner's own upstream.
- * Returns 0 to use the configured pool's.
+ * Returns 1 with both set (the caller frees them), or 0 to use the
+ * configured pool's.
  */
 int
 policy_upstream_login(const struct config *c, const struct miner *m,
     char **user, char **pass)
 {
+	struct luavm	*vm;
+	int		 rc;
+
 	(void)c;
-	(void)m;
 	*user = *pass = NULL;
-	return 0;
+	if ((vm = policy_vm(STATS_HOOK_UPSTREAM_LOGIN)) == NULL)
+		return 0;
+	if ((rc = lua_vm_upstream_login(vm, m, user, pass)) < 0)
+		return 0;
+	return rc;
 }
 
-/* Accept a login (NULL) or say why not. */
+/*
+ * Accept a login (NULL) or say why not. The message stays valid until
+ * the next call.
+ */
 const char *
 policy_login(const struct config *c, const struct miner *m)
+{
+	struct luavm	*vm;
+	const char	*why;
+
+	if ((vm = policy_vm(STATS_HOOK_ON_LOGIN)) == NULL ||
+	    lua_vm_login(vm, m, &why) != 0)
+		why = policy_builtin_login(c, m);
+	return why;
+}
+
+/* The user and custom difficulty for a miner's login. */
+void
+policy_custom_diff(const struct config *c, const struct miner *m, char **user,
+    uint64_t *diff)
+{
+	struct luavm	*vm;
+
+	if ((vm = policy_vm(STATS_HOOK_CUSTOM_DIFF)) != NULL &&
+	    lua_vm_custom_diff(vm, m, m->login, user, diff) == 0)
+		return;
+	policy_builtin_custom_diff(c, m->login, user, diff);
+}
+
+/* The worker name; NULL for none. Ends the login policy_login began. */
+char *
+policy_worker_name(const struct config *c, const struct miner *m)
+{
+	struct luavm	*vm;
+	char		*name;
+
+	if ((vm = policy_vm(STATS_HOOK_WORKER_NAME)) != NULL &&
+	    lua_vm_worker_name(vm, m, config_workers_text(c->workers),
+	    &name) == 0)
+		return name;
+	return policy_builtin_worker_name(c, m);
+}
+
+/* Built-in: refuse an empty login and a wrong access password. */
+const char *
+policy_builtin_login(const struct config *c, const struct miner *m)
 {
 	if (m->login == NULL || m->login[0] == '\0')
 		return "Invalid payment address provided";
@@ -101,12 +245,13 @@ policy_login(const struct config *c, const struct miner *m)
 }
 
 /*
- * Split "WALLET+N" into the user and a custom difficulty; without a valid
- * suffix the user is the login and the global custom-diff applies.
+ * Built-in: split "WALLET+N" into the user and a custom difficulty;
+ * without a valid suffix the user is the login and the global
+ * custom-diff applies.
  */
 void
-policy_custom_diff(const struct config *c, const char *login, char **user,
-    uint64_t *diff)
+policy_builtin_custom_diff(const struct config *c, const char *login,
+    char **user, uint64_t *diff)
 {
 	const char	*plus = strrchr(login, '+');
 	char		*end;
@@ -125,9 +270,9 @@ policy_custom_diff(const struct config *c, const char *login, char **user,
 	*user = xstrdup(login);
 }
 
-/* The worker name for the configured workers mode; NULL when disabled. */
+/* Built-in: the worker name for the workers mode; NULL when disabled. */
 char *
-policy_worker_name(const struct config *c, const struct miner *m)
+policy_builtin_worker_name(const struct config *c, const struct miner *m)
 {
 	switch (c->workers) {
 	case WORKERS_NONE:

@@ -58,12 +58,15 @@ UNIT_BIN = $(O)/t/unit-tests
 INTEG_BIN = $(O)/t/integration-tests
 MANS = man/sluice.8 man/sluice.conf.5 man/sluice-lua.7
 
+# sluice-bench: the test pool and simulated miners (contrib/bench/).
+include contrib/bench/bench.mk
+
 # Criterion: two workers (the machine has two cores), verbose summary.
 CRITERION_ARGS ?= --jobs=2 --short-filename
 
 .PHONY: all deps check check-suite unit integration lint install uninstall \
 	clean distclean bench demo
-all: $(BIN)
+all: $(BIN) $(BENCH_BIN)
 
 deps:
 	@./contrib/deps.sh
@@ -92,6 +95,14 @@ $(INTEG_BIN): $(INTEG_OBJS)
 
 -include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(INTEG_OBJS:.o=.d)
 
+# The benchmark table (README "Performance"); under 10 minutes.
+bench: $(BIN) $(BENCH_BIN)
+	contrib/bench/run-bench -s $(BIN) -b $(BENCH_BIN) -o $(O)
+
+# The main job on one machine: a test pool, sluice, 50 miners, 30 s.
+demo: $(BIN) $(BENCH_BIN)
+	contrib/demo/run-demo -s $(BIN) -b $(BENCH_BIN)
+
 unit: $(UNIT_BIN)
 	$(UNIT_BIN) $(CRITERION_ARGS)
 
@@ -113,6 +124,7 @@ check:
 	@./contrib/deps.sh -q
 	$(MAKE) config.mk
 	$(MAKE) lint
+	$(MAKE) $(BIN)
 	./$(BIN) -n -c contrib/config.json
 	$(MAKE) check-suite
 	@echo "== the same suite under ASan + UBSan"

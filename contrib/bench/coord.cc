@@ -1,0 +1,746 @@
+/*
+ * coord.cc: "sluice-bench miners", the coordinator. It forks the miner
+ * processes (tminer.cc) so that none holds more than --per-proc sockets,
+ * drives them through the phases of a run, samples the watched process
+ * (the proxy) at each phase boundary, merges what the children measured
+ * and writes one JSON summary.
+ *
+ * Phases, each optional but the first:
+ *	login	  children connect and log in at --login-rate (split evenly);
+ *		  "ready" when every miner is in or has failed
+ *	fanout	  --broadcasts K: "job" on the pool's control port K times,
+ *		  --broadcast-interval-ms apart; children time each push
+ *	shares	  --share-rate S for --duration T seconds (aggregate rate)
+ *	saturate  --saturate T: every miner keeps --saturate-window shares
+ *		  in flight for T seconds
+ *	hold	  --hold T: stay connected (the demo)
+ *
+ * The coordinator itself only uses poll(2) on the children's socketpairs
+ * and, for broadcasts, one blocking control connection; it does no
+ * stratum work, so it never competes with the miners for a core.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define COORD_MAX_PROCS	64
+#define COORD_MAX_BCAST	256	/* broadcasts reported per run */
+
+/* One broadcast's merged fan-out latencies. */
+struct bcast {
+	uint64_t	 seq;
+	struct hist	*h;
+};
+
+struct child {
+	pid_t		 pid;
+	int		 fd;
+	int		 dead;
+	char		*buf;		/* received, not yet a full line */
+	size_t		 len;
+	size_t		 cap;
+	char		 kind[16];	/* last line's kind */
+	json_t		*msg;		/* and its JSON */
+};
+
+struct coord_opts {
+	const char	*host;
+	int		 port;
+	int		 count;
+	uint32_t	 src_first;
+	uint32_t	 src_count;
+	double		 login_rate;
+	int		 login_timeout_ms;
+	const char	*user;
+	int		 procs;
+	int		 per_proc;
+	int		 broadcasts;
+	int		 bcast_interval_ms;
+	int		 control_port;
+	double		 share_rate;
+	double		 duration;
+	int		 window;
+	double		 saturate;
+	int		 sat_window;
+	double		 hold;
+	pid_t		 watch;
+	const char	*json_path;
+	const char	*label;
+	int		 quiet;
+};
+
+static struct child	 children[COORD_MAX_PROCS];
+static int		 nchildren;
+static volatile sig_atomic_t coord_signalled;
+
+static void	 coord_usage(void) NORETURN;
+static void	 coord_on_signal(int);
+static void	 coord_abort(const char *) NORETURN;
+static void	 coord_poll(int timeout_ms);
+static void	 coord_sleep(uint64_t ms);
+static void	 coord_wait(const char *kind, uint64_t timeout_ms);
+static void	 coord_send(const char *);
+static void	 coord_sample(const struct coord_opts *, json_t *,
+		     const char *, struct procsample *);
+static json_t	*coord_phase(const struct coord_opts *, const char *cmd,
+		     double seconds, double offered, json_t *samples,
+		     const char *s0, const char *s1);
+static json_t	*coord_fanout(const struct coord_opts *, json_t *);
+static void	 coord_add_kinds(json_t *, json_t *);
+static int	 coord_bcast_cmp(const void *, const void *);
+static void	 coord_note(const struct coord_opts *, const char *, ...)
+		     PRINTFLIKE(2, 3);
+
+/* Print usage and exit 1. */
+static void
+coord_usage(void)
+{
+	fprintf(stderr,
+	    "usage: sluice-bench miners --port P --count N [options]\n"
+	    "  --host H                  target address (127.0.0.1)\n"
+	    "  --src A[-B]               sources (127.0.0.1-127.0.0.8)\n"
+	    "  --login-rate R            logins/s, all processes (2000)\n"
+	    "  --login-timeout-ms MS     per miner (30000)\n"
+	    "  --user U                  login (bench-wallet)\n"
+	    "  --procs K | --per-proc M  processes (ceil(N/M), M = 9000)\n"
+	    "  --broadcasts K --control-port C [--broadcast-interval-ms MS]\n"
+	    "  --share-rate S --duration T [--window W]\n"
+	    "  --saturate T [--saturate-window W]\n"
+	    "  --hold T                  stay connected T seconds at the end\n"
+	    "  --watch-pid PID           sample PID's CPU, memory per phase\n"
+	    "  --json FILE  --label NAME  --quiet\n");
+	exit(1);
+}
+
+/* SIGINT/SIGTERM: stop at the next poll. */
+static void
+coord_on_signal(int sig)
+{
+	(void)sig;
+	coord_signalled = 1;
+}
+
+/* Kill the children and exit. */
+static void
+coord_abort(const char *why)
+{
+	int	 i;
+
+	for (i = 0; i < nchildren; i++) {
+		if (children[i].pid > 0)
+			kill(children[i].pid, SIGKILL);
+	}
+	for (i = 0; i < nchildren; i++) {
+		if (children[i].pid > 0)
+			waitpid(children[i].pid, NULL, 0);
+	}
+	bench_fatalx("miners: %s", why);
+}
+
+/* A progress note on stderr. */
+static void
+coord_note(const struct coord_opts *o, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (o->quiet)
+		return;
+	fprintf(stderr, "miners%s%s: ", o->label ? " " : "",
+	    o->label ? o->label : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Read whatever the children sent; parse complete lines. */
+static void
+coord_poll(int timeout_ms)
+{
+	struct pollfd	 pfd[COORD_MAX_PROCS];
+	struct child	*c;
+	char		*nl, *sp;
+	ssize_t		 n;
+	int		 i, rc;
+	json_error_t	 err;
+
+	if (coord_signalled)
+		coord_abort("interrupted");
+	for (i = 0; i < nchildren; i++) {
+		pfd[i].fd = children[i].dead ? -1 : children[i].fd;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	rc = poll(pfd, (nfds_t)nchildren, timeout_ms);
+	if (rc < 0 && errno == EINTR)
+		return;
+	for (i = 0; i < nchildren && rc > 0; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		c = &children[i];
+		if (c->len + 65536 > c->cap) {
+			c->cap = c->cap * 2 + 65536;
+			if ((c->buf = (char *)realloc(c->buf, c->cap)) == NULL)
+				bench_fatal("realloc");
+		}
+		n = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
+		if (n <= 0) {
+			c->dead = 1;
+			coord_abort("a miner process exited early");
+		}
+		c->len += (size_t)n;
+		while ((nl = (char *)memchr(c->buf, '\n', c->len)) != NULL) {
+			*nl = '\0';
+			if ((sp = strchr(c->buf, ' ')) != NULL &&
+			    (size_t)(sp - c->buf) < sizeof c->kind) {
+				memcpy(c->kind, c->buf, (size_t)(sp - c->buf));
+				c->kind[sp - c->buf] = '\0';
+				if (c->msg != NULL)
+					json_decref(c->msg);
+				c->msg = json_loads(sp + 1, 0, &err);
+				if (c->msg == NULL)
+					coord_abort("bad report from a miner "
+					    "process");
+			}
+			c->len -= (size_t)(nl + 1 - c->buf);
+			memmove(c->buf, nl + 1, c->len);
+		}
+	}
+}
+
+/* Sleep, still reading the children. */
+static void
+coord_sleep(uint64_t ms)
+{
+	uint64_t	 end = bench_now() + ms * 1000000ull, now;
+
+	while ((now = bench_now()) < end)
+		coord_poll((int)((end - now) / 1000000ull) + 1);
+}
+
+/* Wait until every child's last report is of this kind. */
+static void
+coord_wait(const char *kind, uint64_t timeout_ms)
+{
+	uint64_t	 end = bench_now() + timeout_ms * 1000000ull;
+	int		 i, done;
+	char		 why[128];
+
+	for (;;) {
+		for (i = 0, done = 0; i < nchildren; i++)
+			done += strcmp(children[i].kind, kind) == 0;
+		if (done == nchildren)
+			return;
+		if (bench_now() >= end) {
+			snprintf(why, sizeof why, "timed out waiting for "
+			    "\"%s\" (%d of %d processes)", kind, done,
+			    nchildren);
+			coord_abort(why);
+		}
+		coord_poll(100);
+	}
+}
+
+/* Send a command line to every child. */
+static void
+coord_send(const char *line)
+{
+	size_t	 len = strlen(line);
+	int	 i;
+
+	for (i = 0; i < nchildren; i++) {
+		children[i].kind[0] = '\0';
+		if (write(children[i].fd, line, len) != (ssize_t)len)
+			coord_abort("cannot write to a miner process");
+	}
+}
+
+/* Sample the watched process into samples[name]. */
+static void
+coord_sample(const struct coord_opts *o, json_t *samples, const char *name,
+    struct procsample *ps)
+{
+	struct procsample	 tmp;
+
+	if (ps == NULL)
+		ps = &tmp;
+	if (o->watch <= 0) {
+		memset(ps, 0, sizeof *ps);
+		return;
+	}
+	bench_proc_sample(o->watch, ps);
+	json_object_set_new(samples, name, bench_proc_json(ps));
+}
+
+/* Add the counts of one {"message": n} object into another. */
+static void
+coord_add_kinds(json_t *into, json_t *from)
+{
+	const char	*k;
+	json_t		*v;
+
+	json_object_foreach(from, k, v) {
+		json_object_set_new(into, k, json_integer(
+		    json_integer_value(json_object_get(into, k)) +
+		    json_integer_value(v)));
+	}
+}
+
+/*
+ * One share phase: the command to every child, the phase's length, then
+ * "stop" and the drained reports, merged. Samples the watched process
+ * before the command and after the drain.
+ */
+static json_t *
+coord_phase(const struct coord_opts *o, const char *cmd, double seconds,
+    double offered, json_t *samples, const char *s0, const char *s1)
+{
+	struct procsample	 a, b;
+	struct hist		*lat = hist_new();
+	json_t			*out, *kinds = json_object(), *m;
+	uint64_t		 sent = 0, ok = 0, errs = 0, skipped = 0;
+	uint64_t		 unanswered = 0, wall = 0, cpu = 0, cpumax = 0;
+	uint64_t		 steady = 0, active = 0;
+	uint64_t		 t0, t1, v;
+	int			 i;
+
+	coord_sample(o, samples, s0, &a);
+	t0 = bench_now();
+	coord_send(cmd);
+	coord_sleep((uint64_t)(seconds * 1000));
+	t1 = bench_now();
+	coord_send("stop\n");
+	coord_wait("stopped", 10000);
+	coord_sample(o, samples, s1, &b);
+	for (i = 0; i < nchildren; i++) {
+		m = children[i].msg;
+		sent += (uint64_t)json_integer_value(json_object_get(m,
+		    "sent"));
+		ok += (uint64_t)json_integer_value(json_object_get(m, "ok"));
+		errs += (uint64_t)json_integer_value(json_object_get(m,
+		    "errors"));
+		skipped += (uint64_t)json_integer_value(json_object_get(m,
+		    "skipped"));
+		unanswered += (uint64_t)json_integer_value(json_object_get(m,
+		    "unanswered"));
+		hist_load(lat, json_object_get(m, "lat"));
+		coord_add_kinds(kinds, json_object_get(m, "errors_by"));
+		v = (uint64_t)json_integer_value(json_object_get(m, "wall_ns"));
+		wall = v > wall ? v : wall;
+		steady += (uint64_t)json_integer_value(json_object_get(m,
+		    "answered_at_stop"));
+		v = (uint64_t)json_integer_value(json_object_get(m,
+		    "active_ns"));
+		active = v > active ? v : active;
+		v = (uint64_t)json_integer_value(json_object_get(m, "cpu_ns"));
+		cpu += v;
+		cpumax = v > cpumax ? v : cpumax;
+	}
+	out = json_object();
+	json_object_set_new(out, "offered_per_second", json_real(offered));
+	json_object_set_new(out, "seconds", json_real((double)(t1 - t0) / 1e9));
+	json_object_set_new(out, "sent", json_integer((json_int_t)sent));
+	json_object_set_new(out, "ok", json_integer((json_int_t)ok));
+	json_object_set_new(out, "errors", json_integer((json_int_t)errs));
+	json_object_set_new(out, "skipped", json_integer((json_int_t)skipped));
+	json_object_set_new(out, "unanswered",
+	    json_integer((json_int_t)unanswered));
+	/* Answers before "stop" over the active time: the steady rate. */
+	json_object_set_new(out, "per_second", json_real(active == 0 ? 0 :
+	    round((double)steady / ((double)active / 1e9))));
+	/* Every answer, the drain included, over the whole phase. */
+	json_object_set_new(out, "per_second_with_drain", json_real(wall == 0 ?
+	    0 : round((double)(ok + errs) / ((double)wall / 1e9))));
+	json_object_set_new(out, "drain_seconds", json_real(
+	    round((double)(wall - active) / 1e7) / 100.0));
+	json_object_set_new(out, "latency", hist_summary(lat));
+	json_object_set_new(out, "errors_by", kinds);
+	/* Is the load generator itself the bottleneck? */
+	json_object_set_new(out, "bench_cores", json_real(wall == 0 ? 0 :
+	    round(100.0 * (double)cpu / (double)wall) / 100.0));
+	json_object_set_new(out, "bench_busiest_process", json_real(wall == 0 ?
+	    0 : round(100.0 * (double)cpumax / (double)wall) / 100.0));
+	if (a.ok && b.ok) {
+		json_object_set_new(out, "proxy_cpu_ns",
+		    json_integer((json_int_t)(b.cpu_ns - a.cpu_ns)));
+		json_object_set_new(out, "proxy_cores", json_real(
+		    round(100.0 * (double)(b.cpu_ns - a.cpu_ns) /
+		    (double)(b.at_ns - a.at_ns)) / 100.0));
+		json_object_set_new(out, "proxy_cpu_per_share_us",
+		    json_real(ok + errs == 0 ? 0 : round(10.0 *
+		    (double)(b.cpu_ns - a.cpu_ns) / 1000.0 /
+		    (double)(ok + errs)) / 10.0));
+	}
+	hist_free(lat);
+	return out;
+}
+
+/* Order broadcasts by sequence number. */
+static int
+coord_bcast_cmp(const void *a, const void *b)
+{
+	const struct bcast	*x = (const struct bcast *)a;
+	const struct bcast	*y = (const struct bcast *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The fan-out phase: K job commands to the pool, timed by the children. */
+static json_t *
+coord_fanout(const struct coord_opts *o, json_t *seqs)
+{
+	char		 buf[256];
+	unsigned long long seq, us;
+	size_t		 sent;
+	ssize_t		 n;
+	int		 fd, i;
+
+	if ((fd = bench_connect_tcp("127.0.0.1", o->control_port, 2000)) == -1)
+		coord_abort("cannot connect to the pool's control port");
+	for (i = 0; i < o->broadcasts; i++) {
+		if (write(fd, "job\n", 4) != 4)
+			coord_abort("control port write failed");
+		n = read(fd, buf, sizeof buf - 1);
+		if (n <= 0)
+			coord_abort("control port closed");
+		buf[n] = '\0';
+		if (sscanf(buf, "ok seq=%llu sent=%zu us=%llu", &seq, &sent,
+		    &us) == 3)
+			json_array_append_new(seqs, json_pack("{s:I,s:I,s:I}",
+			    "seq", (json_int_t)seq, "sent", (json_int_t)sent,
+			    "pool_write_us", (json_int_t)us));
+		coord_sleep((uint64_t)o->bcast_interval_ms);
+	}
+	close(fd);
+	/* Let the last one arrive everywhere. */
+	coord_sleep(o->bcast_interval_ms < 1000 ? 1000 :
+	    (uint64_t)o->bcast_interval_ms);
+	return seqs;
+}
+
+/* miners: fork, drive the phases, merge, write the summary. */
+int
+coord_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "src", required_argument, NULL, 's' },
+		{ "login-rate", required_argument, NULL, 'r' },
+		{ "login-timeout-ms", required_argument, NULL, 'T' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "procs", required_argument, NULL, 'P' },
+		{ "per-proc", required_argument, NULL, 'M' },
+		{ "broadcasts", required_argument, NULL, 'b' },
+		{ "broadcast-interval-ms", required_argument, NULL, 'I' },
+		{ "control-port", required_argument, NULL, 'c' },
+		{ "share-rate", required_argument, NULL, 'S' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "saturate", required_argument, NULL, 'X' },
+		{ "saturate-window", required_argument, NULL, 'W' },
+		{ "hold", required_argument, NULL, 'h' },
+		{ "watch-pid", required_argument, NULL, 'x' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "label", required_argument, NULL, 'L' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct coord_opts	 o;
+	struct tminer_args	 ta;
+	struct procsample	 ps_start, ps_ready, ps_loaded, ps_end;
+	struct sigaction	 sa;
+	struct hist		*h_login, *h_connect, *h_all;
+	struct bcast		 bc[COORD_MAX_BCAST];
+	json_t			*out, *samples, *seqs, *fk, *per, *m, *e, *v;
+	char			 cmd[64];
+	uint64_t		 seq;
+	int			 nbc = 0;
+	uint64_t		 logged = 0, cerr = 0, lerr = 0, drops = 0;
+	uint64_t		 wall = 0, open_ = 0, pushes = 0, foreign = 0;
+	uint64_t		 loaded_rss;
+	int			 ch, i, sv[2], k, first;
+	size_t			 idx;
+	pid_t			 parent = getpid();
+	FILE			*f;
+
+	memset(&o, 0, sizeof o);
+	o.host = "127.0.0.1";
+	o.login_rate = 2000;
+	o.login_timeout_ms = 30000;
+	o.user = "bench-wallet";
+	o.per_proc = 9000;
+	o.bcast_interval_ms = 500;
+	o.window = 4;
+	o.sat_window = 1;
+	bench_parse_range("127.0.0.1-127.0.0.8", &o.src_first, &o.src_count);
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'H': o.host = optarg; break;
+		case 'p': o.port = atoi(optarg); break;
+		case 'n': o.count = atoi(optarg); break;
+		case 's':
+			if (bench_parse_range(optarg, &o.src_first,
+			    &o.src_count) != 0)
+				coord_usage();
+			break;
+		case 'r': o.login_rate = atof(optarg); break;
+		case 'T': o.login_timeout_ms = atoi(optarg); break;
+		case 'u': o.user = optarg; break;
+		case 'P': o.procs = atoi(optarg); break;
+		case 'M': o.per_proc = atoi(optarg); break;
+		case 'b': o.broadcasts = atoi(optarg); break;
+		case 'I': o.bcast_interval_ms = atoi(optarg); break;
+		case 'c': o.control_port = atoi(optarg); break;
+		case 'S': o.share_rate = atof(optarg); break;
+		case 'd': o.duration = atof(optarg); break;
+		case 'w': o.window = atoi(optarg); break;
+		case 'X': o.saturate = atof(optarg); break;
+		case 'W': o.sat_window = atoi(optarg); break;
+		case 'h': o.hold = atof(optarg); break;
+		case 'x': o.watch = (pid_t)atoi(optarg); break;
+		case 'j': o.json_path = optarg; break;
+		case 'L': o.label = optarg; break;
+		case 'q': o.quiet = 1; break;
+		default: coord_usage();
+		}
+	}
+	if (o.port <= 0 || o.count < 1 || o.per_proc < 1 ||
+	    (o.broadcasts > 0 && o.control_port <= 0))
+		coord_usage();
+	if (o.procs <= 0)
+		o.procs = (o.count + o.per_proc - 1) / o.per_proc;
+	if (o.procs > COORD_MAX_PROCS)
+		o.procs = COORD_MAX_PROCS;
+	if (o.procs > o.count)
+		o.procs = o.count;
+	bench_raise_nofile();
+
+	samples = json_object();
+	coord_sample(&o, samples, "start", &ps_start);
+
+	/* Fork the miner processes, splitting count and rate evenly. */
+	for (i = 0, first = 0; i < o.procs; i++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+			bench_fatal("socketpair");
+		memset(&ta, 0, sizeof ta);
+		ta.index = i;
+		ta.count = o.count / o.procs + (i < o.count % o.procs);
+		ta.first = first;
+		ta.host = o.host;
+		ta.port = o.port;
+		ta.src_first = o.src_first;
+		ta.src_count = o.src_count;
+		ta.login_rate = o.login_rate / o.procs;
+		ta.login_timeout_ms = o.login_timeout_ms;
+		ta.user = o.user;
+		ta.ctlfd = sv[1];
+		first += ta.count;
+		switch (children[i].pid = fork()) {
+		case -1:
+			coord_abort("fork failed");
+		case 0:
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(2);
+			for (k = 0; k < i; k++)
+				close(children[k].fd);
+			close(sv[0]);
+			tminer_child(&ta);
+		}
+		close(sv[1]);
+		children[i].fd = sv[0];
+		nchildren++;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = coord_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	out = json_object();
+	json_object_set_new(out, "label", json_string(o.label ? o.label : ""));
+	json_object_set_new(out, "target", json_sprintf("%s:%d", o.host,
+	    o.port));
+	json_object_set_new(out, "miners", json_integer(o.count));
+	json_object_set_new(out, "procs", json_integer(o.procs));
+
+	/* Login phase. */
+	coord_wait("ready", (uint64_t)(o.count / (o.login_rate > 0 ?
+	    o.login_rate : 1e9) * 1000) + (uint64_t)o.login_timeout_ms + 10000);
+	coord_sample(&o, samples, "ready", &ps_ready);
+	for (i = 0; i < nchildren; i++) {
+		m = children[i].msg;
+		v = json_object_get(m, "wall_ns");
+		if ((uint64_t)json_integer_value(v) > wall)
+			wall = (uint64_t)json_integer_value(v);
+		logged += (uint64_t)json_integer_value(json_object_get(m,
+		    "logged_in"));
+	}
+	coord_note(&o, "%" PRIu64 "/%d logged in in %.2f s", logged, o.count,
+	    (double)wall / 1e9);
+	ps_loaded = ps_ready;
+
+	seqs = json_array();
+	if (o.broadcasts > 0) {
+		coord_fanout(&o, seqs);
+		coord_sample(&o, samples, "fanout_end", &ps_loaded);
+		coord_note(&o, "%d broadcasts sent", o.broadcasts);
+	}
+	if (o.share_rate > 0 && o.duration > 0) {
+		snprintf(cmd, sizeof cmd, "shares %.3f %d\n",
+		    o.share_rate / o.procs, o.window);
+		json_object_set_new(out, "shares", coord_phase(&o, cmd,
+		    o.duration, o.share_rate, samples, "shares_start",
+		    "shares_end"));
+		coord_note(&o, "share phase done");
+	}
+	if (o.saturate > 0) {
+		snprintf(cmd, sizeof cmd, "saturate %d\n", o.sat_window);
+		json_object_set_new(out, "saturate", coord_phase(&o, cmd,
+		    o.saturate, 0, samples, "saturate_start",
+		    "saturate_end"));
+		coord_note(&o, "saturated phase done");
+	}
+	if (o.hold > 0)
+		coord_sleep((uint64_t)(o.hold * 1000));
+	coord_sample(&o, samples, "end", &ps_end);
+
+	/* Final reports; the children exit after sending them. */
+	coord_send("finish\n");
+	coord_wait("summary", 30000);
+	h_login = hist_new();
+	h_connect = hist_new();
+	h_all = hist_new();
+	fk = json_object();
+	for (i = 0; i < nchildren; i++) {
+		m = children[i].msg;
+		logged = 0;
+		cerr += (uint64_t)json_integer_value(json_object_get(m,
+		    "connect_errors"));
+		lerr += (uint64_t)json_integer_value(json_object_get(m,
+		    "login_errors"));
+		drops += (uint64_t)json_integer_value(json_object_get(m,
+		    "drops"));
+		open_ += (uint64_t)json_integer_value(json_object_get(m,
+		    "open"));
+		pushes += (uint64_t)json_integer_value(json_object_get(m,
+		    "pushes"));
+		foreign += (uint64_t)json_integer_value(json_object_get(m,
+		    "foreign_pushes"));
+		hist_load(h_login, json_object_get(m, "login"));
+		hist_load(h_connect, json_object_get(m, "connect"));
+		coord_add_kinds(fk, json_object_get(m, "fail_kinds"));
+		json_array_foreach(json_object_get(m, "broadcasts"), idx, e) {
+			seq = (uint64_t)json_integer_value(json_object_get(e,
+			    "seq"));
+			for (k = 0; k < nbc && bc[k].seq != seq; k++)
+				;
+			if (k == nbc) {
+				if (nbc == COORD_MAX_BCAST)
+					continue;
+				bc[nbc].seq = seq;
+				bc[nbc++].h = hist_new();
+			}
+			hist_load(bc[k].h, json_object_get(e, "h"));
+		}
+	}
+	for (i = 0; i < nchildren; i++)
+		waitpid(children[i].pid, NULL, 0);
+	logged = (uint64_t)h_login->n;
+
+	json_object_set_new(out, "logged_in", json_integer((json_int_t)logged));
+	json_object_set_new(out, "connect_errors",
+	    json_integer((json_int_t)cerr));
+	json_object_set_new(out, "login_errors",
+	    json_integer((json_int_t)lerr));
+	json_object_set_new(out, "drops", json_integer((json_int_t)drops));
+	json_object_set_new(out, "open_at_end",
+	    json_integer((json_int_t)open_));
+	json_object_set_new(out, "fail_kinds", fk);
+	json_object_set_new(out, "login", json_pack("{s:f,s:f,s:o,s:o}",
+	    "seconds", (double)wall / 1e9, "per_second", wall == 0 ? 0 :
+	    round((double)logged / ((double)wall / 1e9)), "latency",
+	    hist_summary(h_login), "connect_latency", hist_summary(h_connect)));
+
+	/* Fan-out: per broadcast, and over all of them. */
+	per = json_array();
+	qsort(bc, (size_t)nbc, sizeof bc[0], coord_bcast_cmp);
+	for (k = 0; k < nbc; k++) {
+		e = hist_summary(bc[k].h);
+		json_object_set_new(e, "seq",
+		    json_integer((json_int_t)bc[k].seq));
+		json_array_append_new(per, e);
+		hist_merge(h_all, bc[k].h);
+		hist_free(bc[k].h);
+	}
+	m = hist_summary(h_all);
+	json_object_set_new(out, "fanout",
+	    json_pack("{s:i,s:o,s:o,s:o,s:I,s:I}",
+	    "broadcasts", o.broadcasts, "sent", seqs, "overall", m,
+	    "per_broadcast", per, "pushes", (json_int_t)pushes,
+	    "foreign_pushes", (json_int_t)foreign));
+
+	if (o.watch > 0) {
+		json_object_set_new(out, "watch", json_pack("{s:i,s:o}", "pid",
+		    (int)o.watch, "samples", samples));
+		m = json_object();
+		loaded_rss = ps_loaded.rss_kb > ps_ready.rss_kb ?
+		    ps_loaded.rss_kb : ps_ready.rss_kb;
+		json_object_set_new(m, "idle_rss_kb",
+		    json_integer((json_int_t)ps_start.rss_kb));
+		json_object_set_new(m, "loaded_rss_kb",
+		    json_integer((json_int_t)loaded_rss));
+		json_object_set_new(m, "hwm_kb",
+		    json_integer((json_int_t)ps_end.hwm_kb));
+		json_object_set_new(m, "loaded_fds",
+		    json_integer((json_int_t)ps_loaded.fds));
+		if (logged > 0 && ps_start.ok && ps_ready.ok) {
+			json_object_set_new(m, "rss_per_miner_bytes",
+			    json_integer((json_int_t)llround(
+			    ((double)loaded_rss - (double)ps_start.rss_kb) *
+			    1024.0 / (double)logged)));
+			json_object_set_new(m, "cpu_per_login_us", json_real(
+			    round(10.0 * (double)(ps_ready.cpu_ns -
+			    ps_start.cpu_ns) / 1000.0 / (double)logged) /
+			    10.0));
+			json_object_set_new(m, "login_cpu_ns", json_integer(
+			    (json_int_t)(ps_ready.cpu_ns - ps_start.cpu_ns)));
+		}
+		json_object_set_new(out, "derived", m);
+	} else
+		json_decref(samples);
+
+	hist_free(h_login);
+	hist_free(h_connect);
+	hist_free(h_all);
+	if (o.json_path != NULL) {
+		if ((f = fopen(o.json_path, "w")) == NULL)
+			bench_fatal("%s", o.json_path);
+		json_dumpf(out, f, JSON_INDENT(1) | JSON_SORT_KEYS |
+		    JSON_REAL_PRECISION(10));
+		fputc('\n', f);
+		fclose(f);
+	}
+	if (!o.quiet || o.json_path == NULL) {
+		json_dumpf(out, stdout, JSON_COMPACT | JSON_SORT_KEYS |
+		    JSON_REAL_PRECISION(10));
+		fputc('\n', stdout);
+	}
+	json_decref(out);
+	return 0;
+}

@@ -1,0 +1,471 @@
+/*
+ * report.cc: "sluice-bench report", the table of "make bench". It reads
+ * the scenario summaries that run-bench left in a directory, puts each
+ * number next to its floor (the same pool serving the same miners with
+ * no proxy) and its target from issue 7, prints one table and writes
+ * every row, the run's metadata and the scenario summaries to one JSON
+ * file. Also "sluice-bench jget", a one-value JSON reader for scripts.
+ *
+ * Scenario files (missing ones give "n/a" rows):
+ *	proxy-1k.json proxy-10k.json proxy-19k.json	through sluice
+ *	direct-10k.json direct-19k.json			the floor
+ *	proxy-10k-lua.json				Lua hooks on
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#define RSS_TARGET	1300.0	/* bytes per miner */
+#define LOGIN_TARGET	25.0	/* µs of proxy CPU per login */
+#define SHARE_TARGET	20.0	/* µs of proxy CPU per share */
+#define FANOUT_TARGET	1.10	/* p99 over the floor's */
+
+struct row {
+	char		 metric[64];
+	char		 value[48];
+	char		 floor[48];
+	char		 ratio[16];
+	char		 target[32];
+	char		 verdict[8];
+	char		 note[160];
+	double		 num;		/* the headline number, NAN if none */
+	double		 fnum;
+	double		 rnum;
+};
+
+static struct row	 rows[32];
+static int		 nrows;
+static json_t		*scen;
+
+static json_t	*report_load(const char *, const char *);
+static double	 report_num(const char *, const char *);
+static struct row *report_row(const char *);
+static void	 report_rss(const char *, const char *);
+static void	 report_fanout(const char *, const char *, const char *);
+static json_t	*report_get(json_t *, const char *);
+static double	 report_median_p99(const char *);
+static int	 report_dcmp(const void *, const void *);
+
+/* Load DIR/NAME.json into the scenario map; NULL if absent. */
+static json_t *
+report_load(const char *dir, const char *name)
+{
+	char		 path[1024];
+	json_error_t	 err;
+	json_t		*o;
+
+	snprintf(path, sizeof path, "%s/%s.json", dir, name);
+	if ((o = json_load_file(path, 0, &err)) == NULL)
+		return NULL;
+	json_object_set_new(scen, name, o);
+	return o;
+}
+
+/* A value by dotted path ("a.b.c"; array indexes as numbers). */
+static json_t *
+report_get(json_t *o, const char *path)
+{
+	char	 buf[256], *p, *dot;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (p = buf; o != NULL && p != NULL; p = dot) {
+		if ((dot = strchr(p, '.')) != NULL)
+			*dot++ = '\0';
+		if (json_is_array(o))
+			o = json_array_get(o, (size_t)atoi(p));
+		else
+			o = json_object_get(o, p);
+	}
+	return o;
+}
+
+/* A number from scenario name at path; NAN when missing. */
+static double
+report_num(const char *name, const char *path)
+{
+	json_t	*v = report_get(json_object_get(scen, name), path);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* A new row. */
+static struct row *
+report_row(const char *metric)
+{
+	struct row	*r = &rows[nrows++];
+
+	memset(r, 0, sizeof *r);
+	snprintf(r->metric, sizeof r->metric, "%s", metric);
+	snprintf(r->value, sizeof r->value, "n/a");
+	snprintf(r->verdict, sizeof r->verdict, "n/a");
+	r->num = r->fnum = r->rnum = NAN;
+	return r;
+}
+
+/* RSS per miner for one scenario. */
+static void
+report_rss(const char *name, const char *label)
+{
+	struct row	*r = report_row(label);
+	double		 v = report_num(name, "derived.rss_per_miner_bytes");
+	double		 hwm = report_num(name, "derived.hwm_kb");
+	double		 n = report_num(name, "logged_in");
+
+	snprintf(r->target, sizeof r->target, "<= %.0f B", RSS_TARGET);
+	if (isnan(v))
+		return;
+	r->num = v;
+	snprintf(r->value, sizeof r->value, "%.0f B", v);
+	snprintf(r->verdict, sizeof r->verdict, "%s", v <= RSS_TARGET ?
+	    "PASS" : "FAIL");
+	snprintf(r->note, sizeof r->note, "%.0f miners, VmHWM %.1f MiB",
+	    n, hwm / 1024.0);
+}
+
+/* Order doubles. */
+static int
+report_dcmp(const void *a, const void *b)
+{
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The median over broadcasts of each broadcast's p99: steadier than the
+ * p99 over all receipts on a shared machine, where one broadcast that
+ * lost its core to another process moves the overall tail.
+ */
+static double
+report_median_p99(const char *name)
+{
+	json_t	*arr = report_get(json_object_get(scen, name),
+		    "fanout.per_broadcast"), *e;
+	double	 v[256];
+	size_t	 i, n = 0;
+
+	json_array_foreach(arr, i, e) {
+		if (n < 256)
+			v[n++] = json_number_value(json_object_get(e,
+			    "p99_us"));
+	}
+	if (n == 0)
+		return NAN;
+	qsort(v, n, sizeof v[0], report_dcmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Fan-out p50/p99/max through the proxy against the floor. */
+static void
+report_fanout(const char *proxy, const char *direct, const char *label)
+{
+	struct row	*r = report_row(label);
+	double		 p50 = report_num(proxy, "fanout.overall.p50_us");
+	double		 p99 = report_num(proxy, "fanout.overall.p99_us");
+	double		 mx = report_num(proxy, "fanout.overall.max_us");
+	double		 f50 = report_num(direct, "fanout.overall.p50_us");
+	double		 f99 = report_num(direct, "fanout.overall.p99_us");
+	double		 fmx = report_num(direct, "fanout.overall.max_us");
+	double		 n = report_num(proxy, "fanout.overall.n");
+	double		 k = report_num(proxy, "fanout.broadcasts");
+	double		 a, b;
+
+	snprintf(r->target, sizeof r->target, "p99 <= %.2fx floor",
+	    FANOUT_TARGET);
+	if (!isnan(p99) && n > 0) {
+		r->num = p99;
+		snprintf(r->value, sizeof r->value, "%.1f/%.1f/%.1f ms",
+		    p50 / 1000, p99 / 1000, mx / 1000);
+		a = report_median_p99(proxy);
+		b = report_median_p99(direct);
+		snprintf(r->note, sizeof r->note, "%.0f broadcasts, %.0f job "
+		    "receipts; median per-broadcast p99 %.1f vs %.1f ms "
+		    "(ratio %.2f)", k, n, a / 1000, b / 1000, a / b);
+	}
+	if (!isnan(f99) && report_num(direct, "fanout.overall.n") > 0) {
+		r->fnum = f99;
+		snprintf(r->floor, sizeof r->floor, "%.1f/%.1f/%.1f ms",
+		    f50 / 1000, f99 / 1000, fmx / 1000);
+	}
+	if (!isnan(r->num) && !isnan(r->fnum) && r->fnum > 0) {
+		r->rnum = r->num / r->fnum;
+		snprintf(r->ratio, sizeof r->ratio, "%.2f", r->rnum);
+		snprintf(r->verdict, sizeof r->verdict, "%s",
+		    r->rnum <= FANOUT_TARGET ? "PASS" : "FAIL");
+	}
+}
+
+/* report: the rows, the table on stdout, the results file. */
+int
+report_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "meta", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*dir = NULL, *out = NULL;
+	json_t		*meta = json_object(), *res, *arr, *v;
+	struct row	*r;
+	char		*eq;
+	double		 a, b, c, d, e, f;
+	int		 ch, i;
+	FILE		*fp;
+
+	scen = json_object();
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'j':
+			out = optarg;
+			break;
+		case 'm':
+			if ((eq = strchr(optarg, '=')) == NULL)
+				goto usage;
+			*eq = '\0';
+			json_object_set_new(meta, optarg, json_string(eq + 1));
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (dir == NULL)
+		goto usage;
+	report_load(dir, "proxy-1k");
+	report_load(dir, "proxy-10k");
+	report_load(dir, "proxy-19k");
+	report_load(dir, "direct-10k");
+	report_load(dir, "direct-19k");
+	report_load(dir, "proxy-10k-lua");
+
+	/* Memory. */
+	r = report_row("idle RSS (1 upstream)");
+	if (!isnan(a = report_num("proxy-1k", "derived.idle_rss_kb"))) {
+		r->num = a;
+		snprintf(r->value, sizeof r->value, "%.1f MiB", a / 1024);
+		snprintf(r->verdict, sizeof r->verdict, "info");
+	}
+	report_rss("proxy-1k", "RSS per miner, 1k miners");
+	report_rss("proxy-10k", "RSS per miner, 10k miners");
+	report_rss("proxy-19k", "RSS per miner, 19k miners");
+
+	/* Logins. */
+	r = report_row("CPU per login, hooks off, 10k");
+	snprintf(r->target, sizeof r->target, "<= %.0f us (hooks on)",
+	    LOGIN_TARGET);
+	if (!isnan(a = report_num("proxy-10k", "derived.cpu_per_login_us"))) {
+		r->num = a;
+		snprintf(r->value, sizeof r->value, "%.1f us", a);
+		/* Hooks only add work: over the target here fails there. */
+		snprintf(r->verdict, sizeof r->verdict, "%s",
+		    a > LOGIN_TARGET ? "FAIL" : "info");
+		b = report_num("proxy-1k", "derived.cpu_per_login_us");
+		c = report_num("proxy-19k", "derived.cpu_per_login_us");
+		snprintf(r->note, sizeof r->note, "1k: %.1f us, 19k: %.1f us; "
+		    "floor (pool alone, 10k): %.1f us", b, c,
+		    report_num("direct-10k", "derived.cpu_per_login_us"));
+	}
+	r = report_row("CPU per login, hooks on, 10k");
+	snprintf(r->target, sizeof r->target, "<= %.0f us", LOGIN_TARGET);
+	a = report_num("proxy-10k-lua", "derived.cpu_per_login_us");
+	if (!isnan(a)) {
+		r->num = a;
+		snprintf(r->value, sizeof r->value, "%.1f us", a);
+		snprintf(r->verdict, sizeof r->verdict, "%s",
+		    a <= LOGIN_TARGET ? "PASS" : "FAIL");
+	} else {
+		snprintf(r->value, sizeof r->value, "skipped");
+		snprintf(r->verdict, sizeof r->verdict, "skip");
+	}
+	if ((v = json_object_get(meta, "lua_note")) != NULL)
+		snprintf(r->note, sizeof r->note, "%s", json_string_value(v));
+	r = report_row("logins/s, login p50/p99, 10k");
+	if (!isnan(a = report_num("proxy-10k", "login.per_second"))) {
+		r->num = a;
+		snprintf(r->value, sizeof r->value, "%.0f/s %.2f/%.2f ms", a,
+		    report_num("proxy-10k", "login.latency.p50_us") / 1000,
+		    report_num("proxy-10k", "login.latency.p99_us") / 1000);
+		snprintf(r->floor, sizeof r->floor, "%.0f/s %.2f/%.2f ms",
+		    report_num("direct-10k", "login.per_second"),
+		    report_num("direct-10k", "login.latency.p50_us") / 1000,
+		    report_num("direct-10k", "login.latency.p99_us") / 1000);
+		snprintf(r->verdict, sizeof r->verdict, "info");
+		snprintf(r->note, sizeof r->note, "offered rate paced by "
+		    "run-bench");
+	}
+
+	/* Fan-out. */
+	report_fanout("proxy-10k", "direct-10k",
+	    "job fan-out p50/p99/max, 10k");
+	report_fanout("proxy-19k", "direct-19k",
+	    "job fan-out p50/p99/max, 19k");
+
+	/* Shares. */
+	r = report_row("CPU per share, 10k, 20k/s");
+	snprintf(r->target, sizeof r->target, "<= %.0f us", SHARE_TARGET);
+	a = report_num("proxy-10k", "shares.proxy_cpu_per_share_us");
+	if (!isnan(a)) {
+		r->num = a;
+		snprintf(r->value, sizeof r->value, "%.1f us", a);
+		b = report_num("direct-10k", "shares.proxy_cpu_per_share_us");
+		if (!isnan(b))
+			snprintf(r->floor, sizeof r->floor, "%.1f us (pool)",
+			    b);
+		snprintf(r->verdict, sizeof r->verdict, "%s",
+		    a <= SHARE_TARGET ? "PASS" : "FAIL");
+		snprintf(r->note, sizeof r->note, "offered %.0f/s, answered "
+		    "%.0f/s, errors %.0f, proxy %.2f cores",
+		    report_num("proxy-10k", "shares.offered_per_second"),
+		    report_num("proxy-10k", "shares.per_second"),
+		    report_num("proxy-10k", "shares.errors"),
+		    report_num("proxy-10k", "shares.proxy_cores"));
+	}
+	r = report_row("share latency p50/p99, 10k, 20k/s");
+	if (!isnan(a = report_num("proxy-10k", "shares.latency.p50_us"))) {
+		b = report_num("proxy-10k", "shares.latency.p99_us");
+		r->num = b;
+		snprintf(r->value, sizeof r->value, "%.2f/%.2f ms", a / 1000,
+		    b / 1000);
+		c = report_num("direct-10k", "shares.latency.p50_us");
+		d = report_num("direct-10k", "shares.latency.p99_us");
+		if (!isnan(d)) {
+			r->fnum = d;
+			snprintf(r->floor, sizeof r->floor, "%.2f/%.2f ms",
+			    c / 1000, d / 1000);
+			r->rnum = b / d;
+			snprintf(r->ratio, sizeof r->ratio, "%.2f", r->rnum);
+		}
+		snprintf(r->verdict, sizeof r->verdict, "info");
+	}
+	r = report_row("saturated shares/s, 10k");
+	if (!isnan(a = report_num("proxy-10k", "saturate.per_second"))) {
+		r->num = a;
+		snprintf(r->value, sizeof r->value, "%.0f/s", a);
+		b = report_num("direct-10k", "saturate.per_second");
+		if (!isnan(b)) {
+			r->fnum = b;
+			snprintf(r->floor, sizeof r->floor, "%.0f/s", b);
+			r->rnum = a / b;
+			snprintf(r->ratio, sizeof r->ratio, "%.2f", r->rnum);
+		}
+		snprintf(r->verdict, sizeof r->verdict, "info");
+		snprintf(r->note, sizeof r->note, "proxy %.2f cores, %.1f us/"
+		    "share; load generator %.2f cores; p99 %.1f ms",
+		    report_num("proxy-10k", "saturate.proxy_cores"),
+		    report_num("proxy-10k", "saturate.proxy_cpu_per_share_us"),
+		    report_num("proxy-10k", "saturate.bench_cores"),
+		    report_num("proxy-10k", "saturate.latency.p99_us") / 1000);
+	}
+
+	/* 19k on one process. */
+	r = report_row("19k miners on one process");
+	snprintf(r->target, sizeof r->target, "all in, 0 err, 0 drops");
+	if (!isnan(a = report_num("proxy-19k", "logged_in"))) {
+		b = report_num("proxy-19k", "miners");
+		c = report_num("proxy-19k", "connect_errors") +
+		    report_num("proxy-19k", "login_errors");
+		d = report_num("proxy-19k", "drops");
+		e = report_num("proxy-19k", "shares.errors");
+		f = report_num("proxy-19k", "shares.unanswered");
+		r->num = a;
+		snprintf(r->value, sizeof r->value, "%.0f/%.0f, %.0f err, "
+		    "%.0f drops", a, b, c, d);
+		snprintf(r->verdict, sizeof r->verdict, "%s", a == b &&
+		    c == 0 && d == 0 && (isnan(e) || e == 0) &&
+		    (isnan(f) || f == 0) ? "PASS" : "FAIL");
+		snprintf(r->note, sizeof r->note, "%.0f still open at the end; "
+		    "share errors %.0f, unanswered %.0f",
+		    report_num("proxy-19k", "open_at_end"), e, f);
+	}
+
+	/* The table. */
+	printf("\n%-36s %-22s %-22s %-6s %-22s %s\n", "metric", "sluice",
+	    "floor (no proxy)", "ratio", "target", "result");
+	for (i = 0; i < 116; i++)
+		putchar('-');
+	putchar('\n');
+	for (i = 0; i < nrows; i++) {
+		r = &rows[i];
+		printf("%-36s %-22s %-22s %-6s %-22s %s\n", r->metric, r->value,
+		    r->floor[0] ? r->floor : "-", r->ratio[0] ? r->ratio : "-",
+		    r->target[0] ? r->target : "-", r->verdict);
+		if (r->note[0])
+			printf("%-36s   %s\n", "", r->note);
+	}
+	putchar('\n');
+
+	if (out != NULL) {
+		arr = json_array();
+		for (i = 0; i < nrows; i++) {
+			r = &rows[i];
+			v = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
+			    "metric", r->metric, "value", r->value,
+			    "floor", r->floor, "ratio", r->ratio,
+			    "target", r->target, "result", r->verdict,
+			    "note", r->note);
+			json_object_set_new(v, "number", isnan(r->num) ?
+			    json_null() : json_real(r->num));
+			json_object_set_new(v, "floor_number", isnan(r->fnum) ?
+			    json_null() : json_real(r->fnum));
+			json_object_set_new(v, "ratio_number", isnan(r->rnum) ?
+			    json_null() : json_real(r->rnum));
+			json_array_append_new(arr, v);
+		}
+		res = json_pack("{s:o,s:o,s:o}", "meta", meta, "rows", arr,
+		    "scenarios", scen);
+		if ((fp = fopen(out, "w")) == NULL)
+			bench_fatal("%s", out);
+		json_dumpf(res, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+		fputc('\n', fp);
+		fclose(fp);
+		json_decref(res);
+	} else {
+		json_decref(meta);
+		json_decref(scen);
+	}
+	return 0;
+usage:
+	fprintf(stderr, "usage: sluice-bench report --dir DIR [--json FILE] "
+	    "[--meta KEY=VALUE ...]\n");
+	return 1;
+}
+
+/* jget FILE PATH: print one value of a JSON file (strings unquoted). */
+int
+report_jget_main(int argc, char **argv)
+{
+	json_error_t	 err;
+	json_t		*o, *v;
+	char		*s;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: sluice-bench jget FILE KEY[.KEY...]\n");
+		return 1;
+	}
+	if ((o = json_load_file(argv[1], 0, &err)) == NULL) {
+		fprintf(stderr, "jget: %s: %s\n", argv[1], err.text);
+		return 1;
+	}
+	if ((v = report_get(o, argv[2])) == NULL) {
+		json_decref(o);
+		return 1;
+	}
+	if (json_is_string(v))
+		printf("%s\n", json_string_value(v));
+	else {
+		s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT |
+		    JSON_REAL_PRECISION(10));
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(o);
+	return 0;
+}

@@ -6,6 +6,7 @@
 # Objects go to $(O)/ (build/ by default); "make check" runs the whole suite
 # twice: once on ./sluice, once on an ASan+UBSan build in build-asan/.
 
+.DEFAULT_GOAL := all
 NOCONFIG_GOALS = clean distclean deps
 ifneq ($(filter-out $(NOCONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 include config.mk

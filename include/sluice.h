@@ -208,11 +208,34 @@ size_t		 stratum_error_line(char *buf, size_t cap, const char *reqid,
 size_t		 stratum_status_line(char *buf, size_t cap, const char *reqid,
 		     const char *status);
 
+/* A flat JSON object scanned in place (stratum_scan). */
+#define JFLAT_MAX	12
+struct jmember {
+	const char	*key;
+	size_t		 klen;
+	const char	*val;		/* strings: NUL-terminated in place */
+	size_t		 vlen;
+	char		 type;		/* s n o z t f */
+};
+struct jobj {
+	struct jmember	 m[JFLAT_MAX];
+	int		 n;
+};
+struct jflat {
+	struct jobj	 top;
+	struct jobj	 sub;		/* the one nested object allowed */
+};
+int		 stratum_scan(char *line, size_t len, struct jflat *);
+void		 stratum_terminate(struct jflat *);
+const struct jmember *stratum_member(const struct jobj *, const char *);
+int		 stratum_is(const struct jmember *, const char *);
+
 /* job.cc */
 /*
  * One upstream job, encoded once. The notification sent to a miner is
  *   head[0..head_len) with the slot byte patched at slot_off,
- *   then the target, then ","id":"SESSION"}}\n.
+ *   then the target, then ","id":"SESSION"}}\n;
+ * the job object of a login reply is the same from JOB_PARAMS_OFF on.
  */
 struct job {
 	int		 refs;
@@ -234,14 +257,16 @@ struct job {
 };
 #define JOB_NONCE_OFF	39	/* nonce: 4 LE bytes at blob offset 39 */
 #define JOB_SLOT_OFF	42	/* NiceHash fixed byte: nonce byte 3 */
+#define JOB_PARAMS_OFF	41	/* head: where the params object starts */
 
 struct job	*job_parse(json_t *, int algo_ext, const char **why);
 struct job	*job_ref(struct job *);
 void		 job_unref(struct job *);
 size_t		 job_render(const struct job *, int slot, const char *target,
 		     const char *session, char *buf, size_t cap);
-json_t		*job_json(const struct job *, int slot, const char *target,
-		     const char *session);
+size_t		 job_render_object(const struct job *, int slot,
+		     const char *target, const char *session, char *buf,
+		     size_t cap);
 void		 job_blob_slot(char *blob, size_t len, uint8_t slot);
 
 /* A nonce set for duplicate detection; open addressing, bounded. */

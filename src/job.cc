@@ -124,6 +124,8 @@ job_parse(json_t *o, int algo_ext, const char **why)
 	/* Encode everything before the target once. */
 	static const char pre[] =
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"job\",\"params\":{\"blob\":\"";
+	static_assert(sizeof "{\"jsonrpc\":\"2.0\",\"method\":\"job\",\"params\":"
+	    - 1 == JOB_PARAMS_OFF, "JOB_PARAMS_OFF");
 	struct evbuffer *b = evbuffer_new();
 	evbuffer_add_printf(b, "%s%s\",\"job_id\":%s", pre, j->blob, qid);
 	if (qalgo != NULL) {
@@ -184,59 +186,62 @@ job_blob_slot(char *blob, size_t len, uint8_t slot)
 }
 
 /*
- * Render the job notification for one miner into buf: slot -1 leaves the
- * blob as the pool sent it. Returns the line length, or 0 if cap is short.
+ * The job object for one miner: the encoded params with this miner's
+ * slot (-1 leaves the blob as the pool sent it), target and session:
+ *	{"blob":"...",...,"target":"T","id":"S"}
+ * Returns its length, or 0 if cap is too small. No allocation.
  */
 size_t
-job_render(const struct job *j, int slot, const char *target,
+job_render_object(const struct job *j, int slot, const char *target,
     const char *session, char *buf, size_t cap)
 {
-	size_t	 tlen = strlen(target), slen = strlen(session), n;
+	size_t		 hlen = j->head_len - JOB_PARAMS_OFF;
+	size_t		 tlen = strlen(target), slen = strlen(session), n;
 	static const char mid[] = "\",\"id\":\"";
-	static const char end[] = "\"}}\n";
 
-	n = j->head_len + tlen + sizeof mid - 1 + slen + sizeof end - 1;
+	n = hlen + tlen + sizeof mid - 1 + slen + 2;
 	if (n >= cap)
 		return 0;
-	memcpy(buf, j->head, j->head_len);
+	memcpy(buf, j->head + JOB_PARAMS_OFF, hlen);
 	if (slot >= 0)
-		stratum_hex_byte((uint8_t)slot, buf + j->slot_off);
-	n = j->head_len;
+		stratum_hex_byte((uint8_t)slot, buf + j->slot_off -
+		    JOB_PARAMS_OFF);
+	n = hlen;
 	memcpy(buf + n, target, tlen);
 	n += tlen;
 	memcpy(buf + n, mid, sizeof mid - 1);
 	n += sizeof mid - 1;
 	memcpy(buf + n, session, slen);
 	n += slen;
-	memcpy(buf + n, end, sizeof end - 1);
-	n += sizeof end - 1;
+	buf[n++] = '"';
+	buf[n++] = '}';
 	buf[n] = '\0';
 	return n;
 }
 
-/* The job as a JSON object, for the login reply. */
-json_t *
-job_json(const struct job *j, int slot, const char *target,
-    const char *session)
+/*
+ * The job notification line for one miner:
+ *	{"jsonrpc":"2.0","method":"job","params":<object>}\n
+ * Returns the line length, or 0 if cap is too small.
+ */
+size_t
+job_render(const struct job *j, int slot, const char *target,
+    const char *session, char *buf, size_t cap)
 {
-	json_t	*o = json_object();
-	char	*blob = xstrndup(j->blob, j->blob_len);
+	size_t	 n;
 
-	if (slot >= 0)
-		job_blob_slot(blob, j->blob_len, (uint8_t)slot);
-	json_object_set_new(o, "blob", json_string(blob));
-	free(blob);
-	json_object_set_new(o, "job_id", json_string(j->job_id));
-	json_object_set_new(o, "target", json_string(target));
-	if (j->send_algo)
-		json_object_set_new(o, "algo", json_string(j->algo));
-	if (j->has_height)
-		json_object_set_new(o, "height",
-		    json_integer((json_int_t)j->height));
-	if (j->seed_hash != NULL)
-		json_object_set_new(o, "seed_hash", json_string(j->seed_hash));
-	json_object_set_new(o, "id", json_string(session));
-	return o;
+	if (cap < JOB_PARAMS_OFF + 3)
+		return 0;
+	memcpy(buf, j->head, JOB_PARAMS_OFF);
+	n = job_render_object(j, slot, target, session, buf + JOB_PARAMS_OFF,
+	    cap - JOB_PARAMS_OFF - 2);
+	if (n == 0)
+		return 0;
+	n += JOB_PARAMS_OFF;
+	buf[n++] = '}';
+	buf[n++] = '\n';
+	buf[n] = '\0';
+	return n;
 }
 
 /* Add a nonce; 1 if new, 0 if already present (or the set is full). */
@@ -265,8 +270,13 @@ nonceset_add(struct nonceset *s, uint32_t nonce)
 		}
 		free(old);
 	}
+	/*
+	 * Fibonacci hashing: take the product's top bits. The miners of one
+	 * upstream differ in the nonce's top byte, which the low bits of the
+	 * product ignore, so masking them would chain all 256 together.
+	 */
 	mask = s->cap - 1;
-	key = nonce * 2654435761u;
+	key = (nonce * 2654435761u) >> (32 - __builtin_ctz(s->cap));
 	for (i = key & mask;; i = (i + 1) & mask) {
 		if (s->v[i] == nonce)
 			return 0;

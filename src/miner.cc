@@ -36,7 +36,7 @@ static void	 miner_read(struct bufferevent *, void *);
 static void	 miner_drained(struct bufferevent *, void *);
 static void	 miner_writable(struct bufferevent *, void *);
 static void	 miner_event(struct bufferevent *, short, void *);
-static void	 miner_line(struct miner *, const char *, size_t);
+static void	 miner_line(struct miner *, char *, size_t);
 static void	 miner_write(struct miner *, const char *, size_t);
 static void	 miner_finish(struct miner *, const char *);
 static void	 miner_set_state(struct miner *, enum miner_state);
@@ -44,6 +44,10 @@ static void	 miner_free(struct miner *);
 static void	 miner_login(struct miner *, const char *, json_t *);
 static void	 miner_submit(struct miner *, const char *, json_t *);
 static void	 miner_keepalived(struct miner *, const char *, json_t *);
+static void	 miner_submit_args(struct miner *, const char *, const char *,
+		     const char *, const char *, const char *, const char *);
+static int	 miner_line_fast(struct miner *, char *, size_t);
+static const char *miner_fstr(const struct jobj *, const char *, size_t);
 static const char *miner_str(json_t *, const char *, size_t);
 
 static const struct miner_method miner_methods[] = {
@@ -324,6 +328,24 @@ miner_write(struct miner *m, const char *buf, size_t len)
 		return;
 	out = bufferevent_get_output(m->bev);
 	queued = evbuffer_get_length(out);
+	if (queued == 0 && !m->tls) {
+		/*
+		 * Nothing queued: write straight to the socket now rather
+		 * than a loop turn later (job fan-out). What the kernel does
+		 * not take is queued; an error shows on the bufferevent's
+		 * next write.
+		 */
+		ssize_t n = send(bufferevent_getfd(m->bev), buf, len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			m->tx += (size_t)n;
+			sl_stats.bytes_out += (size_t)n;
+			if ((size_t)n == len)
+				return;
+			buf += n;
+			len -= (size_t)n;
+		}
+	}
 	if (queued + len > limit) {
 		sl_stats.overflows++;
 		miner_close(m, "output limit reached (slow reader)", 1);
@@ -372,9 +394,66 @@ miner_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* A string member of a scanned object no longer than max, or NULL. */
+static const char *
+miner_fstr(const struct jobj *o, const char *key, size_t max)
+{
+	const struct jmember	*v = stratum_member(o, key);
+
+	if (v == NULL || v->type != 's' || v->vlen > max)
+		return NULL;
+	return v->val;
+}
+
+/*
+ * The fast path for a ready miner's submit and keepalived lines: scanned
+ * in place, no allocation. Returns 0 to let jansson parse the line (any
+ * other method or shape), 1 when it has been handled.
+ */
+static int
+miner_line_fast(struct miner *m, char *line, size_t len)
+{
+	struct jflat		 f;
+	const struct jmember	*method, *params, *id;
+	char			 reqid[SLUICE_REQID_MAX];
+	int			 submit;
+
+	if (m->state != MINER_READY || stratum_scan(line, len, &f) != 0)
+		return 0;
+	method = stratum_member(&f.top, "method");
+	params = stratum_member(&f.top, "params");
+	id = stratum_member(&f.top, "id");
+	if (params == NULL || params->type != 'o')
+		return 0;
+	if (stratum_is(method, "submit"))
+		submit = 1;
+	else if (stratum_is(method, "keepalived"))
+		submit = 0;
+	else
+		return 0;
+	if (id == NULL || id->type == 'z')
+		memcpy(reqid, "null", 5);
+	else if (id->type == 'n')
+		snprintf(reqid, sizeof reqid, "%lld", strtoll(id->val, NULL, 10));
+	else if (id->type == 's' && id->vlen <= SLUICE_REQID_MAX / 2 - 2)
+		snprintf(reqid, sizeof reqid, "\"%.*s\"", (int)id->vlen,
+		    id->val);
+	else
+		return 0;
+	stratum_terminate(&f);
+	if (!submit) {
+		miner_keepalived(m, reqid, NULL);
+		return 1;
+	}
+	miner_submit_args(m, reqid, miner_fstr(&f.sub, "id", 64),
+	    miner_fstr(&f.sub, "job_id", 128), miner_fstr(&f.sub, "nonce", 8),
+	    miner_fstr(&f.sub, "result", 64), miner_fstr(&f.sub, "algo", 64));
+	return 1;
+}
+
 /* Parse one line and dispatch it through the method table. */
 static void
-miner_line(struct miner *m, const char *line, size_t len)
+miner_line(struct miner *m, char *line, size_t len)
 {
 	const struct miner_method	*mm = NULL;
 	json_error_t			 err;
@@ -386,6 +465,8 @@ miner_line(struct miner *m, const char *line, size_t len)
 	if (log_get_verbose() >= 2)
 		log_debug2("miner %llu: < %s", (unsigned long long)m->id,
 		    log_esc(line));
+	if (miner_line_fast(m, line, len))
+		return;
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
 	if (req == NULL || !json_is_object(req) ||
 	    stratum_reqid(json_object_get(req, "id"), reqid) != 0) {
@@ -541,40 +622,34 @@ miner_target_diff(const struct miner *m, const struct job *j, char target[17])
 	return j->diff;
 }
 
-/* Reply to a waiting login with its first job. */
+/*
+ * Reply to a waiting login with its first job. The job object is the
+ * job's encoding with this miner's slot, target and session, so the
+ * reply is built with memcpy, not a JSON tree.
+ */
 void
 miner_login_done(struct miner *m, struct job *j)
 {
-	char	 target[17], *s;
-	json_t	*reply, *result, *ext;
+	char		 line[4096], target[17], obj[3072];
+	size_t		 olen;
+	int		 n;
 
 	if (m->state != MINER_WAIT_READY)
 		return;
 	m->diff = miner_target_diff(m, j, target);
-	ext = json_array();
-	if (sl.conf->algo_ext)
-		json_array_append_new(ext, json_string("algo"));
-	if (sl.conf->mode == MODE_NICEHASH)
-		json_array_append_new(ext, json_string("nicehash"));
-	json_array_append_new(ext, json_string("keepalive"));
-	result = json_object();
-	json_object_set_new(result, "id", json_string(m->session));
-	json_object_set_new(result, "job", job_json(j, m->slot, target,
-	    m->session));
-	json_object_set_new(result, "extensions", ext);
-	json_object_set_new(result, "status", json_string("OK"));
-	reply = json_object();
-	json_object_set_new(reply, "jsonrpc", json_string("2.0"));
-	json_object_set_new(reply, "error", json_null());
-	json_object_set_new(reply, "result", result);
-	s = json_dumps(reply, JSON_COMPACT);
-	json_decref(reply);
-	/* jansson cannot emit a raw id; splice the request's id in front. */
-	char *line;
-	int n = xasprintf(&line, "{\"id\":%s,%s\n", m->login_id, s + 1);
-	free(s);
+	olen = job_render_object(j, m->slot, target, m->session, obj,
+	    sizeof obj);
+	n = snprintf(line, sizeof line, "{\"id\":%s,\"jsonrpc\":\"2.0\","
+	    "\"error\":null,\"result\":{\"id\":\"%s\",\"job\":%.*s,"
+	    "\"extensions\":[%s%s\"keepalive\"],\"status\":\"OK\"}}\n",
+	    m->login_id, m->session, (int)olen, obj,
+	    sl.conf->algo_ext ? "\"algo\"," : "",
+	    sl.conf->mode == MODE_NICEHASH ? "\"nicehash\"," : "");
+	if (olen == 0 || n < 0 || (size_t)n >= sizeof line) {
+		miner_close(m, "job too large for a login reply", 1);
+		return;
+	}
 	miner_write(m, line, (size_t)n);
-	free(line);
 	if (m->state == MINER_CLOSING)
 		return;
 	job_unref(m->job);
@@ -613,17 +688,25 @@ miner_send_job(struct miner *m, struct job *j)
 static void
 miner_submit(struct miner *m, const char *reqid, json_t *params)
 {
+	miner_submit_args(m, reqid, miner_str(params, "id", 64),
+	    miner_str(params, "job_id", 128), miner_str(params, "nonce", 8),
+	    miner_str(params, "result", 64), miner_str(params, "algo", 64));
+}
+
+/*
+ * A submit's checks, whichever parser read it (strings that are absent,
+ * of the wrong type or too long arrive as NULL).
+ */
+static void
+miner_submit_args(struct miner *m, const char *reqid, const char *id,
+    const char *job_id, const char *nonce, const char *result,
+    const char *algo)
+{
 	struct share	*s;
-	const char	*id, *job_id, *nonce, *result, *algo;
 
 	m->last_active = sl.now;
 	s = share_new(m);
 	xstrlcpy(s->reqid, reqid, sizeof s->reqid);
-	id = miner_str(params, "id", 64);
-	job_id = miner_str(params, "job_id", 128);
-	nonce = miner_str(params, "nonce", 8);
-	result = miner_str(params, "result", 64);
-	algo = miner_str(params, "algo", 64);
 
 	if (m->state != MINER_READY || id == NULL ||
 	    strcmp(id, m->session) != 0) {

@@ -10,6 +10,10 @@
  * per submit), then the strategy is told. A closed pool is freed on the
  * next loop turn, since the callback that closed it may still hold it.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +34,13 @@ static uint64_t	 pool_next_id;
 
 static void	 pool_read(struct bufferevent *, void *);
 static void	 pool_event(struct bufferevent *, short, void *);
-static void	 pool_line(struct pool *, const char *, size_t);
+static void	 pool_line(struct pool *, char *, size_t);
 static void	 pool_login(struct pool *);
 static int	 pool_check_pin(struct pool *);
 static void	 pool_login_reply(struct pool *, json_t *, json_t *);
-static void	 pool_result(struct pool *, int64_t, json_t *, json_t *);
+static void	 pool_result(struct pool *, int64_t, int, const char *);
+static const char *pool_error_text(json_t *);
+static int	 pool_line_fast(struct pool *, char *, size_t);
 static void	 pool_set_state(struct pool *, enum pool_state);
 static int	 pool_send(struct pool *, const char *, size_t);
 static void	 pool_free_cb(evutil_socket_t, short, void *);
@@ -241,6 +247,10 @@ pool_event(struct bufferevent *bev, short what, void *arg)
 	int		 dnserr;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+		/* Shares are small lines that must not wait for Nagle. */
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
+		    &one, sizeof one);
 		log_debug("pool %llu: connected to %s%s",
 		    (unsigned long long)p->id, p->name, p->tls ? " (tls)" : "");
 		if (p->tls && pool_check_pin(p) != 0)
@@ -368,9 +378,43 @@ pool_read(struct bufferevent *bev, void *arg)
 		pool_close(p, POOL_FAIL_PARSE, "line too long");
 }
 
+/*
+ * The fast path for the pool's answers to submits: scanned in place, no
+ * allocation. Returns 0 to let jansson parse the line (jobs, the login
+ * reply, any other shape), 1 when it has been handled.
+ */
+static int
+pool_line_fast(struct pool *p, char *line, size_t len)
+{
+	struct jflat		 f;
+	const struct jmember	*id, *error, *msg;
+	int64_t			 seq;
+
+	if (stratum_scan(line, len, &f) != 0 ||
+	    stratum_member(&f.top, "method") != NULL ||
+	    (id = stratum_member(&f.top, "id")) == NULL || id->type != 'n')
+		return 0;
+	seq = strtoll(id->val, NULL, 10);
+	if (seq == p->login_seq && p->state == POOL_LOGIN)
+		return 0;
+	error = stratum_member(&f.top, "error");
+	msg = NULL;
+	if (error != NULL && error->type == 'o')
+		msg = stratum_member(&f.sub, "message");
+	else if (error != NULL && error->type != 'z')
+		return 0;
+	stratum_terminate(&f);
+	if (error == NULL || error->type == 'z')
+		pool_result(p, seq, 1, NULL);
+	else
+		pool_result(p, seq, 0, msg != NULL && msg->type == 's' ?
+		    msg->val : "error");
+	return 1;
+}
+
 /* One message from the pool: a job, or an answer to one of ours. */
 static void
-pool_line(struct pool *p, const char *line, size_t len)
+pool_line(struct pool *p, char *line, size_t len)
 {
 	json_error_t	 err;
 	json_t		*msg, *method, *id;
@@ -380,6 +424,8 @@ pool_line(struct pool *p, const char *line, size_t len)
 	if (log_get_verbose() >= 2)
 		log_debug2("pool %llu: < %s", (unsigned long long)p->id,
 		    log_esc(line));
+	if (pool_line_fast(p, line, len))
+		return;
 	if ((msg = json_loadb(line, len, 0, &err)) == NULL ||
 	    !json_is_object(msg)) {
 		if (msg != NULL)
@@ -412,10 +458,12 @@ pool_line(struct pool *p, const char *line, size_t len)
 		    p->state == POOL_LOGIN)
 			pool_login_reply(p, json_object_get(msg, "result"),
 			    json_object_get(msg, "error"));
-		else
-			pool_result(p, json_integer_value(id),
-			    json_object_get(msg, "result"),
-			    json_object_get(msg, "error"));
+		else {
+			json_t *error = json_object_get(msg, "error");
+			int ok = error == NULL || json_is_null(error);
+			pool_result(p, json_integer_value(id), ok,
+			    ok ? NULL : pool_error_text(error));
+		}
 	} else
 		log_debug("pool %s: message without method or id", p->name);
 	json_decref(msg);
@@ -480,12 +528,10 @@ pool_login_reply(struct pool *p, json_t *result, json_t *error)
 
 /* The answer to a submit (or keepalived): end the share it belongs to. */
 static void
-pool_result(struct pool *p, int64_t id, json_t *result, json_t *error)
+pool_result(struct pool *p, int64_t id, int ok, const char *message)
 {
 	struct share	*s;
-	int		 ok = error == NULL || json_is_null(error);
 
-	(void)result;
 	if (id == p->keepalive_seq) {
 		p->keepalive_seq = 0;
 		return;
@@ -501,8 +547,7 @@ pool_result(struct pool *p, int64_t id, json_t *result, json_t *error)
 	}
 	TAILQ_REMOVE(&p->pending, s, entry);
 	p->npending--;
-	share_finish(s, ok ? SHARE_ACCEPTED : SHARE_REJECTED,
-	    ok ? NULL : pool_error_text(error));
+	share_finish(s, ok ? SHARE_ACCEPTED : SHARE_REJECTED, message);
 }
 
 /*

@@ -234,3 +234,183 @@ stratum_status_line(char *buf, size_t cap, const char *reqid,
 	    "\"result\":{\"status\":\"%s\"}}\n", reqid, status);
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
+
+/*
+ * A fast path for the lines that come by the thousand (submits,
+ * keepalives, the pool's answers): scan a flat JSON object in place,
+ * without allocating. Only plain shapes are taken: strings without escapes
+ * or non-ASCII bytes, integers, true, false, null, and objects of the same
+ * (one level deep). Anything else (escapes, floats, arrays, duplicate keys,
+ * huge integers, odd whitespace) returns -1 and the caller parses the line
+ * with jansson as before, so the scanner never accepts what jansson would
+ * refuse and never decides differently. Scanning leaves the line as it
+ * is; stratum_terminate() then NUL-terminates the string values in place
+ * (the line is not const) once the caller has committed to the fast path.
+ */
+static char *
+stratum_ws(char *p, char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/*
+ * Scan one object starting at p ('{'); returns the byte after '}'. sub,
+ * when not NULL, receives the one nested object allowed.
+ */
+static char *
+stratum_scan_object(char *p, char *end, struct jobj *o, struct jobj *sub)
+{
+	struct jmember	*m;
+	int		 i;
+
+	o->n = 0;
+	if (p >= end || *p != '{')
+		return NULL;
+	p = stratum_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return p + 1;
+	for (;;) {
+		if (o->n == JFLAT_MAX || p >= end || *p != '"')
+			return NULL;
+		m = &o->m[o->n];
+		m->key = ++p;
+		while (p < end && *p != '"') {
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80 ||
+			    *p == '\\')
+				return NULL;
+			p++;
+		}
+		if (p >= end)
+			return NULL;
+		m->klen = (size_t)(p - m->key);
+		for (i = 0; i < o->n; i++) {
+			if (o->m[i].klen == m->klen &&
+			    memcmp(o->m[i].key, m->key, m->klen) == 0)
+				return NULL;	/* duplicate: jansson decides */
+		}
+		p = stratum_ws(p + 1, end);
+		if (p >= end || *p != ':')
+			return NULL;
+		p = stratum_ws(p + 1, end);
+		if (p >= end)
+			return NULL;
+		m->val = p;
+		if (*p == '"') {
+			m->type = 's';
+			m->val = ++p;
+			while (p < end && *p != '"') {
+				if ((unsigned char)*p < 0x20 ||
+				    (unsigned char)*p >= 0x80 || *p == '\\')
+					return NULL;
+				p++;
+			}
+			if (p >= end)
+				return NULL;
+			m->vlen = (size_t)(p++ - m->val);
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			m->type = 'n';
+			if (*p == '-')
+				p++;
+			if (p >= end || *p < '0' || *p > '9')
+				return NULL;
+			if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+				return NULL;
+			while (p < end && *p >= '0' && *p <= '9')
+				p++;
+			m->vlen = (size_t)(p - m->val);
+			if (m->vlen > 18 || (p < end && (*p == '.' || *p == 'e' ||
+			    *p == 'E')))
+				return NULL;
+		} else if (*p == '{' && sub != NULL) {
+			m->type = 'o';
+			if ((p = stratum_scan_object(p, end, sub, NULL)) == NULL)
+				return NULL;
+			m->vlen = (size_t)(p - m->val);
+			sub = NULL;	/* only one */
+		} else if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+			m->type = 'z';
+			m->vlen = 4;
+			p += 4;
+		} else if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+			m->type = 't';
+			m->vlen = 4;
+			p += 4;
+		} else if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+			m->type = 'f';
+			m->vlen = 5;
+			p += 5;
+		} else
+			return NULL;
+		o->n++;
+		p = stratum_ws(p, end);
+		if (p < end && *p == ',') {
+			p = stratum_ws(p + 1, end);
+			continue;
+		}
+		if (p < end && *p == '}')
+			return p + 1;
+		return NULL;
+	}
+}
+
+/*
+ * Scan a line holding one flat object (with at most one nested object,
+ * kept in o->sub). Returns 0, or -1 when jansson must decide.
+ */
+int
+stratum_scan(char *line, size_t len, struct jflat *o)
+{
+	char	*end = line + len, *p;
+
+	o->sub.n = 0;
+	p = stratum_ws(line, end);
+	if ((p = stratum_scan_object(p, end, &o->top, &o->sub)) == NULL ||
+	    stratum_ws(p, end) != end)
+		return -1;
+	return 0;
+}
+
+/*
+ * Commit to the fast path: NUL-terminate the scanned string values in
+ * place. After this the line is no longer JSON, so jansson must not see it.
+ */
+void
+stratum_terminate(struct jflat *o)
+{
+	struct jobj	*objs[2] = { &o->top, &o->sub };
+	int		 i, k;
+
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < objs[k]->n; i++) {
+			if (objs[k]->m[i].type == 's')
+				((char *)objs[k]->m[i].val)[objs[k]->m[i].vlen] =
+				    '\0';
+		}
+	}
+}
+
+/* A member of a scanned object by key, or NULL. */
+const struct jmember *
+stratum_member(const struct jobj *o, const char *key)
+{
+	size_t	 klen = strlen(key);
+	int	 i;
+
+	for (i = 0; i < o->n; i++) {
+		if (o->m[i].klen == klen && memcmp(o->m[i].key, key, klen) == 0)
+			return &o->m[i];
+	}
+	return NULL;
+}
+
+/* Is a scanned member the string s? */
+int
+stratum_is(const struct jmember *m, const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return m != NULL && m->type == 's' && m->vlen == n &&
+	    memcmp(m->val, s, n) == 0;
+}

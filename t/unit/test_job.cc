@@ -419,6 +419,25 @@ Test(job, render_cap_too_small)
 	job_unref(j);
 }
 
+/* The job object of a login reply, parsed. */
+static json_t *
+job_json(const struct job *j, int slot, const char *target,
+    const char *session)
+{
+	char		 buf[4096];
+	size_t		 n;
+	json_error_t	 je;
+	json_t		*o;
+
+	n = job_render_object(j, slot, target, session, buf, sizeof buf);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(strlen(buf), n);
+	o = json_loadb(buf, n, 0, &je);
+	cr_assert_not_null(o, "job object does not parse: %s: %s", je.text,
+	    buf);
+	return o;
+}
+
 Test(job, json_fields)
 {
 	char		 blob[BLOB_LEN + 1];

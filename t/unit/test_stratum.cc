@@ -448,3 +448,137 @@ Test(stratum, random_hex)
 		    (a[i] >= 'a' && a[i] <= 'f'), "char %zu of %s", i, a);
 	cr_assert_str_neq(a, b);
 }
+
+/*
+ * The fast-path scanner: whatever it accepts, jansson accepts too, with
+ * the same member values; whatever is unusual, it leaves to jansson.
+ */
+static const char *scan_inputs[] = {
+	"{\"id\":2,\"jsonrpc\":\"2.0\",\"method\":\"submit\",\"params\":"
+	    "{\"id\":\"0123456789abcdef\",\"job_id\":\"j1\",\"nonce\":"
+	    "\"0000002a\",\"result\":\"00\",\"algo\":\"rx/0\"}}",
+	"{\"id\":7,\"jsonrpc\":\"2.0\",\"error\":null,\"result\":"
+	    "{\"status\":\"OK\"}}",
+	"{\"id\":8,\"jsonrpc\":\"2.0\",\"error\":{\"code\":-1,\"message\":"
+	    "\"Low difficulty share\"},\"result\":null}",
+	"  { \"id\" : \"abc\" , \"method\" : \"keepalived\" , \"params\" : { } }  ",
+	"{}",
+	"{\"a\":true,\"b\":false,\"c\":null,\"d\":-12}",
+	/* left to jansson: */
+	"{\"a\":\"x\\\"y\"}",
+	"{\"a\":1.5}",
+	"{\"a\":1e3}",
+	"{\"a\":01}",
+	"{\"a\":-}",
+	"{\"a\":[1,2]}",
+	"{\"a\":{\"b\":{}}}",
+	"{\"a\":{},\"b\":{}}",
+	"{\"a\":1,\"a\":2}",
+	"{\"a\":1}x",
+	"{\"a\":1,}",
+	"{\"a\" 1}",
+	"{\"\xc3\xa9\":1}",
+	"{\"a\":\"\xc3\xa9\"}",
+	"{\"a\":1234567890123456789012}",
+	"{\"a\":tru}",
+	"[1]",
+	"\"s\"",
+	"",
+	"{",
+	"{\"a\":\"unterminated}",
+};
+
+/* Compare a scanned object with jansson's reading of the same text. */
+static void
+scan_compare(const struct jobj *o, json_t *j)
+{
+	const struct jmember	*m;
+	json_t			*v;
+	char			 key[64];
+	int			 i;
+
+	cr_assert_eq((size_t)o->n, json_object_size(j));
+	for (i = 0; i < o->n; i++) {
+		m = &o->m[i];
+		snprintf(key, sizeof key, "%.*s", (int)m->klen, m->key);
+		v = json_object_get(j, key);
+		cr_assert_not_null(v, "key %s", key);
+		switch (m->type) {
+		case 's':
+			cr_assert(json_is_string(v));
+			cr_assert_eq(json_string_length(v), m->vlen);
+			cr_assert_eq(memcmp(json_string_value(v), m->val, m->vlen),
+			    0);
+			break;
+		case 'n':
+			cr_assert(json_is_integer(v));
+			cr_assert_eq(json_integer_value(v),
+			    strtoll(m->val, NULL, 10));
+			break;
+		case 'z':
+			cr_assert(json_is_null(v));
+			break;
+		case 't':
+			cr_assert(json_is_true(v));
+			break;
+		case 'f':
+			cr_assert(json_is_false(v));
+			break;
+		case 'o':
+			cr_assert(json_is_object(v));
+			break;
+		default:
+			cr_assert_fail("type %c", m->type);
+		}
+	}
+}
+
+Test(stratum, scan_agrees_with_jansson)
+{
+	struct jflat	 f;
+	json_error_t	 je;
+	json_t		*j;
+	char		*line;
+	size_t		 i, len, accepted = 0;
+	int		 k;
+
+	for (i = 0; i < sizeof scan_inputs / sizeof scan_inputs[0]; i++) {
+		len = strlen(scan_inputs[i]);
+		line = strdup(scan_inputs[i]);
+		if (stratum_scan(line, len, &f) == 0) {
+			accepted++;
+			/* Scanning leaves the line untouched. */
+			cr_assert_str_eq(line, scan_inputs[i]);
+			j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+			cr_assert_not_null(j, "scanned but jansson refuses: %s",
+			    scan_inputs[i]);
+			scan_compare(&f.top, j);
+			for (k = 0; k < f.top.n; k++) {
+				if (f.top.m[k].type != 'o')
+					continue;
+				char key[64];
+				snprintf(key, sizeof key, "%.*s",
+				    (int)f.top.m[k].klen, f.top.m[k].key);
+				scan_compare(&f.sub, json_object_get(j, key));
+			}
+			json_decref(j);
+		}
+		free(line);
+	}
+	cr_assert_eq(accepted, 6, "the six plain shapes scan, the rest do not");
+}
+
+Test(stratum, scan_terminate_and_member)
+{
+	char		 line[] = "{\"id\":3,\"method\":\"submit\",\"params\":"
+	    "{\"job_id\":\"j9\",\"nonce\":\"deadbeef\"}}";
+	struct jflat	 f;
+
+	cr_assert_eq(stratum_scan(line, strlen(line), &f), 0);
+	cr_assert(stratum_is(stratum_member(&f.top, "method"), "submit"));
+	cr_assert(!stratum_is(stratum_member(&f.top, "method"), "subm"));
+	cr_assert_null(stratum_member(&f.top, "nope"));
+	stratum_terminate(&f);
+	cr_assert_str_eq(stratum_member(&f.sub, "job_id")->val, "j9");
+	cr_assert_str_eq(stratum_member(&f.sub, "nonce")->val, "deadbeef");
+}

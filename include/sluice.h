@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <jansson.h>
@@ -325,11 +326,29 @@ enum miner_state {
 	MINER_CLOSING
 };
 
+/*
+ * wire.cc: a miner's connection. Plain TCP: a read event embedded here,
+ * a backlog only while the kernel does not take what we send, a partial
+ * line only while one is pending. TLS: an OpenSSL bufferevent.
+ */
+struct wire_out;
+struct wire {
+	evutil_socket_t	 fd;		/* -1 once closed */
+	struct event	 rev;		/* plain: reads */
+	struct wire_out	*out;		/* plain: backlog, or NULL */
+	char		*in;		/* plain: a partial line, or NULL */
+	uint32_t	 inlen;
+	unsigned	 reading:1;	/* rev is added */
+	unsigned	 paused:1;	/* back-pressure */
+	unsigned	 finishing:1;	/* close once the backlog is out */
+	struct bufferevent *bev;	/* TLS only */
+};
+
 struct miner {
 	uint64_t	 id;
 	int		 refs;
 	enum miner_state state;
-	struct bufferevent *bev;
+	struct wire	 wire;
 	int		 local_port;
 	int		 tls;
 	char		 ip[64];
@@ -340,7 +359,7 @@ struct miner {
 	char		*pass;
 	char		*agent;
 	char		*rigid;
-	json_t		*algos;		/* params.algo array, or NULL */
+	json_t		*algos;		/* params.algo, during login only */
 	int		 logged_in;	/* counted in miners_now */
 	char		*worker;	/* worker name, per workers mode */
 	struct worker	*worker_rec;	/* workers.cc record, or NULL */
@@ -367,6 +386,7 @@ TAILQ_HEAD(minerq, miner);
 
 void		 miner_accept(evutil_socket_t, struct sockaddr *, int,
 		     int local_port, int tls);
+void		 miner_line(struct miner *, char *, size_t);
 void		 miner_close(struct miner *, const char *reason, int is_error);
 void		 miner_unref(struct miner *);
 struct miner	*miner_ref(struct miner *);
@@ -385,6 +405,13 @@ const char	*miner_state_text(enum miner_state);
 size_t		 miner_count(void);
 uint64_t	 miner_target_diff(const struct miner *, const struct job *,
 		     char target[17]);
+
+/* wire.cc */
+int		 wire_open(struct miner *, evutil_socket_t, int tls);
+void		 wire_write(struct miner *, const char *, size_t);
+void		 wire_finish(struct miner *);
+void		 wire_quiesce(struct miner *);
+void		 wire_close(struct miner *);
 
 /* listener.cc */
 int		 listener_open_all(struct config *);

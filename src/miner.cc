@@ -1,8 +1,8 @@
 /*
- * miner.cc: one miner connection. Stratum framing (newline-delimited
- * JSON-RPC, 16 KiB lines), the state machine
+ * miner.cc: one miner's stratum session (JSON-RPC lines from wire.cc):
+ * the state machine
  *	WAIT_LOGIN -> WAIT_READY -> READY -> CLOSING
- * a method table, and the one close path.
+ * a method table, login, jobs, the submit checks, and the one close path.
  *
  * Ownership: the miner list holds one reference and a share in flight
  * holds one. miner_close() moves a miner to the dead list, whose reference
@@ -18,10 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "sluice.h"
 
 #define MINER_F_LOGIN	0x1	/* needs a completed login */
@@ -32,12 +28,6 @@ struct miner_method {
 	int		 flags;
 };
 
-static void	 miner_read(struct bufferevent *, void *);
-static void	 miner_drained(struct bufferevent *, void *);
-static void	 miner_writable(struct bufferevent *, void *);
-static void	 miner_event(struct bufferevent *, short, void *);
-static void	 miner_line(struct miner *, char *, size_t);
-static void	 miner_write(struct miner *, const char *, size_t);
 static void	 miner_finish(struct miner *, const char *);
 static void	 miner_set_state(struct miner *, enum miner_state);
 static void	 miner_free(struct miner *);
@@ -135,7 +125,6 @@ miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
     int local_port, int tls)
 {
 	struct miner	*m;
-	SSL		*ssl;
 
 	(void)salen;
 	m = XCALLOC(struct miner, 1);
@@ -150,29 +139,14 @@ miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
 	else if (sa->sa_family == AF_INET6)
 		m->port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 
-	if (tls && tls_server() != NULL && (ssl = SSL_new(tls_server())) != NULL) {
-		m->tls = 1;
-		m->bev = bufferevent_openssl_socket_new(sl.base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-		if (m->bev != NULL)
-			bufferevent_openssl_set_allow_dirty_shutdown(m->bev, 1);
-	} else if (tls) {
-		log_warnx("miner %llu: no TLS context for a TLS connection",
-		    (unsigned long long)m->id);
-		m->bev = NULL;
-	} else
-		m->bev = bufferevent_socket_new(sl.base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if (m->bev == NULL) {
-		evutil_closesocket(fd);
+	m->tls = tls;
+	if (wire_open(m, fd, tls) != 0) {
 		policy_disconnect(m->ip);	/* policy_connect() counted it */
 		free(m);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&sl.miners, m, entry);
 	miner_n++;
-	bufferevent_setcb(m->bev, miner_read, NULL, miner_event, m);
-	bufferevent_enable(m->bev, EV_READ | EV_WRITE);
 	log_debug("miner %llu: connect from %s:%d port %d",
 	    (unsigned long long)m->id, m->ip, m->port, local_port);
 	events_connect(m);
@@ -202,13 +176,9 @@ miner_close(struct miner *m, const char *reason, int is_error)
 	    (unsigned long long)m->tx, (unsigned long long)m->accepted,
 	    (unsigned long long)m->rejected, (unsigned long long)m->invalid,
 	    (long long)(sl.now - m->connected));
-	if (m->bev != NULL) {
-		bufferevent_free(m->bev);
-		m->bev = NULL;
-	}
+	wire_close(m);
 	TAILQ_REMOVE(&sl.miners, m, entry);
 	miner_n--;
-	ERR_clear_error();
 	policy_disconnect(m->ip);
 
 	/*
@@ -253,145 +223,12 @@ miner_shutdown(void)
 	miner_reaper = NULL;
 }
 
-/* Close after what is queued has been written (errors that end a login). */
+/* Close after what is queued has been written (a refused login). */
 static void
 miner_finish(struct miner *m, const char *reason)
 {
 	m->close_reason = reason;
-	bufferevent_disable(m->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(m->bev)) == 0) {
-		miner_close(m, reason, 0);
-		return;
-	}
-	bufferevent_setwatermark(m->bev, EV_WRITE, 0, 0);
-	bufferevent_setcb(m->bev, NULL, miner_drained, miner_event, m);
-}
-
-/* Output drained after miner_finish(): now close. */
-static void
-miner_drained(struct bufferevent *bev, void *arg)
-{
-	struct miner	*m = (struct miner *)arg;
-
-	(void)bev;
-	miner_close(m, m->close_reason, 0);
-}
-
-/* Output fell below the low watermark: a paused reader may read again. */
-static void
-miner_writable(struct bufferevent *bev, void *arg)
-{
-	struct miner	*m = (struct miner *)arg;
-
-	if (m->state == MINER_CLOSING || m->close_reason != NULL)
-		return;
-	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-	bufferevent_setcb(bev, miner_read, NULL, miner_event, m);
-	bufferevent_enable(bev, EV_READ);
-}
-
-/* EOF or a socket (or TLS) error. */
-static void
-miner_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct miner	*m = (struct miner *)arg;
-	static char	 why[160];
-	unsigned long	 e;
-
-	if (what & BEV_EVENT_EOF)
-		miner_close(m, "closed by miner", 0);
-	else if (what & BEV_EVENT_ERROR) {
-		if (m->tls && (e = bufferevent_get_openssl_error(bev)) != 0) {
-			ERR_error_string_n(e, why, sizeof why);
-			while (bufferevent_get_openssl_error(bev) != 0)
-				;
-			miner_close(m, why, 0);
-		} else
-			miner_close(m, evutil_socket_error_to_string(
-			    EVUTIL_SOCKET_ERROR()), 0);
-	}
-}
-
-/*
- * Queue bytes to the miner. Back-pressure: past half the output limit we
- * stop reading from it (it cannot make us queue replies faster than it
- * drains them) until the output drains to a quarter; past the limit it is
- * a stuck reader and is closed instead of growing memory.
- */
-static void
-miner_write(struct miner *m, const char *buf, size_t len)
-{
-	struct evbuffer	*out;
-	size_t		 queued, limit = sl.conf->max_output;
-
-	if (m->state == MINER_CLOSING || m->bev == NULL)
-		return;
-	out = bufferevent_get_output(m->bev);
-	queued = evbuffer_get_length(out);
-	if (queued == 0 && !m->tls) {
-		/*
-		 * Nothing queued: write straight to the socket now rather
-		 * than a loop turn later (job fan-out). What the kernel does
-		 * not take is queued; an error shows on the bufferevent's
-		 * next write.
-		 */
-		ssize_t n = send(bufferevent_getfd(m->bev), buf, len,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			m->tx += (size_t)n;
-			sl_stats.bytes_out += (size_t)n;
-			if ((size_t)n == len)
-				return;
-			buf += n;
-			len -= (size_t)n;
-		}
-	}
-	if (queued + len > limit) {
-		sl_stats.overflows++;
-		miner_close(m, "output limit reached (slow reader)", 1);
-		return;
-	}
-	evbuffer_add(out, buf, len);
-	m->tx += len;
-	sl_stats.bytes_out += len;
-	if (queued + len > limit / 2 && m->close_reason == NULL) {
-		bufferevent_disable(m->bev, EV_READ);
-		bufferevent_setwatermark(m->bev, EV_WRITE, limit / 4, 0);
-		bufferevent_setcb(m->bev, miner_read, miner_writable,
-		    miner_event, m);
-	}
-}
-
-/* Read complete lines; enforce the line limit. */
-static void
-miner_read(struct bufferevent *bev, void *arg)
-{
-	struct miner	*m = (struct miner *)arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	char		*line;
-	size_t		 len;
-
-	while (m->state != MINER_CLOSING && m->close_reason == NULL &&
-	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
-		m->rx += len + 1;
-		sl_stats.bytes_in += len + 1;
-		if (len > SLUICE_MAX_LINE) {
-			free(line);
-			sl_stats.lines_too_long++;
-			miner_close(m, "line too long", 1);
-			break;
-		}
-		if (len > 0 && line[len - 1] == '\r')
-			line[--len] = '\0';
-		if (len > 0)
-			miner_line(m, line, len);
-		free(line);
-	}
-	if (m->state != MINER_CLOSING && m->close_reason == NULL &&
-	    evbuffer_get_length(in) > SLUICE_MAX_LINE) {
-		sl_stats.lines_too_long++;
-		miner_close(m, "line too long", 1);
-	}
+	wire_finish(m);
 }
 
 /* A string member of a scanned object no longer than max, or NULL. */
@@ -451,8 +288,8 @@ miner_line_fast(struct miner *m, char *line, size_t len)
 	return 1;
 }
 
-/* Parse one line and dispatch it through the method table. */
-static void
+/* One line from the wire: parse it and dispatch through the method table. */
+void
 miner_line(struct miner *m, char *line, size_t len)
 {
 	const struct miner_method	*mm = NULL;
@@ -533,7 +370,7 @@ miner_reply_error(struct miner *m, const char *reqid, const char *message)
 	size_t	 n;
 
 	if ((n = stratum_error_line(buf, sizeof buf, reqid, message)) > 0)
-		miner_write(m, buf, n);
+		wire_write(m, buf, n);
 }
 
 /* Send a JSON-RPC status reply. */
@@ -544,7 +381,7 @@ miner_reply_status(struct miner *m, const char *reqid, const char *status)
 	size_t	 n;
 
 	if ((n = stratum_status_line(buf, sizeof buf, reqid, status)) > 0)
-		miner_write(m, buf, n);
+		wire_write(m, buf, n);
 }
 
 /*
@@ -599,6 +436,11 @@ miner_login(struct miner *m, const char *reqid, json_t *params)
 	}
 	if (m->state == MINER_CLOSING)
 		return;
+	/* The algo list is for the login's policy hooks only. */
+	if (m->algos != NULL) {
+		json_decref(m->algos);
+		m->algos = NULL;
+	}
 	sl_stats.logins++;
 	log_info("type=miner_login id=%llu ip=%s user=%s rigid=%s agent=\"%s\" "
 	    "diff=%llu slot=%d", (unsigned long long)m->id, m->ip,
@@ -649,7 +491,7 @@ miner_login_done(struct miner *m, struct job *j)
 		miner_close(m, "job too large for a login reply", 1);
 		return;
 	}
-	miner_write(m, line, (size_t)n);
+	wire_write(m, line, (size_t)n);
 	if (m->state == MINER_CLOSING)
 		return;
 	job_unref(m->job);
@@ -674,7 +516,7 @@ miner_send_job(struct miner *m, struct job *j)
 	if ((n = job_render(j, m->slot, target, m->session, buf,
 	    sizeof buf)) == 0)
 		return;
-	miner_write(m, buf, n);
+	wire_write(m, buf, n);
 	if (m->state == MINER_CLOSING)
 		return;
 	job_unref(m->job);
@@ -777,10 +619,8 @@ miner_quiesce(void)
 {
 	struct miner	*m;
 
-	TAILQ_FOREACH(m, &sl.miners, entry) {
-		if (m->bev != NULL)
-			bufferevent_disable(m->bev, EV_READ);
-	}
+	TAILQ_FOREACH(m, &sl.miners, entry)
+		wire_quiesce(m);
 }
 
 /* Close every miner. */

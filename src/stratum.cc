@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "sluice.h"
 
 static int	 stratum_hexval(char);
@@ -168,7 +170,12 @@ stratum_random_hex(char *out, size_t len)
 
 	if (len > 2 * sizeof b)
 		len = 2 * sizeof b;
-	arc4random_buf(b, (len + 1) / 2);
+	/*
+	 * OpenSSL's DRBG runs in user space; glibc 2.36's arc4random_buf()
+	 * is a getrandom(2) system call every time, once per login.
+	 */
+	if (RAND_bytes(b, (int)(len + 1) / 2) != 1)
+		arc4random_buf(b, (len + 1) / 2);
 	for (i = 0; i < len; i++)
 		out[i] = "0123456789abcdef"[i % 2 ? b[i / 2] & 15 : b[i / 2] >> 4];
 	out[len] = '\0';

@@ -1,0 +1,429 @@
+/*
+ * wire.cc: a miner's connection on the wire: line framing, reads, writes,
+ * back-pressure and closing after a flush. miner.cc above it speaks the
+ * protocol; this file only moves bytes and hands it complete lines.
+ *
+ * Plain TCP miners, the thousands, cost as little memory as possible: one
+ * read event embedded in the miner, no buffers while idle. A line is read
+ * into one shared read buffer; only a trailing partial line is kept, per
+ * miner. Output goes straight to the socket; only what the kernel does not
+ * take is queued, in an evbuffer with its own write event that exists
+ * while the backlog does. TLS miners use an OpenSSL bufferevent.
+ *
+ * Back-pressure: past half of miner-output-limit queued we stop reading
+ * from the miner (it cannot make us queue replies faster than it drains
+ * them) until the backlog drains to a quarter; past the limit it is a
+ * stuck reader and is closed instead of growing memory.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "sluice.h"
+
+/* What is queued for a plain miner while the kernel does not take it. */
+struct wire_out {
+	struct event	 wev;
+	struct evbuffer	*buf;
+};
+
+/* One read's worth, shared by every miner (one thread, no re-entry). */
+static char	 wire_rbuf[SLUICE_MAX_LINE + 65536];
+
+static void	 wire_plain_read(evutil_socket_t, short, void *);
+static void	 wire_plain_write(evutil_socket_t, short, void *);
+static void	 wire_tls_read(struct bufferevent *, void *);
+static void	 wire_tls_drained(struct bufferevent *, void *);
+static void	 wire_tls_event(struct bufferevent *, short, void *);
+static void	 wire_lines(struct miner *, char *, size_t);
+static size_t	 wire_queued(struct miner *);
+static void	 wire_pause(struct miner *, int);
+static void	 wire_out_free(struct miner *);
+
+/* Start reading a new connection. -1 (socket closed) if it cannot. */
+int
+wire_open(struct miner *m, evutil_socket_t fd, int tls)
+{
+	struct wire	*w = &m->wire;
+	SSL		*ssl;
+
+	w->fd = fd;
+	if (!tls) {
+		evutil_make_socket_nonblocking(fd);
+		event_assign(&w->rev, sl.base, fd, EV_READ | EV_PERSIST,
+		    wire_plain_read, m);
+		event_add(&w->rev, NULL);
+		w->reading = 1;
+		return 0;
+	}
+	if (tls_server() == NULL || (ssl = SSL_new(tls_server())) == NULL) {
+		log_warnx("miner %llu: no TLS context for a TLS connection",
+		    (unsigned long long)m->id);
+		evutil_closesocket(fd);
+		w->fd = -1;
+		return -1;
+	}
+	w->bev = bufferevent_openssl_socket_new(sl.base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (w->bev == NULL) {
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		w->fd = -1;
+		return -1;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(w->bev, 1);
+	bufferevent_setcb(w->bev, wire_tls_read, NULL, wire_tls_event, m);
+	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/* Release the socket and every buffer. Safe to call twice. */
+void
+wire_close(struct miner *m)
+{
+	struct wire	*w = &m->wire;
+
+	if (w->bev != NULL) {
+		bufferevent_free(w->bev);	/* closes the socket */
+		w->bev = NULL;
+		w->fd = -1;
+		ERR_clear_error();
+	}
+	if (w->fd != -1) {
+		if (w->reading)
+			event_del(&w->rev);
+		w->reading = 0;
+		wire_out_free(m);
+		evutil_closesocket(w->fd);
+		w->fd = -1;
+	}
+	free(w->in);
+	w->in = NULL;
+	w->inlen = 0;
+}
+
+/* Bytes waiting to be sent. */
+static size_t
+wire_queued(struct miner *m)
+{
+	struct wire	*w = &m->wire;
+
+	if (w->bev != NULL)
+		return evbuffer_get_length(bufferevent_get_output(w->bev));
+	return w->out != NULL ? evbuffer_get_length(w->out->buf) : 0;
+}
+
+/* Stop (1) or resume (0) reading from the miner. */
+static void
+wire_pause(struct miner *m, int stop)
+{
+	struct wire	*w = &m->wire;
+
+	if (w->bev != NULL) {
+		if (stop)
+			bufferevent_disable(w->bev, EV_READ);
+		else
+			bufferevent_enable(w->bev, EV_READ);
+		return;
+	}
+	if (w->fd == -1 || w->reading == !stop)
+		return;
+	if (stop)
+		event_del(&w->rev);
+	else
+		event_add(&w->rev, NULL);
+	w->reading = !stop;
+}
+
+/* No more reads (shutdown, or a login being refused). */
+void
+wire_quiesce(struct miner *m)
+{
+	wire_pause(m, 1);
+}
+
+/* Free a plain miner's backlog and its write event. */
+static void
+wire_out_free(struct miner *m)
+{
+	struct wire_out	*o = m->wire.out;
+
+	if (o == NULL)
+		return;
+	event_del(&o->wev);
+	evbuffer_free(o->buf);
+	free(o);
+	m->wire.out = NULL;
+}
+
+/* Send bytes to the miner, queueing what the kernel does not take. */
+void
+wire_write(struct miner *m, const char *buf, size_t len)
+{
+	struct wire	*w = &m->wire;
+	struct evbuffer	*q;
+	size_t		 queued, limit = sl.conf->max_output;
+	ssize_t		 n;
+
+	if (m->state == MINER_CLOSING || (w->fd == -1 && w->bev == NULL))
+		return;
+	queued = wire_queued(m);
+	if (queued == 0 && w->bev == NULL) {
+		/* Nothing queued: write now, not a loop turn later. */
+		n = send(w->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			m->tx += (size_t)n;
+			sl_stats.bytes_out += (size_t)n;
+			if ((size_t)n == len)
+				return;
+			buf += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			miner_close(m, strerror(errno), 0);
+			return;
+		}
+	}
+	if (queued + len > limit) {
+		sl_stats.overflows++;
+		miner_close(m, "output limit reached (slow reader)", 1);
+		return;
+	}
+	if (w->bev != NULL)
+		q = bufferevent_get_output(w->bev);
+	else {
+		if (w->out == NULL) {
+			w->out = XCALLOC(struct wire_out, 1);
+			w->out->buf = evbuffer_new();
+			event_assign(&w->out->wev, sl.base, w->fd,
+			    EV_WRITE | EV_PERSIST, wire_plain_write, m);
+			event_add(&w->out->wev, NULL);
+		}
+		q = w->out->buf;
+	}
+	evbuffer_add(q, buf, len);
+	m->tx += len;
+	sl_stats.bytes_out += len;
+	if (queued + len > limit / 2 && !w->paused && !w->finishing) {
+		w->paused = 1;
+		wire_pause(m, 1);
+		if (w->bev != NULL) {
+			bufferevent_setwatermark(w->bev, EV_WRITE, limit / 4, 0);
+			bufferevent_setcb(w->bev, wire_tls_read, wire_tls_drained,
+			    wire_tls_event, m);
+		}
+	}
+}
+
+/* Close once what is queued has been written (a refused login). */
+void
+wire_finish(struct miner *m)
+{
+	struct wire	*w = &m->wire;
+
+	w->finishing = 1;
+	wire_pause(m, 1);
+	if (wire_queued(m) == 0) {
+		miner_close(m, m->close_reason, 0);
+		return;
+	}
+	if (w->bev != NULL) {
+		bufferevent_setwatermark(w->bev, EV_WRITE, 0, 0);
+		bufferevent_setcb(w->bev, NULL, wire_tls_drained,
+		    wire_tls_event, m);
+	}
+}
+
+/*
+ * The backlog drained (below the low watermark for a paused reader):
+ * finish a closing miner, or let a paused one read again.
+ */
+static void
+wire_drained(struct miner *m)
+{
+	struct wire	*w = &m->wire;
+
+	if (w->finishing) {
+		if (wire_queued(m) == 0)
+			miner_close(m, m->close_reason, 0);
+		return;
+	}
+	if (w->paused && wire_queued(m) <= sl.conf->max_output / 4) {
+		w->paused = 0;
+		wire_pause(m, 0);
+		if (w->bev != NULL) {
+			bufferevent_setwatermark(w->bev, EV_WRITE, 0, 0);
+			bufferevent_setcb(w->bev, wire_tls_read, NULL,
+			    wire_tls_event, m);
+		}
+	}
+}
+
+/* A plain miner's socket can take more of its backlog. */
+static void
+wire_plain_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct miner	*m = (struct miner *)arg;
+	struct wire	*w = &m->wire;
+	int		 n;
+
+	(void)what;
+	n = evbuffer_write(w->out->buf, fd);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		miner_close(m, strerror(errno), 0);
+		return;
+	}
+	if (evbuffer_get_length(w->out->buf) == 0)
+		wire_out_free(m);	/* idle miners hold no buffer */
+	wire_drained(m);
+}
+
+/* A plain miner sent bytes: frame them into lines. */
+static void
+wire_plain_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct miner	*m = (struct miner *)arg;
+	struct wire	*w = &m->wire;
+	size_t		 have = 0;
+	ssize_t		 n;
+
+	(void)what;
+	if (w->in != NULL) {
+		/* A partial line from last time goes first. */
+		memcpy(wire_rbuf, w->in, w->inlen);
+		have = w->inlen;
+		free(w->in);
+		w->in = NULL;
+		w->inlen = 0;
+	}
+	n = recv(fd, wire_rbuf + have, sizeof wire_rbuf - have - 1, 0);
+	if (n == 0) {
+		miner_close(m, "closed by miner", 0);
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			if (have > 0) {
+				w->in = (char *)xmalloc(have);
+				memcpy(w->in, wire_rbuf, have);
+				w->inlen = (uint32_t)have;
+			}
+			return;
+		}
+		miner_close(m, strerror(errno), 0);
+		return;
+	}
+	wire_lines(m, wire_rbuf, have + (size_t)n);
+}
+
+/*
+ * Hand every complete line of buf to miner_line(); keep a trailing partial
+ * line (in a buffer of its own: the read buffer is shared). A line, or a
+ * partial line, over the limit closes the miner.
+ */
+static void
+wire_lines(struct miner *m, char *buf, size_t len)
+{
+	struct wire	*w = &m->wire;
+	char		*p = buf, *end = buf + len, *nl;
+	size_t		 n;
+
+	while (p < end && m->state != MINER_CLOSING && !w->finishing) {
+		if ((nl = (char *)memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		n = (size_t)(nl - p);
+		m->rx += n + 1;
+		sl_stats.bytes_in += n + 1;
+		if (n > SLUICE_MAX_LINE) {
+			sl_stats.lines_too_long++;
+			miner_close(m, "line too long", 1);
+			return;
+		}
+		*nl = '\0';
+		if (n > 0 && p[n - 1] == '\r')
+			p[--n] = '\0';
+		if (n > 0)
+			miner_line(m, p, n);
+		p = nl + 1;
+	}
+	if (m->state == MINER_CLOSING || w->finishing || p >= end)
+		return;
+	n = (size_t)(end - p);
+	if (n > SLUICE_MAX_LINE) {
+		sl_stats.lines_too_long++;
+		miner_close(m, "line too long", 1);
+		return;
+	}
+	w->in = (char *)xmalloc(n);
+	memcpy(w->in, p, n);
+	w->inlen = (uint32_t)n;
+}
+
+/* A TLS miner sent bytes: frame them into lines. */
+static void
+wire_tls_read(struct bufferevent *bev, void *arg)
+{
+	struct miner	*m = (struct miner *)arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		*line;
+	size_t		 len;
+
+	while (m->state != MINER_CLOSING && !m->wire.finishing &&
+	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		m->rx += len + 1;
+		sl_stats.bytes_in += len + 1;
+		if (len > SLUICE_MAX_LINE) {
+			free(line);
+			sl_stats.lines_too_long++;
+			miner_close(m, "line too long", 1);
+			return;
+		}
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (len > 0)
+			miner_line(m, line, len);
+		free(line);
+	}
+	if (m->state != MINER_CLOSING && !m->wire.finishing &&
+	    evbuffer_get_length(in) > SLUICE_MAX_LINE) {
+		sl_stats.lines_too_long++;
+		miner_close(m, "line too long", 1);
+	}
+}
+
+/* A TLS miner's output drained below the watermark. */
+static void
+wire_tls_drained(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	wire_drained((struct miner *)arg);
+}
+
+/* A TLS miner's EOF, or a socket or TLS error. */
+static void
+wire_tls_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct miner	*m = (struct miner *)arg;
+	static char	 why[160];
+	unsigned long	 e;
+
+	if (what & BEV_EVENT_EOF)
+		miner_close(m, "closed by miner", 0);
+	else if (what & BEV_EVENT_ERROR) {
+		if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+			ERR_error_string_n(e, why, sizeof why);
+			while (bufferevent_get_openssl_error(bev) != 0)
+				;
+			miner_close(m, why, 0);
+		} else
+			miner_close(m, evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()), 0);
+	}
+}

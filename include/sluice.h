@@ -67,6 +67,11 @@ struct strlist {
 void		 strlist_add(struct strlist *, const char *, ...) PRINTFLIKE(2, 3);
 void		 strlist_clear(struct strlist *);
 
+/* intern.cc: shared copies of strings many miners repeat. */
+char		*intern(const char *);
+void		 intern_drop(const char *);
+size_t		 intern_count(void);
+
 /* log.cc */
 void		 log_init(int foreground, int verbose);
 void		 log_open_file(const char *);
@@ -354,10 +359,11 @@ struct miner {
 	char		 ip[64];
 	int		 port;
 	char		 session[SLUICE_SESSION_LEN + 1];
-	char		*login;		/* params.login as sent */
-	char		*user;		/* login without the +diff suffix */
-	char		*pass;
-	char		*agent;
+	char		*login;		/* params.login as sent (interned) */
+	char		*user;		/* login without the +diff suffix
+					   (interned after login) */
+	char		*pass;		/* interned */
+	char		*agent;		/* interned */
 	char		*rigid;
 	json_t		*algos;		/* params.algo, during login only */
 	int		 logged_in;	/* counted in miners_now */

@@ -108,10 +108,10 @@ static void
 miner_free(struct miner *m)
 {
 	job_unref(m->job);
-	free(m->login);
-	free(m->user);
-	free(m->pass);
-	free(m->agent);
+	intern_drop(m->login);
+	intern_drop(m->user);
+	intern_drop(m->pass);
+	intern_drop(m->agent);
 	free(m->rigid);
 	free(m->worker);
 	if (m->algos != NULL)
@@ -393,6 +393,7 @@ static void
 miner_login(struct miner *m, const char *reqid, json_t *params)
 {
 	const char	*login, *pass, *agent, *rigid, *why;
+	char		*user;
 	json_t		*algo;
 
 	if (m->state != MINER_WAIT_LOGIN) {
@@ -404,9 +405,9 @@ miner_login(struct miner *m, const char *reqid, json_t *params)
 	agent = miner_str(params, "agent", 256);
 	rigid = miner_str(params, "rigid", 256);
 	algo = json_object_get(params, "algo");
-	m->login = xstrdup(login != NULL ? login : "");
-	m->pass = xstrdup(pass != NULL ? pass : "");
-	m->agent = xstrdup(agent != NULL ? agent : "");
+	m->login = intern(login != NULL ? login : "");
+	m->pass = intern(pass != NULL ? pass : "");
+	m->agent = intern(agent != NULL ? agent : "");
 	if (rigid != NULL && rigid[0] != '\0')
 		m->rigid = xstrdup(rigid);
 	if (json_is_array(algo) && json_array_size(algo) > 0 &&
@@ -422,7 +423,9 @@ miner_login(struct miner *m, const char *reqid, json_t *params)
 		miner_finish(m, why);
 		return;
 	}
-	policy_custom_diff(sl.conf, m, &m->user, &m->custom_diff);
+	policy_custom_diff(sl.conf, m, &user, &m->custom_diff);
+	m->user = intern(user);
+	free(user);
 	m->worker = policy_worker_name(sl.conf, m);
 	stratum_random_hex(m->session, SLUICE_SESSION_LEN);
 	m->last_active = sl.now;

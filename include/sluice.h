@@ -221,7 +221,7 @@ struct jmember {
 	size_t		 klen;
 	const char	*val;		/* strings: NUL-terminated in place */
 	size_t		 vlen;
-	char		 type;		/* s n o z t f */
+	char		 type;		/* s n o a z t f */
 };
 struct jobj {
 	struct jmember	 m[JFLAT_MAX];
@@ -235,6 +235,8 @@ int		 stratum_scan(char *line, size_t len, struct jflat *);
 void		 stratum_terminate(struct jflat *);
 const struct jmember *stratum_member(const struct jobj *, const char *);
 int		 stratum_is(const struct jmember *, const char *);
+int		 stratum_array_next(const struct jmember *, const char **,
+		     const char **, size_t *);
 
 /* job.cc */
 /*

@@ -37,6 +37,9 @@ static void	 miner_keepalived(struct miner *, const char *, json_t *);
 static void	 miner_submit_args(struct miner *, const char *, const char *,
 		     const char *, const char *, const char *, const char *);
 static int	 miner_line_fast(struct miner *, char *, size_t);
+static void	 miner_login_args(struct miner *, const char *, const char *,
+		     const char *, const char *, const char *, json_t *);
+static json_t	*miner_falgo(const struct jobj *);
 static const char *miner_fstr(const struct jobj *, const char *, size_t);
 static const char *miner_str(json_t *, const char *, size_t);
 
@@ -242,10 +245,32 @@ miner_fstr(const struct jobj *o, const char *key, size_t max)
 	return v->val;
 }
 
+/* A login's algo array from a scanned object, as JSON (1..64), or NULL. */
+static json_t *
+miner_falgo(const struct jobj *o)
+{
+	const struct jmember	*a = stratum_member(o, "algo");
+	const char		*pos = NULL, *s;
+	size_t			 n;
+	json_t			*arr;
+
+	if (a == NULL || a->type != 'a')
+		return NULL;
+	arr = json_array();
+	while (stratum_array_next(a, &pos, &s, &n) == 0)
+		json_array_append_new(arr, json_stringn(s, n));
+	if (json_array_size(arr) == 0 || json_array_size(arr) > 64) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
 /*
- * The fast path for a ready miner's submit and keepalived lines: scanned
- * in place, no allocation. Returns 0 to let jansson parse the line (any
- * other method or shape), 1 when it has been handled.
+ * The fast path for the lines that come by the thousand: a waiting
+ * miner's login, a ready miner's submit and keepalived. Scanned in place
+ * (a login's algo list aside, no allocation). Returns 0 to let jansson
+ * parse the line (any other method, state or shape), 1 once handled.
  */
 static int
 miner_line_fast(struct miner *m, char *line, size_t len)
@@ -253,19 +278,22 @@ miner_line_fast(struct miner *m, char *line, size_t len)
 	struct jflat		 f;
 	const struct jmember	*method, *params, *id;
 	char			 reqid[SLUICE_REQID_MAX];
-	int			 submit;
+	int			 what;
 
-	if (m->state != MINER_READY || stratum_scan(line, len, &f) != 0)
+	if ((m->state != MINER_READY && m->state != MINER_WAIT_LOGIN) ||
+	    stratum_scan(line, len, &f) != 0)
 		return 0;
 	method = stratum_member(&f.top, "method");
 	params = stratum_member(&f.top, "params");
 	id = stratum_member(&f.top, "id");
 	if (params == NULL || params->type != 'o')
 		return 0;
-	if (stratum_is(method, "submit"))
-		submit = 1;
-	else if (stratum_is(method, "keepalived"))
-		submit = 0;
+	if (m->state == MINER_READY && stratum_is(method, "submit"))
+		what = 's';
+	else if (m->state == MINER_READY && stratum_is(method, "keepalived"))
+		what = 'k';
+	else if (m->state == MINER_WAIT_LOGIN && stratum_is(method, "login"))
+		what = 'l';
 	else
 		return 0;
 	if (id == NULL || id->type == 'z')
@@ -278,8 +306,15 @@ miner_line_fast(struct miner *m, char *line, size_t len)
 	else
 		return 0;
 	stratum_terminate(&f);
-	if (!submit) {
+	if (what == 'k') {
 		miner_keepalived(m, reqid, NULL);
+		return 1;
+	}
+	if (what == 'l') {
+		miner_login_args(m, reqid, miner_fstr(&f.sub, "login", 1024),
+		    miner_fstr(&f.sub, "pass", 256),
+		    miner_fstr(&f.sub, "agent", 256),
+		    miner_fstr(&f.sub, "rigid", 256), miner_falgo(&f.sub));
 		return 1;
 	}
 	miner_submit_args(m, reqid, miner_fstr(&f.sub, "id", 64),
@@ -392,27 +427,39 @@ miner_reply_status(struct miner *m, const char *reqid, const char *status)
 static void
 miner_login(struct miner *m, const char *reqid, json_t *params)
 {
-	const char	*login, *pass, *agent, *rigid, *why;
-	char		*user;
-	json_t		*algo;
+	json_t	*algo = json_object_get(params, "algo");
 
 	if (m->state != MINER_WAIT_LOGIN) {
 		miner_reply_error(m, reqid, "Already logged in");
 		return;
 	}
-	login = miner_str(params, "login", 1024);
-	pass = miner_str(params, "pass", 256);
-	agent = miner_str(params, "agent", 256);
-	rigid = miner_str(params, "rigid", 256);
-	algo = json_object_get(params, "algo");
+	if (!json_is_array(algo) || json_array_size(algo) == 0 ||
+	    json_array_size(algo) > 64)
+		algo = NULL;
+	miner_login_args(m, reqid, miner_str(params, "login", 1024),
+	    miner_str(params, "pass", 256), miner_str(params, "agent", 256),
+	    miner_str(params, "rigid", 256),
+	    algo != NULL ? json_incref(algo) : NULL);
+}
+
+/*
+ * A login's policy, custom difficulty, session and upstream, whichever
+ * parser read it (strings absent, of the wrong type or too long arrive as
+ * NULL). algo is a reference the miner takes, or NULL.
+ */
+static void
+miner_login_args(struct miner *m, const char *reqid, const char *login,
+    const char *pass, const char *agent, const char *rigid, json_t *algo)
+{
+	const char	*why;
+	char		*user;
+
 	m->login = intern(login != NULL ? login : "");
 	m->pass = intern(pass != NULL ? pass : "");
 	m->agent = intern(agent != NULL ? agent : "");
 	if (rigid != NULL && rigid[0] != '\0')
 		m->rigid = xstrdup(rigid);
-	if (json_is_array(algo) && json_array_size(algo) > 0 &&
-	    json_array_size(algo) <= 64)
-		m->algos = json_incref(algo);
+	m->algos = algo;
 	xstrlcpy(m->login_id, reqid, sizeof m->login_id);
 
 	if ((why = policy_login(sl.conf, m)) != NULL) {
@@ -445,7 +492,7 @@ miner_login(struct miner *m, const char *reqid, json_t *params)
 		m->algos = NULL;
 	}
 	sl_stats.logins++;
-	log_info("type=miner_login id=%llu ip=%s user=%s rigid=%s agent=\"%s\" "
+	log_debug("type=miner_login id=%llu ip=%s user=%s rigid=%s agent=\"%s\" "
 	    "diff=%llu slot=%d", (unsigned long long)m->id, m->ip,
 	    log_word(m->user), log_word(m->rigid), log_esc(m->agent),
 	    (unsigned long long)m->custom_diff, m->slot);

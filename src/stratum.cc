@@ -161,24 +161,34 @@ stratum_reqid(json_t *id, char out[SLUICE_REQID_MAX])
 	return 0;
 }
 
-/* Fill out with len random lower-case hex chars and a NUL. */
+/*
+ * Fill out with len random lower-case hex chars and a NUL. The bytes come
+ * from OpenSSL's user-space DRBG, drawn 4 KiB at a time: glibc 2.36's
+ * arc4random_buf() is a getrandom(2) call each time, and RAND_bytes() has
+ * a fixed cost per call that a login should not pay.
+ */
 void
 stratum_random_hex(char *out, size_t len)
 {
-	uint8_t	 b[64];
-	size_t	 i;
+	static uint8_t	 pool[4096];
+	static size_t	 avail;
+	uint8_t		*b;
+	size_t		 i, need;
 
-	if (len > 2 * sizeof b)
-		len = 2 * sizeof b;
-	/*
-	 * OpenSSL's DRBG runs in user space; glibc 2.36's arc4random_buf()
-	 * is a getrandom(2) system call every time, once per login.
-	 */
-	if (RAND_bytes(b, (int)(len + 1) / 2) != 1)
-		arc4random_buf(b, (len + 1) / 2);
+	if (len > 128)
+		len = 128;
+	need = (len + 1) / 2;
+	if (avail < need) {
+		if (RAND_bytes(pool, sizeof pool) != 1)
+			arc4random_buf(pool, sizeof pool);
+		avail = sizeof pool;
+	}
+	b = pool + sizeof pool - avail;
 	for (i = 0; i < len; i++)
 		out[i] = "0123456789abcdef"[i % 2 ? b[i / 2] & 15 : b[i / 2] >> 4];
 	out[len] = '\0';
+	memset(b, 0, need);	/* an id is never handed out twice */
+	avail -= need;
 }
 
 /*
@@ -246,8 +256,8 @@ stratum_status_line(char *buf, size_t cap, const char *reqid,
  * A fast path for the lines that come by the thousand (submits,
  * keepalives, the pool's answers): scan a flat JSON object in place,
  * without allocating. Only plain shapes are taken: strings without escapes
- * or non-ASCII bytes, integers, true, false, null, and objects of the same
- * (one level deep). Anything else (escapes, floats, arrays, duplicate keys,
+ * or non-ASCII bytes, integers, true, false, null, arrays of such strings,
+ * and objects of the same (one level deep). Anything else (escapes, floats, arrays, duplicate keys,
  * huge integers, odd whitespace) returns -1 and the caller parses the line
  * with jansson as before, so the scanner never accepts what jansson would
  * refuse and never decides differently. Scanning leaves the line as it
@@ -330,6 +340,32 @@ stratum_scan_object(char *p, char *end, struct jobj *o, struct jobj *sub)
 			if (m->vlen > 18 || (p < end && (*p == '.' || *p == 'e' ||
 			    *p == 'E')))
 				return NULL;
+		} else if (*p == '[') {
+			/* An array of plain strings (a login's algo list). */
+			m->type = 'a';
+			p = stratum_ws(p + 1, end);
+			while (p < end && *p == '"') {
+				p++;
+				while (p < end && *p != '"') {
+					if ((unsigned char)*p < 0x20 ||
+					    (unsigned char)*p >= 0x80 || *p == '\\')
+						return NULL;
+					p++;
+				}
+				if (p >= end)
+					return NULL;
+				p = stratum_ws(p + 1, end);
+				if (p < end && *p == ',') {
+					p = stratum_ws(p + 1, end);
+					if (p >= end || *p != '"')
+						return NULL;
+				} else if (p >= end || *p != ']')
+					return NULL;
+			}
+			if (p >= end || *p != ']')
+				return NULL;
+			p++;
+			m->vlen = (size_t)(p - m->val);
 		} else if (*p == '{' && sub != NULL) {
 			m->type = 'o';
 			if ((p = stratum_scan_object(p, end, sub, NULL)) == NULL)
@@ -420,4 +456,28 @@ stratum_is(const struct jmember *m, const char *s)
 
 	return m != NULL && m->type == 's' && m->vlen == n &&
 	    memcmp(m->val, s, n) == 0;
+}
+
+/*
+ * The elements of a scanned array of strings, one per call: *pos starts
+ * at NULL. Returns 0 with the element in *s (not terminated), *n; -1 at
+ * the end.
+ */
+int
+stratum_array_next(const struct jmember *a, const char **pos, const char **s,
+    size_t *n)
+{
+	const char	*p = *pos == NULL ? a->val + 1 : *pos;
+	const char	*end = a->val + a->vlen;
+
+	while (p < end && *p != '"')
+		p++;
+	if (p >= end)
+		return -1;
+	*s = ++p;
+	while (*p != '"')
+		p++;
+	*n = (size_t)(p - *s);
+	*pos = p + 1;
+	return 0;
 }

@@ -55,6 +55,7 @@ void		*xrealloc(void *, size_t);
 char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
 size_t		 xstrlcpy(char *, const char *, size_t);
+uint32_t	 strhash(const char *);
 int		 xasprintf(char **, const char *, ...) PRINTFLIKE(2, 3);
 int		 xvasprintf(char **, const char *, va_list);
 #define XCALLOC(type, n) ((type *)xcalloc((n), sizeof(type)))

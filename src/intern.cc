@@ -21,21 +21,7 @@ static struct istr	**intern_tab;
 static size_t		  intern_cap;	/* a power of two, or 0 */
 static size_t		  intern_n;
 
-static uint32_t	 intern_hash(const char *);
 static void	 intern_grow(void);
-
-/* FNV-1a. */
-static uint32_t
-intern_hash(const char *s)
-{
-	uint32_t	 h = 2166136261u;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 16777619u;
-	}
-	return h;
-}
 
 /* Double the table (keeps chains short as strings accumulate). */
 static void
@@ -62,7 +48,7 @@ char *
 intern(const char *s)
 {
 	struct istr	*e;
-	uint32_t	 h = intern_hash(s);
+	uint32_t	 h = strhash(s);
 	size_t		 len;
 
 	if (intern_cap != 0) {

@@ -44,24 +44,10 @@ static size_t		  rl_max = RL_MAX;
 static size_t		  rl_cursor;
 static int		  rl_rate;	/* per minute, as last used */
 
-static uint32_t		 rl_hash(const char *);
 static struct rl_entry	*rl_find(const char *, struct rl_entry ***);
 static struct rl_entry	*rl_get(const char *, int64_t);
 static void		 rl_remove(struct rl_entry *);
 static void		 rl_refill(struct rl_entry *, int, int64_t);
-
-/* FNV-1a over the address text. */
-static uint32_t
-rl_hash(const char *s)
-{
-	uint32_t	 h = 2166136261u;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 16777619u;
-	}
-	return h;
-}
 
 /* The entry of ip, or NULL; *pp is where it hangs (for unlinking). */
 static struct rl_entry *
@@ -71,7 +57,7 @@ rl_find(const char *ip, struct rl_entry ***pp)
 
 	if (rl_slots == NULL)
 		return NULL;
-	for (p = &rl_slots[rl_hash(ip) & (RL_SLOTS - 1)]; *p != NULL;
+	for (p = &rl_slots[strhash(ip) & (RL_SLOTS - 1)]; *p != NULL;
 	    p = &(*p)->next) {
 		if (strcmp((*p)->ip, ip) == 0) {
 			if (pp != NULL)
@@ -86,7 +72,7 @@ rl_find(const char *ip, struct rl_entry ***pp)
 static void
 rl_remove(struct rl_entry *e)
 {
-	struct rl_entry	**p;
+	struct rl_entry	**p = NULL;
 
 	if (rl_find(e->ip, &p) == e)
 		*p = e->next;
@@ -124,7 +110,7 @@ rl_get(const char *ip, int64_t now)
 	xstrlcpy(e->ip, ip, sizeof e->ip);
 	e->tokens = rl_rate;
 	e->refilled = now;
-	slot = &rl_slots[rl_hash(e->ip) & (RL_SLOTS - 1)];
+	slot = &rl_slots[strhash(e->ip) & (RL_SLOTS - 1)];
 	e->next = *slot;
 	*slot = e;
 	TAILQ_INSERT_TAIL(&rl_idle, e, idle);

@@ -273,6 +273,21 @@ stratum_ws(char *p, char *end)
 }
 
 /*
+ * p is just past an opening quote: the closing quote of a plain string
+ * (printable ASCII, no escapes), or NULL.
+ */
+static char *
+stratum_plain_string(char *p, char *end)
+{
+	for (; p < end && *p != '"'; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80 ||
+		    *p == '\\')
+			return NULL;
+	}
+	return p < end ? p : NULL;
+}
+
+/*
  * Scan one object starting at p ('{'); returns the byte after '}'. sub,
  * when not NULL, receives the one nested object allowed.
  */
@@ -293,13 +308,7 @@ stratum_scan_object(char *p, char *end, struct jobj *o, struct jobj *sub)
 			return NULL;
 		m = &o->m[o->n];
 		m->key = ++p;
-		while (p < end && *p != '"') {
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80 ||
-			    *p == '\\')
-				return NULL;
-			p++;
-		}
-		if (p >= end)
+		if ((p = stratum_plain_string(p, end)) == NULL)
 			return NULL;
 		m->klen = (size_t)(p - m->key);
 		for (i = 0; i < o->n; i++) {
@@ -317,13 +326,7 @@ stratum_scan_object(char *p, char *end, struct jobj *o, struct jobj *sub)
 		if (*p == '"') {
 			m->type = 's';
 			m->val = ++p;
-			while (p < end && *p != '"') {
-				if ((unsigned char)*p < 0x20 ||
-				    (unsigned char)*p >= 0x80 || *p == '\\')
-					return NULL;
-				p++;
-			}
-			if (p >= end)
+			if ((p = stratum_plain_string(p, end)) == NULL)
 				return NULL;
 			m->vlen = (size_t)(p++ - m->val);
 		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
@@ -345,14 +348,7 @@ stratum_scan_object(char *p, char *end, struct jobj *o, struct jobj *sub)
 			m->type = 'a';
 			p = stratum_ws(p + 1, end);
 			while (p < end && *p == '"') {
-				p++;
-				while (p < end && *p != '"') {
-					if ((unsigned char)*p < 0x20 ||
-					    (unsigned char)*p >= 0x80 || *p == '\\')
-						return NULL;
-					p++;
-				}
-				if (p >= end)
+				if ((p = stratum_plain_string(p + 1, end)) == NULL)
 					return NULL;
 				p = stratum_ws(p + 1, end);
 				if (p < end && *p == ',') {

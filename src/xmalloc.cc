@@ -132,3 +132,16 @@ xstrlcpy(char *dst, const char *src, size_t size)
 	}
 	return len;
 }
+
+/* FNV-1a of a string (hash tables keyed by text: interned strings, IPs). */
+uint32_t
+strhash(const char *s)
+{
+	uint32_t	 h = 2166136261u;
+
+	while (*s != '\0') {
+		h ^= (unsigned char)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}

@@ -83,36 +83,6 @@ left(long long deadline)
 	return l > 0 ? (int)l : 0;
 }
 
-/* Compact text of a JSON value, for failure messages (leaks). */
-static const char *
-jtext(json_t *j)
-{
-	char	*s;
-
-	if (j == NULL)
-		return "(nothing)";
-	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	return s != NULL ? s : "(unprintable)";
-}
-
-/* The value at a dotted path ("results.best") of a JSON object. */
-static json_t *
-jget(json_t *o, const char *path)
-{
-	char	 key[64];
-	size_t	 n;
-
-	while (o != NULL && *path != '\0') {
-		n = strcspn(path, ".");
-		cr_assert(n < sizeof key);
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = json_object_get(o, key);
-		path += n + (path[n] == '.');
-	}
-	return o;
-}
-
 /* An integer at a path; fails the test if it is not one. */
 static long long
 jint(json_t *o, const char *path)
@@ -126,7 +96,7 @@ jint(json_t *o, const char *path)
 
 /* A string at a path; fails the test if it is not one. */
 static const char *
-jstr(json_t *o, const char *path)
+jstr_must(json_t *o, const char *path)
 {
 	json_t	*v = jget(o, path);
 
@@ -348,10 +318,10 @@ fm_login(struct rig *rg, struct fm *m, const char *login, const char *rigid)
 	cr_assert(r != NULL, "no login reply");
 	cr_assert(json_is_null(json_object_get(r, "error")), "login: %s",
 	    jtext(r));
-	snprintf(m->session, sizeof m->session, "%s", jstr(r, "result.id"));
+	snprintf(m->session, sizeof m->session, "%s", jstr_must(r, "result.id"));
 	snprintf(m->job_id, sizeof m->job_id, "%s",
-	    jstr(r, "result.job.job_id"));
-	blob = jstr(r, "result.job.blob");
+	    jstr_must(r, "result.job.job_id"));
+	blob = jstr_must(r, "result.job.blob");
 	cr_assert(strlen(blob) >= 86);
 	memcpy(hex, blob + 84, 2);
 	hex[2] = '\0';
@@ -376,7 +346,7 @@ pool_answer_next(struct rig *rg, const char *error)
 	json_int_t	 id;
 
 	cr_assert(s != NULL, "the pool received no submit");
-	cr_assert_str_eq(jstr(s, "method"), "submit", "pool got %s",
+	cr_assert_str_eq(jstr_must(s, "method"), "submit", "pool got %s",
 	    jtext(s));
 	id = json_integer_value(json_object_get(s, "id"));
 	json_decref(s);
@@ -597,11 +567,11 @@ Test(api, endpoints_with_live_miners)
 	cr_assert_eq(json_array_size(jget(j, "resources.load_average")), 3);
 	cr_assert_gt(jint(j, "resources.hardware_concurrency"), 0);
 	cr_assert(json_is_array(jget(j, "features")));
-	cr_assert_str_eq(jstr(j, "version"), SLUICE_VERSION);
-	cr_assert_str_eq(jstr(j, "kind"), "proxy");
-	cr_assert_str_eq(jstr(j, "algo"), "rx/0");
-	cr_assert_str_eq(jstr(j, "mode"), "nicehash");
-	cr_assert(strncmp(jstr(j, "ua"), "sluice/", 7) == 0);
+	cr_assert_str_eq(jstr_must(j, "version"), SLUICE_VERSION);
+	cr_assert_str_eq(jstr_must(j, "kind"), "proxy");
+	cr_assert_str_eq(jstr_must(j, "algo"), "rx/0");
+	cr_assert_str_eq(jstr_must(j, "mode"), "nicehash");
+	cr_assert(strncmp(jstr_must(j, "ua"), "sluice/", 7) == 0);
 	cr_assert_eq(jint(j, "donate_level"), 0);
 	cr_assert_eq(jint(j, "donated"), 0);
 	cr_assert_eq(json_array_size(jget(j, "hashrate.total")), 6, "%s", t1);
@@ -632,7 +602,7 @@ Test(api, endpoints_with_live_miners)
 	cr_assert_eq(jint(j, "miners.now"), 2);
 	json_decref(j);
 	j = api_get(&rg, "/api.json", NULL, NULL);
-	cr_assert_str_eq(jstr(j, "kind"), "proxy");
+	cr_assert_str_eq(jstr_must(j, "kind"), "proxy");
 	json_decref(j);
 
 	/* /1/miners: the format, masked passwords, the rig id. */
@@ -669,7 +639,7 @@ Test(api, endpoints_with_live_miners)
 
 	/* /1/workers: rig id, else user. */
 	j = api_get(&rg, "/1/workers", NULL, &t3);
-	cr_assert_str_eq(jstr(j, "mode"), "rig_id");
+	cr_assert_str_eq(jstr_must(j, "mode"), "rig_id");
 	cr_assert_eq(json_array_size(jget(j, "hashrate.total")), 6);
 	cr_assert_eq(json_array_size(jget(j, "workers")), 2, "%s", t3);
 	row = worker_row(j, "rig-alpha");
@@ -691,10 +661,10 @@ Test(api, endpoints_with_live_miners)
 		char	*want;
 
 		cr_assert(asprintf(&want, "127.0.0.1:%d", rg.tl->port) != -1);
-		cr_assert_str_eq(jstr(v, "pool"), want);
+		cr_assert_str_eq(jstr_must(v, "pool"), want);
 		free(want);
 	}
-	cr_assert_str_eq(jstr(v, "state"), "active");
+	cr_assert_str_eq(jstr_must(v, "state"), "active");
 	cr_assert_eq(jint(v, "miners"), 2);
 	cr_assert_eq(jint(v, "slots.active"), 2);
 	cr_assert_eq(jint(v, "slots.free") + jint(v, "slots.dead"), 254);

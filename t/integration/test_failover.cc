@@ -19,7 +19,6 @@
 #define QUIET_MS	300	/* something that must not happen */
 #define SWITCH_MS	3000	/* primary closed -> backup login */
 #define RESPONSE_S	2	/* pool-response-timeout in these tests */
-#define SLOT_HEX	84	/* blob hex chars 84..85: byte 42 */
 /*
  * The daemon counts timeouts in whole seconds of its 1 s tick, so a
  * RESPONSE_S timeout fires after RESPONSE_S - 1 to RESPONSE_S + 1 s.
@@ -46,58 +45,9 @@ mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A string at a dotted path ("result.job.blob") of a JSON object. */
-static const char *
-jstr(json_t *o, const char *path)
-{
-	char	 key[64];
-	size_t	 n;
 
-	while (o != NULL && *path != '\0') {
-		n = strcspn(path, ".");
-		cr_assert(n < sizeof key);
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = json_object_get(o, key);
-		path += n + (path[n] == '.');
-	}
-	return json_string_value(o);
-}
 
-/* Compact text of a message, for failure output. */
-static const char *
-jtext(json_t *j)
-{
-	char	*s;
 
-	if (j == NULL)
-		return "(nothing)";
-	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-	return s != NULL ? s : "(unprintable)";
-}
-
-/* The slot a blob carries (hex chars 84..85). */
-static int
-blob_slot(const char *blob)
-{
-	char	hex[3];
-
-	cr_assert(blob != NULL && strlen(blob) >= SLOT_HEX + 2,
-	    "blob too short: %s", blob != NULL ? blob : "(null)");
-	memcpy(hex, blob + SLOT_HEX, 2);
-	hex[2] = '\0';
-	return (int)strtol(hex, NULL, 16);
-}
-
-/* Does blob equal the pool's blob everywhere but the slot byte? */
-static bool
-blob_same_but_slot(const char *blob, const char *pool_blob)
-{
-	size_t	n = strlen(pool_blob);
-
-	return strlen(blob) == n && memcmp(blob, pool_blob, SLOT_HEX) == 0 &&
-	    strcmp(blob + SLOT_HEX + 2, pool_blob + SLOT_HEX + 2) == 0;
-}
 
 /* A job with its own blob: the default one with one timestamp digit changed. */
 static void

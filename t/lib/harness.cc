@@ -1215,3 +1215,63 @@ make_result(char out[65], uint64_t diff)
 	}
 	out[64] = '\0';
 }
+
+/* The value at a dotted path ("result.job.blob") of a JSON object. */
+json_t *
+jget(json_t *o, const char *path)
+{
+	char	 key[64];
+	size_t	 n;
+
+	while (o != NULL && *path != '\0') {
+		n = strcspn(path, ".");
+		cr_assert(n < sizeof key);
+		memcpy(key, path, n);
+		key[n] = '\0';
+		o = json_object_get(o, key);
+		path += n + (path[n] == '.');
+	}
+	return o;
+}
+
+/* The string at a dotted path, or NULL. */
+const char *
+jstr(json_t *o, const char *path)
+{
+	return json_string_value(jget(o, path));
+}
+
+/* Compact text of a message, for failure output. */
+const char *
+jtext(json_t *j)
+{
+	char	*s;
+
+	if (j == NULL)
+		return "(nothing)";
+	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	return s != NULL ? s : "(unprintable)";
+}
+
+/* The slot a blob carries (hex chars 84..85). */
+int
+blob_slot(const char *blob)
+{
+	char	hex[3];
+
+	cr_assert(blob != NULL && strlen(blob) >= SLOT_HEX + 2,
+	    "blob too short: %s", blob != NULL ? blob : "(null)");
+	memcpy(hex, blob + SLOT_HEX, 2);
+	hex[2] = '\0';
+	return (int)strtol(hex, NULL, 16);
+}
+
+/* Does blob equal the pool's blob everywhere but the slot byte? */
+bool
+blob_same_but_slot(const char *blob, const char *pool_blob)
+{
+	size_t	n = strlen(pool_blob);
+
+	return strlen(blob) == n && memcmp(blob, pool_blob, SLOT_HEX) == 0 &&
+	    strcmp(blob + SLOT_HEX + 2, pool_blob + SLOT_HEX + 2) == 0;
+}

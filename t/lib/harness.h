@@ -119,6 +119,16 @@ char		*cert_fingerprint(const char *cert_file);
 
 /* Stratum roles. */
 void		 tjob_default(struct tjob *, const char *job_id);
+
+/* Reading what the proxy sends. */
+#ifndef SLOT_HEX
+#define SLOT_HEX	84	/* hex offset of blob byte 42, the slot */
+#endif
+json_t		*jget(json_t *, const char *path);
+const char	*jstr(json_t *, const char *path);
+const char	*jtext(json_t *);
+int		 blob_slot(const char *blob);
+bool		 blob_same_but_slot(const char *blob, const char *pool_blob);
 json_t		*pool_expect_login(struct tconn *pc, int timeout_ms);
 void		 pool_send_login_ok(struct tconn *pc, json_t *login_req,
 		     const char *session, const struct tjob *job);

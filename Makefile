@@ -98,11 +98,12 @@ $(INTEG_BIN): $(INTEG_OBJS)
 
 # The benchmark table (README "Performance"); under 10 minutes.
 bench: $(BIN) $(BENCH_BIN)
-	contrib/bench/run-bench -s $(BIN) -b $(BENCH_BIN) -o $(O)
+	contrib/bench/run-bench -s $(abspath $(BIN)) -b $(abspath $(BENCH_BIN)) \
+	    -o $(O)
 
 # The main job on one machine: a test pool, sluice, 50 miners, 30 s.
 demo: $(BIN) $(BENCH_BIN)
-	contrib/demo/run-demo -s $(BIN) -b $(BENCH_BIN)
+	contrib/demo/run-demo -s $(abspath $(BIN)) -b $(abspath $(BENCH_BIN))
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN) $(CRITERION_ARGS)

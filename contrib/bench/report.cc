@@ -245,6 +245,7 @@ report_main(int argc, char **argv)
 	report_load(dir, "direct-10k");
 	report_load(dir, "direct-19k");
 	report_load(dir, "proxy-10k-lua");
+	report_load(dir, "proxy-10k-noworkers");
 
 	/* Memory. */
 	r = report_row("idle RSS (1 upstream)");
@@ -256,6 +257,17 @@ report_main(int argc, char **argv)
 	report_rss("proxy-1k", "RSS per miner, 1k miners");
 	report_rss("proxy-10k", "RSS per miner, 10k miners");
 	report_rss("proxy-19k", "RSS per miner, 19k miners");
+	/* Each bench miner has its own rig id, so its own worker. */
+	r = report_row("bytes per worker, 10k");
+	a = report_num("proxy-10k", "derived.rss_per_miner_bytes");
+	b = report_num("proxy-10k-noworkers", "derived.rss_per_miner_bytes");
+	if (!isnan(a) && !isnan(b)) {
+		r->num = a - b;
+		snprintf(r->value, sizeof r->value, "%.0f B", a - b);
+		snprintf(r->verdict, sizeof r->verdict, "info");
+		snprintf(r->note, sizeof r->note, "RSS per miner with workers "
+		    "%.0f B, without %.0f B", a, b);
+	}
 
 	/* Logins. */
 	r = report_row("CPU per login, hooks off, 10k");

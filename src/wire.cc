@@ -255,7 +255,9 @@ wire_drained(struct miner *m)
 			miner_close(m, m->close_reason, 0);
 		return;
 	}
-	if (w->paused && wire_queued(m) <= sl.conf->max_output / 4) {
+	/* Stopping: wire_quiesce() ended reading for good. */
+	if (w->paused && !sl.stopping &&
+	    wire_queued(m) <= sl.conf->max_output / 4) {
 		w->paused = 0;
 		wire_pause(m, 0);
 		if (w->bev != NULL) {

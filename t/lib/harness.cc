@@ -140,25 +140,46 @@ sluice_srcdir(void)
 	return dir;
 }
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/*
+ * A TCP port on 127.0.0.1 that was free a moment ago. It is taken below
+ * the kernel's ephemeral range: a test may leave a port unbound for
+ * seconds (a pool that is down, then comes up), and in that time any
+ * outgoing connection of a parallel test could be given an ephemeral port,
+ * this one included.
+ */
 int
 free_port(void)
 {
+	static uint32_t		seed;
 	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd;
+	FILE			*f;
+	int			fd, lo = 32768, tries, port, ok;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(fd != -1, "socket: %s", strerror(errno));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
-	    "bind 127.0.0.1:0: %s", strerror(errno));
-	cr_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
-	    "getsockname: %s", strerror(errno));
-	close(fd);
-	return ntohs(sin.sin_port);
+	if ((f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) != NULL) {
+		if (fscanf(f, "%d", &lo) != 1)
+			lo = 32768;
+		fclose(f);
+	}
+	if (lo <= 11000)
+		lo = 32768;
+	if (seed == 0)
+		seed = (uint32_t)getpid() * 2654435761u ^ (uint32_t)now_ms();
+	for (tries = 0; tries < 1000; tries++) {
+		seed = seed * 1103515245u + 12345u;
+		port = 10000 + (int)((seed >> 8) % (uint32_t)(lo - 10000));
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert(fd != -1, "socket: %s", strerror(errno));
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin.sin_port = htons((uint16_t)port);
+		ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+		close(fd);
+		if (ok)
+			return port;
+	}
+	cr_assert_fail("no free port below %d", lo);
+	return -1;
 }
 
 /*

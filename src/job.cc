@@ -61,8 +61,11 @@ job_parse(json_t *o, int algo_ext, const char **why)
 		*why = "blob too short to hold a nonce at bytes 39..42";
 		return NULL;
 	}
+	if (json_string_length(blob) > JOB_BLOB_MAX) {
+		*why = "blob longer than 1024 hex characters";
+		return NULL;
+	}
 	if (json_string_length(blob) % 2 != 0 ||
-	    json_string_length(blob) > JOB_BLOB_MAX ||
 	    !stratum_is_hex(json_string_value(blob), json_string_length(blob))) {
 		*why = "blob is not even-length hex";
 		return NULL;

@@ -932,9 +932,11 @@ struct sluice {
 	time_t		 now;		/* monotonic seconds, updated by tick */
 	time_t		 started;
 	int		 stopping;
+	struct event	*stop_ev;	/* finishes a graceful stop */
 	struct minerq	 miners;
 };
 extern struct sluice sl;
 time_t		 sluice_now(void);
+void		 sluice_stop_ready(void);
 
 #endif /* SLUICE_H */

@@ -25,11 +25,9 @@
 #define SHUTDOWN_GRACE	5	/* seconds to wait for in-flight submits */
 
 static struct event	*tick_ev;
-static struct event	*stop_ev;
 static struct event	*sig_evs[4];
 static struct timespec	 conf_mtime;
 static time_t		 last_print;
-static time_t		 stop_deadline;
 static int		 pidfile_written;
 
 static void	 usage(void) NORETURN;
@@ -191,8 +189,8 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
 		event_free(sig_evs[i]);
 	event_free(tick_ev);
-	if (stop_ev != NULL)
-		event_free(stop_ev);
+	if (sl.stop_ev != NULL)
+		event_free(sl.stop_ev);
 	evdns_base_free(sl.dns, 0);
 	event_base_free(sl.base);
 	if (pidfile_written)
@@ -379,11 +377,15 @@ sluice_apply(struct config *old, struct config *nc)
 		splitter_reload();
 }
 
-/* Begin the graceful stop: no new miners, wait for in-flight submits. */
+/*
+ * Begin the graceful stop: no new miners, no more reads, then wait for
+ * the submits in flight. The stop finishes when share_finish() reports
+ * the last one answered (sluice_stop_ready) or after SHUTDOWN_GRACE.
+ */
 static void
 sluice_stop(void)
 {
-	struct timeval	 tv = { 0, 100 * 1000 };
+	struct timeval	 tv = { SHUTDOWN_GRACE, 0 };
 
 	if (sl.stopping)
 		return;
@@ -391,24 +393,27 @@ sluice_stop(void)
 	log_info("type=shutdown status=start inflight=%zu", share_inflight());
 	listener_close_all();
 	miner_quiesce();
-	stop_deadline = sluice_now() + SHUTDOWN_GRACE;
-	stop_ev = event_new(sl.base, -1, EV_PERSIST, sluice_stop_check, NULL);
-	event_add(stop_ev, &tv);
-	sluice_stop_check(-1, 0, NULL);
+	sl.stop_ev = evtimer_new(sl.base, sluice_stop_check, NULL);
+	if (share_inflight() == 0)
+		sluice_stop_ready();
+	else
+		evtimer_add(sl.stop_ev, &tv);
 }
 
-/* Finish the stop once nothing is in flight or the grace period is over. */
+/* Finish the stop: the last submit was answered, or the grace is over. */
 static void
 sluice_stop_check(evutil_socket_t fd, short events, void *arg)
 {
 	(void)fd;
 	(void)events;
 	(void)arg;
-	if (share_inflight() > 0 && sluice_now() < stop_deadline)
+	if (sl.base == NULL || event_base_got_exit(sl.base))
 		return;
-	event_del(stop_ev);
-	miner_close_all("shutdown");
+	evtimer_del(sl.stop_ev);
+	/* Upstreams first: their pending submits are answered while the
+	 * miners are still there to read the answer. */
 	splitter_stop();
+	miner_close_all("shutdown");
 	api_stop();
 	events_stop();
 	log_info("type=shutdown status=done");

@@ -100,7 +100,8 @@ share_finish(struct share *s, enum share_result r, const char *message)
 
 	s->miner = NULL;
 	miner_unref(m);
-	share_live--;
+	if (--share_live == 0 && sl.stopping)
+		sluice_stop_ready();	/* the graceful stop waited for this */
 	if (share_nfree < SHARE_FREE_MAX) {
 		TAILQ_INSERT_HEAD(&share_free, s, entry);
 		share_nfree++;

@@ -181,11 +181,20 @@ simple_reload(void)
 	}
 }
 
-/* Free every idle upstream (shutdown; active ones left with their miners). */
+/*
+ * Shutdown: disconnect every upstream (answering the submits still
+ * pending on them); idle routes are freed, active ones go with their
+ * miners.
+ */
 void
 simple_stop(void)
 {
 	struct simple_route	*r;
+
+	TAILQ_FOREACH(r, &simple_active, entry) {
+		strategy_free(r->strategy);
+		r->strategy = strategy_new(&route_ops, r);
+	}
 
 	while ((r = TAILQ_FIRST(&simple_idle)) != NULL) {
 		TAILQ_REMOVE(&simple_idle, r, entry);

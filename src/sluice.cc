@@ -18,3 +18,14 @@ sluice_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
 }
+
+/*
+ * Nothing is in flight any more (share.cc): finish a graceful stop on
+ * the next loop turn. Does nothing unless a stop is under way.
+ */
+void
+sluice_stop_ready(void)
+{
+	if (sl.stop_ev != NULL)
+		event_active(sl.stop_ev, EV_TIMEOUT, 0);
+}

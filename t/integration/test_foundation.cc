@@ -299,6 +299,79 @@ Test(foundation, sigterm_graceful)
 	free(c);
 }
 
+/*
+ * SIGTERM with a submit in flight: reads stop, the daemon waits for the
+ * pool's answer (passed to the miner) and only then exits 0. With
+ * answered = 0 the pool never answers: the miner still gets one reply
+ * and the stop is over within 6 s.
+ */
+static void
+sigterm_with_inflight(int answered)
+{
+	int		 pool = free_port(), bind = free_port(), code;
+	struct tlisten	*tl = tl_listen(pool);
+	char		*c = config_basic(bind, pool, ""), result[65], nonce[9];
+	struct proxy	*p = proxy_start(c);
+	struct tconn	*pc = pool_up(p, tl, "job1"), *mc = tc_connect(bind);
+	json_t		*r, *sub;
+	const char	*slot;
+	long long	 t0, ms;
+
+	r = miner_login(mc, "WALLET", "x", NULL, WAIT_MS);
+	cr_assert(r != NULL && jstr(r, "result.id") != NULL, "login failed");
+	slot = jstr(r, "result.job.blob") + SLOT_HEX;
+	snprintf(nonce, sizeof nonce, "000000%.2s", slot);
+	make_result(result, 20000);
+	cr_assert(tc_send(mc, "{\"id\":7,\"jsonrpc\":\"2.0\",\"method\":"
+	    "\"submit\",\"params\":{\"id\":\"%s\",\"job_id\":\"job1\","
+	    "\"nonce\":\"%s\",\"result\":\"%s\"}}", jstr(r, "result.id"),
+	    nonce, result));
+	sub = tc_recv(pc, WAIT_MS);
+	cr_assert(sub != NULL, "the share did not reach the pool");
+
+	t0 = mono_ms();
+	proxy_signal(p, SIGTERM);
+	cr_assert(proxy_wait_log(p, "type=shutdown status=start inflight=1",
+	    WAIT_MS));
+	/* Still waiting for the pool: no reply yet, not done. */
+	cr_assert_null(tc_recv(mc, 300), "answered before the pool did");
+	cr_assert_eq(proxy_log_count(p, "type=shutdown status=done"), 0);
+	if (answered)
+		tc_send(pc, "{\"id\":%lld,\"jsonrpc\":\"2.0\",\"error\":null,"
+		    "\"result\":{\"status\":\"OK\"}}",
+		    (long long)json_integer_value(json_object_get(sub, "id")));
+	json_t *reply = tc_recv_reply(mc, 7, 7000);
+	cr_assert(reply != NULL, "the submit in flight got no reply");
+	if (answered)
+		cr_assert_str_eq(jstr(reply, "result.status"), "OK");
+	else
+		cr_assert(json_is_object(json_object_get(reply, "error")));
+	code = proxy_stop(p);
+	ms = mono_ms() - t0;
+	cr_assert_eq(code, 0);
+	cr_assert_lt(ms, 6000, "the stop took %lld ms", ms);
+	if (answered)
+		cr_assert_lt(ms, 3000, "the stop did not end with the answer");
+	json_decref(reply);
+	json_decref(sub);
+	json_decref(r);
+	tc_close(mc);
+	tc_close(pc);
+	tl_close(tl);
+	proxy_free(p);
+	free(c);
+}
+
+Test(foundation, sigterm_waits_for_inflight_submit)
+{
+	sigterm_with_inflight(1);
+}
+
+Test(foundation, sigterm_unanswered_submit_bounded)
+{
+	sigterm_with_inflight(0);
+}
+
 Test(foundation, reload_broken_keeps_serving)
 {
 	int		 pool = free_port(), bind = free_port();

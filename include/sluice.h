@@ -629,6 +629,7 @@ void		 simple_submit(struct miner *, struct share *,
 void		 simple_close(struct miner *);
 void		 simple_tick(time_t now);
 void		 simple_reload(void);
+void		 simple_disconnect(void);
 void		 simple_stop(void);
 void		 simple_upstreams(uint64_t *, uint64_t *, uint64_t *,
 		     uint64_t *);
@@ -703,6 +704,7 @@ void		 nicehash_submit(struct miner *, struct share *,
 void		 nicehash_close(struct miner *);
 void		 nicehash_gc(void);
 void		 nicehash_reload(void);
+void		 nicehash_disconnect(void);
 void		 nicehash_stop(void);
 extern struct mapperq nicehash_mappers;
 
@@ -714,6 +716,7 @@ void		 splitter_submit(struct miner *, struct share *,
 void		 splitter_close(struct miner *);
 void		 splitter_tick(time_t now);
 void		 splitter_reload(void);
+void		 splitter_disconnect(void);
 void		 splitter_stop(void);
 void		 splitter_upstreams(uint64_t *active, uint64_t *sleep,
 		     uint64_t *error, uint64_t *total);

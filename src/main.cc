@@ -184,6 +184,17 @@ main(int argc, char **argv)
 	    SLUICE_VERSION, config_mode_text(sl.conf->mode));
 	event_base_dispatch(sl.base);
 
+	/*
+	 * The loop is over: a second SIGTERM (an impatient operator) must
+	 * not kill the cleanup and turn exit 0 into 143. Blocked signals
+	 * stay pending and die with the process.
+	 */
+	sigset_t	 block;
+	sigemptyset(&block);
+	for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		sigaddset(&block, signals[i]);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+
 	/* Everything has been closed by sluice_stop(); free what is left. */
 	miner_shutdown();
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
@@ -404,16 +415,25 @@ sluice_stop(void)
 static void
 sluice_stop_check(evutil_socket_t fd, short events, void *arg)
 {
+	static int	 done;
+
 	(void)fd;
 	(void)events;
 	(void)arg;
-	if (sl.base == NULL || event_base_got_exit(sl.base))
+	/* Answering the last pending submit below calls sluice_stop_ready()
+	 * again: the stop runs once. */
+	if (done)
 		return;
+	done = 1;
 	evtimer_del(sl.stop_ev);
-	/* Upstreams first: their pending submits are answered while the
-	 * miners are still there to read the answer. */
-	splitter_stop();
+	/*
+	 * Pool connections first: their pending submits are answered while
+	 * the miners are still there to read the answer. Then the miners,
+	 * then what the splitter holds.
+	 */
+	splitter_disconnect();
 	miner_close_all("shutdown");
+	splitter_stop();
 	api_stop();
 	events_stop();
 	log_info("type=shutdown status=done");

@@ -264,7 +264,22 @@ nicehash_reload(void)
 	}
 }
 
-/* Disconnect and free every upstream (shutdown; miners are gone). */
+/*
+ * Shutdown, first step: disconnect every upstream, answering the submits
+ * still pending on it; the mappers stay until their miners have closed.
+ */
+void
+nicehash_disconnect(void)
+{
+	struct mapper	*mp;
+
+	TAILQ_FOREACH(mp, &nicehash_mappers, entry) {
+		strategy_free(mp->strategy);
+		mp->strategy = strategy_new(&mapper_ops, mp);
+	}
+}
+
+/* Shutdown, last step: free every upstream (the miners are gone). */
 void
 nicehash_stop(void)
 {

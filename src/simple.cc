@@ -182,12 +182,11 @@ simple_reload(void)
 }
 
 /*
- * Shutdown: disconnect every upstream (answering the submits still
- * pending on them); idle routes are freed, active ones go with their
- * miners.
+ * Shutdown, first step: disconnect every active upstream, answering the
+ * submits still pending on it; the routes stay until their miners close.
  */
 void
-simple_stop(void)
+simple_disconnect(void)
 {
 	struct simple_route	*r;
 
@@ -195,6 +194,14 @@ simple_stop(void)
 		strategy_free(r->strategy);
 		r->strategy = strategy_new(&route_ops, r);
 	}
+}
+
+/* Shutdown, last step: free the idle upstreams (active ones went with
+ * their miners). */
+void
+simple_stop(void)
+{
+	struct simple_route	*r;
 
 	while ((r = TAILQ_FIRST(&simple_idle)) != NULL) {
 		TAILQ_REMOVE(&simple_idle, r, entry);

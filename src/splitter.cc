@@ -80,7 +80,18 @@ splitter_reload(void)
 		nicehash_reload();
 }
 
-/* Disconnect every upstream (shutdown). */
+/* Shutdown, first step: drop every pool connection, answering pending
+ * submits while their miners are still connected. */
+void
+splitter_disconnect(void)
+{
+	if (sl.conf->mode == MODE_SIMPLE)
+		simple_disconnect();
+	else
+		nicehash_disconnect();
+}
+
+/* Shutdown, last step: free every upstream (the miners are closed). */
 void
 splitter_stop(void)
 {

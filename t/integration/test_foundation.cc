@@ -348,7 +348,9 @@ sigterm_with_inflight(int answered)
 		cr_assert(json_is_object(json_object_get(reply, "error")));
 	code = proxy_stop(p);
 	ms = mono_ms() - t0;
-	cr_assert_eq(code, 0);
+	if (code != 0)
+		proxy_dump_log(p);
+	cr_assert_eq(code, 0, "exit status %d", code);
 	cr_assert_lt(ms, 6000, "the stop took %lld ms", ms);
 	if (answered)
 		cr_assert_lt(ms, 3000, "the stop did not end with the answer");

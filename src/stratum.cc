@@ -192,34 +192,71 @@ stratum_random_hex(char *out, size_t len)
 }
 
 /*
- * JSON-escape s into buf (without quotes); returns the length written. A
- * message too long for buf is cut at a character boundary, never inside a
- * UTF-8 sequence, so the line stays valid JSON.
+ * The length of the valid UTF-8 sequence at s (1 to 4), or 0 when the
+ * bytes there are not one: a stray continuation byte, 0xc0, 0xc1 or
+ * 0xf5 up, an overlong form, a surrogate, or a sequence cut short.
+ */
+static size_t
+stratum_utf8_len(const unsigned char *s)
+{
+	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;
+	size_t		 n, i;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;		/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;		/* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;		/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;		/* above U+10FFFF */
+	} else
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	}
+	return n;
+}
+
+/*
+ * JSON-escape s into buf (without quotes); returns the length written.
+ * The result is always valid JSON text: bytes that are not valid UTF-8
+ * (a script's or a pool's message may hold anything) become \ufffd, and
+ * a message too long for buf is cut at a character boundary.
  */
 static size_t
 stratum_escape(char *buf, size_t cap, const char *s)
 {
-	size_t	 n = 0, len, i;
-	uint8_t	 c;
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 n = 0, len;
 
-	while (*s != '\0' && n + 7 < cap) {
-		c = (uint8_t)*s;
-		if (c == '"' || c == '\\') {
+	while (*u != '\0' && n + 7 < cap) {
+		if (*u == '"' || *u == '\\') {
 			buf[n++] = '\\';
-			buf[n++] = (char)c;
-			s++;
-		} else if (c < 0x20) {
-			n += snprintf(buf + n, cap - n, "\\u%04x", c);
-			s++;
-		} else if (c < 0x80) {
-			buf[n++] = (char)*s++;
+			buf[n++] = (char)*u++;
+		} else if (*u < 0x20) {
+			n += snprintf(buf + n, cap - n, "\\u%04x", *u++);
+		} else if (*u < 0x80) {
+			buf[n++] = (char)*u++;
+		} else if ((len = stratum_utf8_len(u)) == 0) {
+			memcpy(buf + n, "\\ufffd", 6);
+			n += 6;
+			u++;
 		} else {
-			len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
 			if (n + len + 7 >= cap)
 				break;
-			for (i = 0; i < len && s[i] != '\0'; i++)
-				buf[n++] = s[i];
-			s += i;
+			memcpy(buf + n, u, len);
+			n += len;
+			u += len;
 		}
 	}
 	buf[n] = '\0';

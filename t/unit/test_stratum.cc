@@ -669,3 +669,36 @@ Test(stratum, scan_mutations_agree_with_jansson)
 	}
 	cr_assert_gt(accepted, 100, "the mutations hardly ever scanned");
 }
+
+/* Found by fuzz_escape: any bytes in, valid JSON out (\ufffd for junk). */
+Test(stratum, error_line_invalid_utf8_still_json)
+{
+	static const char	*msgs[] = {
+		"\xff", "a\xd0", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		"ok \xe2\x82\xac ok", "\x80\x80", "\xe2\x82",
+	};
+	char			 buf[1024], big[256];
+	json_error_t		 je;
+	json_t			*j;
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
+		n = stratum_error_line(buf, sizeof buf, "1", msgs[i]);
+		cr_assert_gt(n, 0);
+		j = json_loadb(buf, n, 0, &je);
+		cr_assert_not_null(j, "message %zu: %s", i, je.text);
+		json_decref(j);
+	}
+	/* The valid euro sign passes through untouched. */
+	n = stratum_error_line(buf, sizeof buf, "1", msgs[5]);
+	cr_assert(strstr(buf, "ok \xe2\x82\xac ok") != NULL);
+	/* The reproducer from the Lua path: 127 x U+0416 and a cut byte. */
+	for (i = 0; i < 127; i++)
+		memcpy(big + 2 * i, "\xd0\x96", 2);
+	big[254] = '\xd0';
+	big[255] = '\0';
+	n = stratum_error_line(buf, sizeof buf, "1", big);
+	j = json_loadb(buf, n, 0, &je);
+	cr_assert_not_null(j, "%s", je.text);
+	json_decref(j);
+}

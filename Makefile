@@ -61,6 +61,8 @@ MANS = man/sluice.8 man/sluice.conf.5 man/sluice-lua.7
 
 # sluice-bench: the test pool and simulated miners (contrib/bench/).
 include contrib/bench/bench.mk
+# libFuzzer targets for the input parsers (make fuzz, fuzz-run, fuzz-check).
+include t/fuzz/fuzz.mk
 
 # Criterion: two workers (the machine has two cores), verbose summary.
 CRITERION_ARGS ?= --jobs=2 --short-filename

@@ -4,15 +4,16 @@
  * log escaping (log_escape(), log_esc(), log_word()). The input, up to
  * its first NUL, is the message.
  *
- * The daemon hands stratum_error_line() only valid UTF-8 (a pool's message
- * comes through jansson or the ASCII-only fast path, the rest are
- * constants), so for valid UTF-8 the line must parse, and its message
- * must be the input, or a prefix of it cut at a character boundary and
- * only when the escaped text fills the buffer. log_escape() takes any
- * bytes: its output must hold no control byte, DEL, '"' or (bare) space,
- * every backslash must start a \xHH escape, and undoing the escapes must
- * give a prefix of the input, cut only when the buffer is full. Buffers of
- * an input-derived size are allocated exactly, so ASan sees any overrun.
+ * Whatever the message, the error line must parse as JSON: a Lua on_login
+ * hook's refusal reaches it as any bytes, cut to 255 of them. For valid
+ * UTF-8 its message must also be the input, or a prefix of it cut at a
+ * character boundary and only when the escaped text fills the buffer.
+ *
+ * log_escape() takes any bytes: its output must hold no control byte,
+ * DEL, '"' or (bare) space, every backslash must start a \xHH escape, and
+ * undoing the escapes must give a prefix of the input, cut only when the
+ * buffer is full. Buffers of an input-derived size are allocated exactly,
+ * so ASan sees any overrun.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #define FUZZ_ERRBUF	1024	/* miner_reply_error()'s buffer */
 #define FUZZ_ESCMAX	512	/* stratum_escape()'s buffer */
 #define FUZZ_LOGBUF	384	/* log_esc()'s buffers */
+
 
 static int	 utf8_valid(const uint8_t *, size_t);
 static size_t	 json_esc_len(const char *, size_t);
@@ -101,6 +103,7 @@ check_error_line(const char *msg, size_t mlen, uint8_t capbyte)
 	json_error_t	 err;
 	json_t		*line, *e, *v;
 	const char	*got;
+	int		 valid;
 
 	n = stratum_error_line(buf, sizeof buf, "1", msg);
 	if (n == 0)
@@ -108,11 +111,12 @@ check_error_line(const char *msg, size_t mlen, uint8_t capbyte)
 	if (n >= sizeof buf || strlen(buf) != n || buf[n - 1] != '\n')
 		fuzz_fail("stratum_error_line: length %zu, strlen %zu", n,
 		    strlen(buf));
-	if (utf8_valid((const uint8_t *)msg, mlen)) {
-		if ((line = json_loadb(buf, n, JSON_REJECT_DUPLICATES,
-		    &err)) == NULL)
-			fuzz_fail("stratum_error_line is not JSON: %s: %s",
-			    err.text, buf);
+	valid = utf8_valid((const uint8_t *)msg, mlen);
+	if ((line = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &err)) == NULL) {
+		fuzz_fail("stratum_error_line is not JSON (message %s "
+		    "UTF-8): %s: %s", valid ? "valid" : "invalid", err.text,
+		    buf);
+	} else if (valid) {
 		e = json_object_get(line, "error");
 		v = json_object_get(line, "id");
 		if (!json_is_integer(v) || json_integer_value(v) != 1 ||
@@ -137,8 +141,9 @@ check_error_line(const char *msg, size_t mlen, uint8_t capbyte)
 			fuzz_fail("error.message cut at %zu of %zu bytes "
 			    "(%zu escaped) with room left", plen, mlen,
 			    json_esc_len(msg, plen));
-		json_decref(line);
 	}
+	if (line != NULL)
+		json_decref(line);
 
 	/* Any cap: the same line or 0, never past cap. */
 	cap = (size_t)capbyte * (n + 2) / 255;

@@ -21,7 +21,7 @@
 #define FUZZ_TARGET	"b88d0600"
 #define FUZZ_SESSION	"0123456789abcdef"
 #define FUZZ_BIGCAP	4096
-#define FUZZ_NONCES	1024	/* max_len 4096 / 4 */
+#define FUZZ_NONCES	1024	/* nonces read from one input */
 
 /* A reference set of uint32s: open addressing over a fixed table. */
 struct refset {
@@ -263,10 +263,12 @@ fuzz_nonces(const uint8_t *data, size_t len)
 {
 	static struct refset	 ref;
 	struct nonceset		 s;
-	size_t			 n = len / 4, i, distinct = 0;
+	size_t			 n, i, distinct = 0;
 	uint32_t		 v;
 	int			 want, got, round, zero;
 
+	/* The reference table must stay at most a quarter full. */
+	n = len / 4 < FUZZ_NONCES ? len / 4 : FUZZ_NONCES;
 	memset(&s, 0, sizeof s);
 	for (round = 0; round < 2; round++) {
 		memset(&ref, 0, sizeof ref);

@@ -40,15 +40,22 @@ FUZZ_SRC_OBJS = $(patsubst %,$(FUZZ_O)/src/%.o,stratum job xmalloc log \
 FUZZ_UTIL_OBJ = $(FUZZ_O)/t/fuzz/fuzz_util.o
 FUZZ_BINS = $(FUZZ_ALL:%=$(FUZZ_O)/fuzz_%)
 
-.PHONY: fuzz fuzz-run fuzz-check fuzz-clean
+.PHONY: fuzz fuzz-run fuzz-check fuzz-clean fuzz-tools
 fuzz: $(FUZZ_BINS)
 
-$(FUZZ_O)/src/%.o: src/%.cc
+# libFuzzer comes with clang's runtime, which make check does not need:
+# say how to get it instead of failing on a missing -lFuzzer.
+fuzz-tools:
+	@command -v $(CLANGXX) >/dev/null 2>&1 || { echo "make fuzz needs" \
+	    "$(CLANGXX) with libFuzzer: apt-get install clang" \
+	    "libclang-rt-14-dev" >&2; exit 1; }
+
+$(FUZZ_O)/src/%.o: src/%.cc | fuzz-tools
 	@mkdir -p $(@D)
 	$(CLANGXX) $(FUZZ_CPPFLAGS) $(FUZZ_CXXFLAGS) $(FUZZ_SAN) \
 	    $(FUZZ_DEP_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(FUZZ_O)/t/fuzz/%.o: t/fuzz/%.cc
+$(FUZZ_O)/t/fuzz/%.o: t/fuzz/%.cc | fuzz-tools
 	@mkdir -p $(@D)
 	$(CLANGXX) $(FUZZ_CPPFLAGS) $(FUZZ_CXXFLAGS) $(FUZZ_SAN) \
 	    $(FUZZ_DEP_CFLAGS) -MMD -MP -c -o $@ $<

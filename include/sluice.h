@@ -336,15 +336,15 @@ enum miner_state {
 
 /*
  * wire.cc: a miner's connection. Plain TCP: a read event embedded here,
- * a backlog only while the kernel does not take what we send, a partial
- * line only while one is pending. TLS: an OpenSSL bufferevent.
+ * a backlog only while the kernel does not take what we send. TLS: an
+ * OpenSSL bufferevent. Both: a partial line only while one is pending.
  */
 struct wire_out;
 struct wire {
 	evutil_socket_t	 fd;		/* -1 once closed */
 	struct event	 rev;		/* plain: reads */
 	struct wire_out	*out;		/* plain: backlog, or NULL */
-	char		*in;		/* plain: a partial line, or NULL */
+	char		*in;		/* a partial line, or NULL */
 	uint32_t	 inlen;
 	unsigned	 reading:1;	/* rev is added */
 	unsigned	 paused:1;	/* back-pressure */

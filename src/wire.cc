@@ -8,7 +8,8 @@
  * into one shared read buffer; only a trailing partial line is kept, per
  * miner. Output goes straight to the socket; only what the kernel does not
  * take is queued, in an evbuffer with its own write event that exists
- * while the backlog does. TLS miners use an OpenSSL bufferevent.
+ * while the backlog does. TLS miners use an OpenSSL bufferevent; their
+ * decrypted input is framed by the same code.
  *
  * Back-pressure: past half of miner-output-limit queued we stop reading
  * from the miner (it cannot make us queue replies faster than it drains
@@ -43,6 +44,7 @@ static void	 wire_tls_read(struct bufferevent *, void *);
 static void	 wire_tls_drained(struct bufferevent *, void *);
 static void	 wire_tls_event(struct bufferevent *, short, void *);
 static void	 wire_lines(struct miner *, char *, size_t);
+static size_t	 wire_take_partial(struct miner *);
 static size_t	 wire_queued(struct miner *);
 static void	 wire_pause(struct miner *, int);
 static void	 wire_out_free(struct miner *);
@@ -287,6 +289,25 @@ wire_plain_write(evutil_socket_t fd, short what, void *arg)
 	wire_drained(m);
 }
 
+/*
+ * Move the partial line kept from the last read to the front of the
+ * shared read buffer; returns its length.
+ */
+static size_t
+wire_take_partial(struct miner *m)
+{
+	struct wire	*w = &m->wire;
+	size_t		 have = w->inlen;
+
+	if (w->in == NULL)
+		return 0;
+	memcpy(wire_rbuf, w->in, have);
+	free(w->in);
+	w->in = NULL;
+	w->inlen = 0;
+	return have;
+}
+
 /* A plain miner sent bytes: frame them into lines. */
 static void
 wire_plain_read(evutil_socket_t fd, short what, void *arg)
@@ -297,14 +318,7 @@ wire_plain_read(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 
 	(void)what;
-	if (w->in != NULL) {
-		/* A partial line from last time goes first. */
-		memcpy(wire_rbuf, w->in, w->inlen);
-		have = w->inlen;
-		free(w->in);
-		w->in = NULL;
-		w->inlen = 0;
-	}
+	have = wire_take_partial(m);
 	n = recv(fd, wire_rbuf + have, sizeof wire_rbuf - have - 1, 0);
 	if (n == 0) {
 		miner_close(m, "closed by miner", 0);
@@ -368,35 +382,27 @@ wire_lines(struct miner *m, char *buf, size_t len)
 	w->inlen = (uint32_t)n;
 }
 
-/* A TLS miner sent bytes: frame them into lines. */
+/*
+ * A TLS miner sent bytes: OpenSSL has decrypted them into the input
+ * buffer. Frame them exactly as a plain miner's, through the shared read
+ * buffer and wire_lines().
+ */
 static void
 wire_tls_read(struct bufferevent *bev, void *arg)
 {
 	struct miner	*m = (struct miner *)arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	char		*line;
-	size_t		 len;
+	size_t		 have;
+	int		 n;
 
-	while (m->state != MINER_CLOSING && !m->wire.finishing &&
-	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
-		m->rx += len + 1;
-		sl_stats.bytes_in += len + 1;
-		if (len > SLUICE_MAX_LINE) {
-			free(line);
-			sl_stats.lines_too_long++;
-			miner_close(m, "line too long", 1);
-			return;
-		}
-		if (len > 0 && line[len - 1] == '\r')
-			line[--len] = '\0';
-		if (len > 0)
-			miner_line(m, line, len);
-		free(line);
-	}
-	if (m->state != MINER_CLOSING && !m->wire.finishing &&
-	    evbuffer_get_length(in) > SLUICE_MAX_LINE) {
-		sl_stats.lines_too_long++;
-		miner_close(m, "line too long", 1);
+	while (evbuffer_get_length(in) > 0 && m->state != MINER_CLOSING &&
+	    !m->wire.finishing) {
+		have = wire_take_partial(m);
+		n = evbuffer_remove(in, wire_rbuf + have,
+		    sizeof wire_rbuf - have - 1);
+		if (n <= 0)
+			break;
+		wire_lines(m, wire_rbuf, have + (size_t)n);
 	}
 }
 

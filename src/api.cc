@@ -39,7 +39,18 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "sluice.h"
+#include "api.h"
+#include "config.h"
+#include "job.h"
+#include "logfile.h"
+#include "miner.h"
+#include "policy.h"
+#include "pool.h"
+#include "share.h"
+#include "stratum.h"
+#include "stats.h"
+#include "upstream.h"
+#include "workers.h"
 
 #define API_ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST |		\
 	EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |		\
@@ -88,7 +99,6 @@ static json_t	*api_resources(void);
 static json_t	*api_sluice(int64_t);
 static const char *api_method_text(enum evhttp_cmd_type);
 static const char *api_algo(void);
-static json_t	*api_pool_name(struct strategy *);
 static void	 api_upstream_row(const struct upstream_view *, void *);
 static void	 api_algo_of(const struct upstream_view *, void *);
 
@@ -706,40 +716,22 @@ api_miners(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 	evbuffer_add_printf(b, "{\"format\":[\"id\",\"ip\",\"tx\",\"rx\","
 	    "\"state\",\"diff\",\"user\",\"password\",\"rig_id\",\"agent\"],"
 	    "\"miners\":[");
-	TAILQ_FOREACH(m, &sl.miners, entry) {
+	for (m = miner_first(); m != NULL; m = miner_next(m)) {
 		evbuffer_add_printf(b, "%s[%llu,", first ? "" : ",",
-		    (unsigned long long)m->id);
+		    (unsigned long long)m->peer.id);
 		first = 0;
-		api_str(b, m->ip);
+		api_str(b, m->peer.ip);
 		evbuffer_add_printf(b, ",%llu,%llu,%d,%llu,",
 		    (unsigned long long)m->tx, (unsigned long long)m->rx,
 		    (int)m->state, (unsigned long long)m->diff);
-		api_str(b, m->user != NULL ? m->user : "");
+		api_str(b, m->peer.user != NULL ? m->peer.user : "");
 		evbuffer_add_printf(b, ",\"********\",");
-		api_str(b, m->rigid);
+		api_str(b, m->peer.rigid);
 		evbuffer_add(b, ",", 1);
-		api_str(b, m->agent != NULL ? m->agent : "");
+		api_str(b, m->peer.agent != NULL ? m->peer.agent : "");
 		evbuffer_add(b, "]", 1);
 	}
 	evbuffer_add_printf(b, "]}\n");
-}
-
-/* The pool an upstream is on (or trying), as host:port; null if none. */
-static json_t *
-api_pool_name(struct strategy *st)
-{
-	const struct pool_conf	*pc;
-	char			 buf[300];
-	int			 i = st->cur_index;
-
-	if (st->cur != NULL)
-		return json_string(pool_name(st->cur));
-	if (i < 0 || (size_t)i >= sl.conf->npools)
-		return json_null();
-	pc = &sl.conf->pools[i];
-	snprintf(buf, sizeof buf, strchr(pc->host, ':') != NULL ? "[%s]:%d" :
-	    "%s:%d", pc->host, pc->port);
-	return json_string(buf);
 }
 
 /* One row of /1/upstreams. */
@@ -750,8 +742,9 @@ api_upstream_row(const struct upstream_view *v, void *arg)
 
 	u = json_object();
 	json_object_set_new(u, "id", api_int(v->id));
-	json_object_set_new(u, "pool", api_pool_name(v->strategy));
-	json_object_set_new(u, "state", json_string(stats_upstream_state(v)));
+	json_object_set_new(u, "pool", v->pool[0] != '\0' ?
+	    json_string(v->pool) : json_null());
+	json_object_set_new(u, "state", json_string(v->state));
 	json_object_set_new(u, "miners", json_integer(v->miners));
 	if (v->slots_free >= 0) {
 		slots = json_object();

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "stratum.h"
+#include "tls.h"
 
 /* Parsing context: where we are, and what went wrong. */
 struct cfgctx {

@@ -18,7 +18,14 @@
  */
 #include <string.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "events.h"
+#include "logfile.h"
+#include "miner.h"
+#include "share.h"
+#include "stats.h"
+#include "upstream.h"
+#include "workers.h"
 
 static int	 events_started;
 
@@ -91,8 +98,9 @@ events_login(struct miner *m)
 	sl_stats.miners_now++;
 	if (sl_stats.miners_now > sl_stats.miners_max)
 		sl_stats.miners_max = sl_stats.miners_now;
-	workers_attach(m, stats_clock_ms());
-	logfile_connect(m);
+	if (m->worker_rec == NULL)
+		m->worker_rec = workers_attach(&m->peer, stats_clock_ms());
+	logfile_connect(&m->peer);
 }
 
 /* A share ended; r says how. */
@@ -100,7 +108,6 @@ void
 events_share(struct share *s, enum share_result r, const char *message)
 {
 	struct miner		*m = s->miner;
-	struct upstream_stats	*us;
 	int64_t			 latency = events_latency(s, r), now_ms;
 	uint64_t		 counted = events_counted(s, r);
 	char			 reason[256];
@@ -143,11 +150,12 @@ events_share(struct share *s, enum share_result r, const char *message)
 
 	/* A miner that has closed has no upstream: it is unknown. */
 	if ((r == SHARE_ACCEPTED || r == SHARE_REJECTED) &&
-	    (us = splitter_ustats(m)) != NULL)
-		stats_upstream_share(us, r == SHARE_ACCEPTED, latency);
+	    m->upstream != NULL)
+		stats_upstream_share(&m->upstream->ustats, r == SHARE_ACCEPTED,
+		    latency);
 	if (m->worker_rec != NULL)
 		workers_share(m->worker_rec, r, counted, now_ms);
-	logfile_share(s, r, message, r == SHARE_LOCAL ? (m->diff != 0 &&
+	logfile_share(&m->peer, s, r, message, r == SHARE_LOCAL ? (m->diff != 0 &&
 	    m->diff < s->pool_diff ? m->diff : s->pool_diff) : s->pool_diff,
 	    latency);
 
@@ -155,7 +163,7 @@ events_share(struct share *s, enum share_result r, const char *message)
 		/* Pool error texts are not ours: escape them. */
 		log_debug("type=share id=%llu result=%s diff=%llu "
 		    "pool_diff=%llu expired=%d latency_ms=%lld reason=\"%s\"",
-		    (unsigned long long)m->id, share_result_text(r),
+		    (unsigned long long)m->peer.id, share_result_text(r),
 		    (unsigned long long)s->diff,
 		    (unsigned long long)s->pool_diff, s->expired,
 		    (long long)latency, log_escape(reason, sizeof reason,
@@ -163,18 +171,20 @@ events_share(struct share *s, enum share_result r, const char *message)
 	}
 }
 
-/* A miner connection closed (after login or not). */
+/* A miner connection closed (after login or not); why: in words. */
 void
-events_close(struct miner *m)
+events_close(struct miner *m, const char *why)
 {
 	events_start();
-	sl_stats.closed[stats_close_reason(m)]++;
+	sl_stats.closed[m->close_reason]++;
 	if (m->logged_in) {
 		m->logged_in = 0;
 		sl_stats.miners_now--;
 	}
-	workers_detach(m);
-	logfile_disconnect(m);
+	workers_detach(m->worker_rec);
+	m->worker_rec = NULL;
+	logfile_disconnect(&m->peer, m->rx, m->tx,
+	    (long long)(sl.now - m->connected), why);
 }
 
 /* Once a second. */

@@ -17,7 +17,12 @@
 
 #include <event2/listener.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "listener.h"
+#include "miner.h"
+#include "policy.h"
+#include "stats.h"
+#include "tls.h"
 
 struct listener {
 	struct evconnlistener	*evl;

@@ -25,7 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "logfile.h"
+#include "share.h"
 
 #define LOGFILE_BUF	32768	/* bytes buffered per file */
 #define LOGFILE_LINE	4096	/* longest line; longer values are cut */
@@ -214,7 +216,7 @@ logfile_close(void)
 
 /* Access log: a miner logged in. */
 void
-logfile_connect(const struct miner *m)
+logfile_connect(const struct peer *m)
 {
 	struct logfile	*lf = &logfiles[LOGFILE_ACCESS];
 	char		 line[LOGFILE_LINE], user[1100], agent[1100];
@@ -232,9 +234,10 @@ logfile_connect(const struct miner *m)
 	logfile_put(lf, line, sizeof line, n);
 }
 
-/* Access log: a connection closed, logged in or not. */
+/* Access log: a connection closed, logged in or not; reason in words. */
 void
-logfile_disconnect(const struct miner *m)
+logfile_disconnect(const struct peer *m, uint64_t rx, uint64_t tx,
+    long long seconds, const char *why)
 {
 	struct logfile	*lf = &logfiles[LOGFILE_ACCESS];
 	char		 line[LOGFILE_LINE], user[1100], reason[512];
@@ -246,9 +249,8 @@ logfile_disconnect(const struct miner *m)
 	    "rx=%llu tx=%llu seconds=%lld reason=\"%s\"\n", logfile_time(),
 	    (unsigned long long)m->id, m->ip,
 	    log_escape(user, sizeof user, m->user, 0),
-	    (unsigned long long)m->rx, (unsigned long long)m->tx,
-	    (long long)(sl.now - m->connected),
-	    log_escape(reason, sizeof reason, m->close_reason, 1));
+	    (unsigned long long)rx, (unsigned long long)tx, seconds,
+	    log_escape(reason, sizeof reason, why, 1));
 	logfile_put(lf, line, sizeof line, n);
 }
 
@@ -259,11 +261,11 @@ logfile_disconnect(const struct miner *m)
  * not by the pool carry local=1.
  */
 void
-logfile_share(const struct share *s, enum share_result r,
-    const char *message, uint64_t diff, int64_t latency_ms)
+logfile_share(const struct peer *m, const struct share *s,
+    enum share_result r, const char *message, uint64_t diff,
+    int64_t latency_ms)
 {
 	struct logfile	*lf = &logfiles[LOGFILE_SHARE];
-	const struct miner *m = s->miner;
 	char		 line[LOGFILE_LINE], user[1100], reason[512];
 	int		 n;
 

@@ -33,7 +33,9 @@
 
 #include <lua.hpp>
 
-#include "sluice.h"
+#include "config.h"
+#include "luavm.h"
+#include "stats.h"
 
 #define LUA_SCRIPT_MAX	(1 << 20)	/* bytes in one script */
 #define LUA_STR_MAX	1024	/* a returned user, pass or worker */
@@ -83,7 +85,7 @@ struct luavm {
 	int		 hooks[STATS_NHOOKS]; /* refs, or LUA_NOREF */
 	int		 handler_ref;	/* the message handler */
 	int		 miner_ref;	/* the table of this login */
-	const struct miner *miner_ptr;	/* ... and whose it is */
+	const struct peer *miner_ptr;	/* ... and whose it is */
 	uint64_t	 miner_id;
 	struct lua_script *scripts;
 	size_t		 nscripts;
@@ -126,7 +128,7 @@ static void	 lua_vm_fail(struct luavm *, int hook, const char *msg,
 static void	 lua_vm_defined(struct luavm *, int hook, char *, size_t);
 static int	 lua_vm_read(struct luavm *, const char *, struct strlist *);
 static int	 lua_vm_samples(struct luavm *, struct strlist *);
-static void	 lua_vm_push_miner(struct luavm *, const struct miner *,
+static void	 lua_vm_push_miner(struct luavm *, const struct peer *,
 		     int fresh);
 static int	 lua_check_connect(lua_State *, int, int, struct lua_result *,
 		     char *, size_t);
@@ -653,7 +655,7 @@ lua_vm_read(struct luavm *vm, const char *path, struct strlist *errors)
  * hook can leave notes in it for the next. user is refreshed each time.
  */
 static void
-lua_vm_push_miner(struct luavm *vm, const struct miner *m, int fresh)
+lua_vm_push_miner(struct luavm *vm, const struct peer *m, int fresh)
 {
 	lua_State	*L = vm->L;
 	size_t		 i;
@@ -722,7 +724,7 @@ lua_vm_push_conn(lua_State *L, const struct lua_conn *c, int sample)
 static int
 lua_vm_samples(struct luavm *vm, struct strlist *errors)
 {
-	struct miner		 m;
+	struct peer		 m;
 	struct lua_conn		 c = { "192.0.2.1", 3333, 0, 1, 30, 0 };
 	struct lua_result	 r;
 	json_t			*algos = json_pack("[s]", "rx/0");
@@ -949,7 +951,7 @@ lua_vm_connect(struct luavm *vm, const struct lua_conn *c, int *decided,
 
 /* on_login: 0 with *why NULL (accept) or the refusal; -1 on error. */
 int
-lua_vm_login(struct luavm *vm, const struct miner *m, const char **why)
+lua_vm_login(struct luavm *vm, const struct peer *m, const char **why)
 {
 	static char		 msg[LUA_MSG_MAX];
 	struct lua_result	 r;
@@ -976,7 +978,7 @@ lua_vm_login(struct luavm *vm, const struct miner *m, const char **why)
  * the login.
  */
 int
-lua_vm_custom_diff(struct luavm *vm, const struct miner *m,
+lua_vm_custom_diff(struct luavm *vm, const struct peer *m,
     const char *login, char **user, uint64_t *diff)
 {
 	struct lua_result	 r;
@@ -1000,7 +1002,7 @@ lua_vm_custom_diff(struct luavm *vm, const struct miner *m,
 
 /* worker_name: 0 with *name (allocated, or NULL: no worker); -1 on error. */
 int
-lua_vm_worker_name(struct luavm *vm, const struct miner *m, const char *mode,
+lua_vm_worker_name(struct luavm *vm, const struct peer *m, const char *mode,
     char **name)
 {
 	struct lua_result	 r;
@@ -1022,7 +1024,7 @@ lua_vm_worker_name(struct luavm *vm, const struct miner *m, const char *mode,
  * script gives none), 0 for the configured credentials, -1 on error.
  */
 int
-lua_vm_upstream_login(struct luavm *vm, const struct miner *m, char **user,
+lua_vm_upstream_login(struct luavm *vm, const struct peer *m, char **user,
     char **pass)
 {
 	struct lua_result	 r;

@@ -30,7 +30,8 @@
 #include <lua.hpp>
 #include <openssl/crypto.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "luavm.h"
 
 #define LUA_LOG_MAX	1024		/* one sluice.log message */
 

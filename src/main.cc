@@ -20,7 +20,16 @@
 #include <openssl/opensslv.h>
 #include <openssl/crypto.h>
 
-#include "sluice.h"
+#include "api.h"
+#include "config.h"
+#include "events.h"
+#include "listener.h"
+#include "miner.h"
+#include "policy.h"
+#include "share.h"
+#include "stats.h"
+#include "tls.h"
+#include "upstream.h"
 
 #define SHUTDOWN_GRACE	5	/* seconds to wait for in-flight submits */
 
@@ -162,7 +171,6 @@ main(int argc, char **argv)
 		sl.dns = evdns_base_new(sl.base, 0);
 	}
 	sl.now = sl.started = sluice_now();
-	TAILQ_INIT(&sl.miners);
 
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
 		sig_evs[i] = evsignal_new(sl.base, signals[i], sluice_signal,
@@ -432,7 +440,7 @@ sluice_stop_check(evutil_socket_t fd, short events, void *arg)
 	 * then what the splitter holds.
 	 */
 	splitter_disconnect();
-	miner_close_all("shutdown");
+	miner_close_all(CLOSE_SHUTDOWN);
 	splitter_stop();
 	api_stop();
 	events_stop();

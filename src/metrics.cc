@@ -10,7 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sluice.h"
+#include "api.h"
+#include "config.h"
+#include "logfile.h"
+#include "miner.h"
+#include "policy.h"
+#include "pool.h"
+#include "ratelimit.h"
+#include "share.h"
+#include "stats.h"
+#include "upstream.h"
+#include "workers.h"
 
 static void	 metrics_family(struct evbuffer *, const char *, const char *,
 		     const char *);
@@ -73,7 +83,7 @@ metrics_rss(void)
 	return rss;
 }
 
-/* Upstream states, as stats_upstream_state() names them. */
+/* Upstream states, as upstream_state_text() names them. */
 static const char	*metrics_ustates[] = { "active", "idle", "connecting",
     "suspended", "error" };
 
@@ -82,7 +92,7 @@ static void
 metrics_upstream_state(const struct upstream_view *v, void *arg)
 {
 	uint64_t		*ucount = (uint64_t *)arg;
-	const char		*st = stats_upstream_state(v);
+	const char		*st = v->state;
 	int			 j;
 
 	for (j = 0; j < 5; j++) {

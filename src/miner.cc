@@ -18,7 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "events.h"
+#include "job.h"
+#include "listener.h"
+#include "miner.h"
+#include "policy.h"
+#include "share.h"
+#include "stats.h"
+#include "stratum.h"
+#include "upstream.h"
+#include "wire.h"
 
 #define MINER_F_LOGIN	0x1	/* needs a completed login */
 
@@ -28,7 +38,6 @@ struct miner_method {
 	int		 flags;
 };
 
-static void	 miner_finish(struct miner *, const char *);
 static void	 miner_set_state(struct miner *, enum miner_state);
 static void	 miner_free(struct miner *);
 static void	 miner_login(struct miner *, const char *, json_t *);
@@ -52,6 +61,7 @@ static const struct miner_method miner_methods[] = {
 
 static uint64_t	 miner_next_id = 1;
 static size_t	 miner_n;
+static struct minerq miner_list = TAILQ_HEAD_INITIALIZER(miner_list);
 static struct minerq miner_dead = TAILQ_HEAD_INITIALIZER(miner_dead);
 static struct event *miner_reaper;
 
@@ -78,9 +88,23 @@ miner_state_text(enum miner_state s)
 static void
 miner_set_state(struct miner *m, enum miner_state s)
 {
-	log_debug2("miner %llu: %s -> %s", (unsigned long long)m->id,
+	log_debug2("miner %llu: %s -> %s", (unsigned long long)m->peer.id,
 	    miner_state_text(m->state), miner_state_text(s));
 	m->state = s;
+}
+
+/* The open miners, oldest first (the API's /1/miners). */
+struct miner *
+miner_first(void)
+{
+	return TAILQ_FIRST(&miner_list);
+}
+
+/* The next open miner, or NULL. */
+struct miner *
+miner_next(struct miner *m)
+{
+	return TAILQ_NEXT(m, entry);
 }
 
 /* Number of open miner connections. */
@@ -111,14 +135,15 @@ static void
 miner_free(struct miner *m)
 {
 	job_unref(m->job);
-	intern_drop(m->login);
-	intern_drop(m->user);
-	intern_drop(m->pass);
-	intern_drop(m->agent);
-	free(m->rigid);
-	free(m->worker);
-	if (m->algos != NULL)
-		json_decref(m->algos);
+	intern_drop(m->peer.login);
+	intern_drop(m->peer.user);
+	intern_drop(m->peer.pass);
+	intern_drop(m->peer.agent);
+	free(m->peer.rigid);
+	free(m->peer.worker);
+	free(m->finish_detail);
+	if (m->peer.algos != NULL)
+		json_decref(m->peer.algos);
 	free(m);
 }
 
@@ -131,58 +156,121 @@ miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
 
 	(void)salen;
 	m = XCALLOC(struct miner, 1);
-	m->id = miner_next_id++;
+	m->peer.id = miner_next_id++;
 	m->refs = 1;
 	m->slot = -1;
-	m->local_port = local_port;
+	m->peer.local_port = local_port;
 	m->connected = m->last_active = sl.now;
-	listener_ip(sa, m->ip, sizeof m->ip);
+	listener_ip(sa, m->peer.ip, sizeof m->peer.ip);
 	if (sa->sa_family == AF_INET)
-		m->port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+		m->peer.port = ntohs(((struct sockaddr_in *)sa)->sin_port);
 	else if (sa->sa_family == AF_INET6)
-		m->port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+		m->peer.port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 
-	m->tls = tls;
+	m->peer.tls = tls;
 	if (wire_open(m, fd, tls) != 0) {
-		policy_disconnect(m->ip);	/* policy_connect() counted it */
+		policy_disconnect(m->peer.ip);	/* policy_connect() counted it */
 		free(m);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&sl.miners, m, entry);
+	TAILQ_INSERT_TAIL(&miner_list, m, entry);
 	miner_n++;
 	log_debug("miner %llu: connect from %s:%d port %d",
-	    (unsigned long long)m->id, m->ip, m->port, local_port);
+	    (unsigned long long)m->peer.id, m->peer.ip, m->peer.port, local_port);
 	events_connect(m);
+}
+
+/* The words a close reason is logged with when the caller gave none. */
+const char *
+miner_close_text(enum close_reason r)
+{
+	switch (r) {
+	case CLOSE_MINER:
+		return "closed by miner";
+	case CLOSE_SOCKET_ERROR:
+		return "socket error";
+	case CLOSE_TLS_ERROR:
+		return "TLS error";
+	case CLOSE_LOGIN_TIMEOUT:
+		return "login timeout";
+	case CLOSE_IDLE_TIMEOUT:
+		return "idle timeout";
+	case CLOSE_NO_JOB:
+		return "no job from any pool";
+	case CLOSE_LINE_TOO_LONG:
+		return "line too long";
+	case CLOSE_PROTOCOL_ERROR:
+		return "protocol error before login";
+	case CLOSE_UNKNOWN_METHOD:
+		return "unknown method before login";
+	case CLOSE_OVERFLOW:
+		return "output limit reached (slow reader)";
+	case CLOSE_LOGIN_REJECTED:
+		return "login rejected";
+	case CLOSE_PROXY_FULL:
+		return "proxy is full";
+	case CLOSE_BAD_NONCE:
+		return "nonce outside the miner's slot";
+	case CLOSE_JOB_TOO_LARGE:
+		return "job too large for a login reply";
+	case CLOSE_SHUTDOWN:
+		return "shutdown";
+	case CLOSE_MAX:
+		break;
+	}
+	return "unknown";
+}
+
+/* Is a close for this reason a warning (the proxy's or the miner's fault)? */
+static int
+miner_close_is_error(enum close_reason r)
+{
+	switch (r) {
+	case CLOSE_LINE_TOO_LONG:
+	case CLOSE_PROTOCOL_ERROR:
+	case CLOSE_UNKNOWN_METHOD:
+	case CLOSE_OVERFLOW:
+	case CLOSE_BAD_NONCE:
+	case CLOSE_JOB_TOO_LARGE:
+	case CLOSE_NO_JOB:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /*
  * The one close path: detach from the splitter, report, free the socket.
- * Safe to call twice; the struct lives on while references remain.
+ * detail (a socket error, the policy's message) says more than the reason
+ * and is only read during the call. Safe to call twice; the struct lives
+ * on while references remain.
  */
 void
-miner_close(struct miner *m, const char *reason, int is_error)
+miner_close(struct miner *m, enum close_reason reason, const char *detail)
 {
 	enum miner_state	 was = m->state;
+	const char		*why;
 
 	if (was == MINER_CLOSING)
 		return;
 	miner_set_state(m, MINER_CLOSING);
 	m->close_reason = reason;
-	if (m->mapper != NULL || m->route != NULL)
-		splitter_close(m);
-	events_close(m);
-	(is_error ? log_warnx : log_info)("type=miner_close id=%llu "
-	    "ip=%s user=%s state=%s reason=\"%s\" rx=%llu tx=%llu "
-	    "accepted=%llu rejected=%llu invalid=%llu seconds=%lld",
-	    (unsigned long long)m->id, m->ip, log_word(m->user),
-	    miner_state_text(was), log_esc(reason), (unsigned long long)m->rx,
-	    (unsigned long long)m->tx, (unsigned long long)m->accepted,
-	    (unsigned long long)m->rejected, (unsigned long long)m->invalid,
-	    (long long)(sl.now - m->connected));
+	why = detail != NULL ? detail : miner_close_text(reason);
+	splitter_close(m);
+	events_close(m, why);
+	(miner_close_is_error(reason) ? log_warnx : log_info)(
+	    "type=miner_close id=%llu ip=%s user=%s state=%s close=%s "
+	    "reason=\"%s\" rx=%llu tx=%llu accepted=%llu rejected=%llu "
+	    "invalid=%llu seconds=%lld",
+	    (unsigned long long)m->peer.id, m->peer.ip, log_word(m->peer.user),
+	    miner_state_text(was), stats_close_text(reason), log_esc(why),
+	    (unsigned long long)m->rx, (unsigned long long)m->tx,
+	    (unsigned long long)m->accepted, (unsigned long long)m->rejected,
+	    (unsigned long long)m->invalid, (long long)(sl.now - m->connected));
 	wire_close(m);
-	TAILQ_REMOVE(&sl.miners, m, entry);
+	TAILQ_REMOVE(&miner_list, m, entry);
 	miner_n--;
-	policy_disconnect(m->ip);
+	policy_disconnect(m->peer.ip);
 
 	/*
 	 * The caller (a fan-out loop, a read callback) may still hold m:
@@ -226,11 +314,16 @@ miner_shutdown(void)
 	miner_reaper = NULL;
 }
 
-/* Close after what is queued has been written (a refused login). */
-static void
-miner_finish(struct miner *m, const char *reason)
+/*
+ * Close after what is queued has been written (a refused login): the
+ * wire calls miner_close() with this reason once the backlog is out.
+ */
+void
+miner_finish(struct miner *m, enum close_reason reason, const char *detail)
 {
 	m->close_reason = reason;
+	free(m->finish_detail);
+	m->finish_detail = detail != NULL ? xstrdup(detail) : NULL;
 	wire_finish(m);
 }
 
@@ -335,7 +428,7 @@ miner_line(struct miner *m, char *line, size_t len)
 	size_t				 i;
 
 	if (log_get_verbose() >= 2)
-		log_debug2("miner %llu: < %s", (unsigned long long)m->id,
+		log_debug2("miner %llu: < %s", (unsigned long long)m->peer.id,
 		    log_esc(line));
 	if (miner_line_fast(m, line, len))
 		return;
@@ -346,7 +439,7 @@ miner_line(struct miner *m, char *line, size_t len)
 		if (req != NULL)
 			json_decref(req);
 		if (m->state == MINER_WAIT_LOGIN) {
-			miner_close(m, "protocol error before login", 1);
+			miner_close(m, CLOSE_PROTOCOL_ERROR, NULL);
 			return;
 		}
 		miner_reply_error(m, "null", "Invalid request");
@@ -364,7 +457,7 @@ miner_line(struct miner *m, char *line, size_t len)
 	if (mm == NULL || mm->handler == NULL) {
 		sl_stats.protocol_errors++;
 		if (m->state == MINER_WAIT_LOGIN)
-			miner_close(m, "unknown method before login", 1);
+			miner_close(m, CLOSE_UNKNOWN_METHOD, NULL);
 		else
 			miner_reply_error(m, reqid, "Invalid method");
 		json_decref(req);
@@ -454,26 +547,26 @@ miner_login_args(struct miner *m, const char *reqid, const char *login,
 	const char	*why;
 	char		*user;
 
-	m->login = intern(login != NULL ? login : "");
-	m->pass = intern(pass != NULL ? pass : "");
-	m->agent = intern(agent != NULL ? agent : "");
+	m->peer.login = intern(login != NULL ? login : "");
+	m->peer.pass = intern(pass != NULL ? pass : "");
+	m->peer.agent = intern(agent != NULL ? agent : "");
 	if (rigid != NULL && rigid[0] != '\0')
-		m->rigid = xstrdup(rigid);
-	m->algos = algo;
+		m->peer.rigid = xstrdup(rigid);
+	m->peer.algos = algo;
 	xstrlcpy(m->login_id, reqid, sizeof m->login_id);
 
-	if ((why = policy_login(sl.conf, m)) != NULL) {
+	if ((why = policy_login(sl.conf, &m->peer)) != NULL) {
 		log_info("type=login_rejected id=%llu ip=%s user=%s "
-		    "reason=\"%s\"", (unsigned long long)m->id, m->ip,
-		    log_word(m->login), log_esc(why));
+		    "reason=\"%s\"", (unsigned long long)m->peer.id, m->peer.ip,
+		    log_word(m->peer.login), log_esc(why));
 		miner_reply_error(m, reqid, why);
-		miner_finish(m, why);
+		miner_finish(m, CLOSE_LOGIN_REJECTED, why);
 		return;
 	}
-	policy_custom_diff(sl.conf, m, &user, &m->custom_diff);
-	m->user = intern(user);
+	policy_custom_diff(sl.conf, &m->peer, &user, &m->custom_diff);
+	m->peer.user = intern(user);
 	free(user);
-	m->worker = policy_worker_name(sl.conf, m);
+	m->peer.worker = policy_worker_name(sl.conf, &m->peer);
 	stratum_random_hex(m->session, SLUICE_SESSION_LEN);
 	m->last_active = sl.now;
 	miner_set_state(m, MINER_WAIT_READY);
@@ -481,20 +574,20 @@ miner_login_args(struct miner *m, const char *reqid, const char *login,
 	if (splitter_login(m) != 0) {
 		sl_stats.refused_full++;
 		miner_reply_error(m, reqid, "Proxy is full, try again later");
-		miner_finish(m, "proxy is full");
+		miner_finish(m, CLOSE_PROXY_FULL, NULL);
 		return;
 	}
 	if (m->state == MINER_CLOSING)
 		return;
 	/* The algo list is for the login's policy hooks only. */
-	if (m->algos != NULL) {
-		json_decref(m->algos);
-		m->algos = NULL;
+	if (m->peer.algos != NULL) {
+		json_decref(m->peer.algos);
+		m->peer.algos = NULL;
 	}
 	sl_stats.logins++;
 	log_debug("type=miner_login id=%llu ip=%s user=%s rigid=%s agent=\"%s\" "
-	    "diff=%llu slot=%d", (unsigned long long)m->id, m->ip,
-	    log_word(m->user), log_word(m->rigid), log_esc(m->agent),
+	    "diff=%llu slot=%d", (unsigned long long)m->peer.id, m->peer.ip,
+	    log_word(m->peer.user), log_word(m->peer.rigid), log_esc(m->peer.agent),
 	    (unsigned long long)m->custom_diff, m->slot);
 	events_login(m);
 }
@@ -538,7 +631,7 @@ miner_login_done(struct miner *m, struct job *j)
 	    sl.conf->algo_ext ? "\"algo\"," : "",
 	    sl.conf->mode == MODE_NICEHASH ? "\"nicehash\"," : "");
 	if (olen == 0 || n < 0 || (size_t)n >= sizeof line) {
-		miner_close(m, "job too large for a login reply", 1);
+		miner_close(m, CLOSE_JOB_TOO_LARGE, NULL);
 		return;
 	}
 	wire_write(m, line, (size_t)n);
@@ -626,10 +719,10 @@ miner_submit_args(struct miner *m, const char *reqid, const char *id,
 		share_finish(s, SHARE_INVALID, "Low difficulty share");
 		return;
 	}
-	if (m->mapper != NULL && stratum_nonce_byte3(nonce) != m->slot) {
+	if (m->slot >= 0 && stratum_nonce_byte3(nonce) != m->slot) {
 		share_finish(s, SHARE_INVALID,
 		    "Invalid nonce; is miner not compatible with NiceHash?");
-		miner_finish(m, "nonce outside the miner's slot");
+		miner_finish(m, CLOSE_BAD_NONCE, NULL);
 		return;
 	}
 	splitter_submit(m, s, job_id, algo);
@@ -650,16 +743,16 @@ miner_tick(time_t now)
 {
 	struct miner	*m, *next;
 
-	for (m = TAILQ_FIRST(&sl.miners); m != NULL; m = next) {
+	for (m = TAILQ_FIRST(&miner_list); m != NULL; m = next) {
 		next = TAILQ_NEXT(m, entry);
 		if (m->state == MINER_WAIT_LOGIN &&
 		    now - m->connected >= SLUICE_LOGIN_TIMEOUT)
-			miner_close(m, "login timeout", 0);
+			miner_close(m, CLOSE_LOGIN_TIMEOUT, NULL);
 		else if ((m->state == MINER_READY ||
 		    m->state == MINER_WAIT_READY) &&
 		    now - m->last_active >= SLUICE_IDLE_TIMEOUT)
-			miner_close(m, m->state == MINER_READY ? "idle timeout" :
-			    "no job from any pool", 1);
+			miner_close(m, m->state == MINER_READY ?
+			    CLOSE_IDLE_TIMEOUT : CLOSE_NO_JOB, NULL);
 	}
 }
 
@@ -669,16 +762,16 @@ miner_quiesce(void)
 {
 	struct miner	*m;
 
-	TAILQ_FOREACH(m, &sl.miners, entry)
+	TAILQ_FOREACH(m, &miner_list, entry)
 		wire_quiesce(m);
 }
 
 /* Close every miner. */
 void
-miner_close_all(const char *reason)
+miner_close_all(enum close_reason reason)
 {
 	struct miner	*m;
 
-	while ((m = TAILQ_FIRST(&sl.miners)) != NULL)
-		miner_close(m, reason, 0);
+	while ((m = TAILQ_FIRST(&miner_list)) != NULL)
+		miner_close(m, reason, NULL);
 }

@@ -21,7 +21,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "luavm.h"
+#include "policy.h"
+#include "ratelimit.h"
+#include "stats.h"
 
 #define POLICY_MIN_DIFF	100	/* xmrig-proxy ignores a smaller +N */
 
@@ -174,7 +178,7 @@ policy_tick(time_t now)
  * configured pool's.
  */
 int
-policy_upstream_login(const struct config *c, const struct miner *m,
+policy_upstream_login(const struct config *c, const struct peer *m,
     char **user, char **pass)
 {
 	struct luavm	*vm;
@@ -194,7 +198,7 @@ policy_upstream_login(const struct config *c, const struct miner *m,
  * the next call.
  */
 const char *
-policy_login(const struct config *c, const struct miner *m)
+policy_login(const struct config *c, const struct peer *m)
 {
 	struct luavm	*vm;
 	const char	*why;
@@ -207,7 +211,7 @@ policy_login(const struct config *c, const struct miner *m)
 
 /* The user and custom difficulty for a miner's login. */
 void
-policy_custom_diff(const struct config *c, const struct miner *m, char **user,
+policy_custom_diff(const struct config *c, const struct peer *m, char **user,
     uint64_t *diff)
 {
 	struct luavm	*vm;
@@ -220,7 +224,7 @@ policy_custom_diff(const struct config *c, const struct miner *m, char **user,
 
 /* The worker name; NULL for none. Ends the login policy_login began. */
 char *
-policy_worker_name(const struct config *c, const struct miner *m)
+policy_worker_name(const struct config *c, const struct peer *m)
 {
 	struct luavm	*vm;
 	char		*name;
@@ -234,7 +238,7 @@ policy_worker_name(const struct config *c, const struct miner *m)
 
 /* Built-in: refuse an empty login and a wrong access password. */
 const char *
-policy_builtin_login(const struct config *c, const struct miner *m)
+policy_builtin_login(const struct config *c, const struct peer *m)
 {
 	if (m->login == NULL || m->login[0] == '\0')
 		return "Invalid payment address provided";
@@ -272,7 +276,7 @@ policy_builtin_custom_diff(const struct config *c, const char *login,
 
 /* Built-in: the worker name for the workers mode; NULL when disabled. */
 char *
-policy_builtin_worker_name(const struct config *c, const struct miner *m)
+policy_builtin_worker_name(const struct config *c, const struct peer *m)
 {
 	switch (c->workers) {
 	case WORKERS_NONE:

@@ -24,10 +24,42 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "job.h"
+#include "pool.h"
+#include "share.h"
+#include "stratum.h"
+#include "tls.h"
 
 #define POOL_KEEPALIVE_IDLE	60	/* seconds idle before keepalived */
 #define POOL_OUTPUT_MAX		(1 << 20)	/* a pool that stops reading */
+
+/* One connection; owned by its strategy until closed, then freed here. */
+struct pool {
+	uint64_t	 id;
+	char		 name[280];	/* host:port */
+	int		 ready;		/* has sent its first job */
+	int		 tls;
+	enum pool_state	 state;
+	struct strategy	*strategy;	/* owner */
+	int		 index;		/* into conf->pools */
+	struct config	*conf;		/* reference */
+	struct bufferevent *bev;
+	char		*qsession;	/* the pool's id for us, JSON-quoted */
+	int		 ext_algo;
+	int		 ext_keepalive;
+	int64_t		 seq;
+	int64_t		 login_seq;
+	time_t		 state_since;
+	time_t		 last_send;
+	time_t		 login_sent;
+	struct shareq	 pending;	/* in send order */
+	size_t		 npending;
+	int64_t		 keepalive_seq;	/* outstanding keepalived, or 0 */
+	time_t		 keepalive_sent;
+	uint64_t	 rx;
+	uint64_t	 tx;
+};
 
 uint64_t	 pool_fail_counts[POOL_FAIL_MAX];
 static uint64_t	 pool_next_id;
@@ -96,6 +128,30 @@ const char *
 pool_name(const struct pool *p)
 {
 	return p->name;
+}
+
+/* Index of the connection's pool in its config's pool list. */
+int
+pool_index(const struct pool *p)
+{
+	return p->index;
+}
+
+/* Connecting, logging in or logged in (not closed yet)? */
+int
+pool_is_open(const struct pool *p)
+{
+	return p->state != POOL_CLOSED;
+}
+
+/*
+ * The strategy lets go of a connection it is about to close: no callback
+ * reaches the strategy after this.
+ */
+void
+pool_detach(struct pool *p)
+{
+	p->strategy = NULL;
 }
 
 /* Change state; every transition goes through here. */
@@ -315,16 +371,18 @@ static void
 pool_login(struct pool *p)
 {
 	const struct pool_conf	*pc = &p->conf->pools[p->index];
-	struct strategy		*st = p->strategy;
+	const char		*user = NULL, *pass = NULL;
 	json_t			*req, *params;
 	char			*s;
 	int			 n;
 
+	if (p->strategy != NULL)
+		strategy_login(p->strategy, &user, &pass);
 	params = json_object();
 	json_object_set_new(params, "login", json_string(
-	    st != NULL && st->user != NULL ? st->user : pc->user));
+	    user != NULL ? user : pc->user));
 	json_object_set_new(params, "pass", json_string(
-	    st != NULL && st->pass != NULL ? st->pass : pc->pass));
+	    pass != NULL ? pass : pc->pass));
 	json_object_set_new(params, "agent", json_string(SLUICE_AGENT));
 	if (pc->rig_id != NULL)
 		json_object_set_new(params, "rigid", json_string(pc->rig_id));

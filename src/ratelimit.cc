@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sluice.h"
+#include "ratelimit.h"
+#include "stats.h"
 
 #define RL_SLOTS	65536	/* hash buckets, a power of two */
 #define RL_MAX		65536	/* addresses tracked at most */

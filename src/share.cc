@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sluice.h"
+#include "events.h"
+#include "miner.h"
+#include "share.h"
+#include "stats.h"
+#include "stratum.h"
 
 static struct shareq	 share_free = TAILQ_HEAD_INITIALIZER(share_free);
 static size_t		 share_nfree;

@@ -1,6 +1,6 @@
 /*
- * simple.cc: simple mode. Every miner gets its own upstream (a route with
- * its own failover strategy) and the blob goes through unmodified.
+ * simple.cc: the simple splitter. Every miner gets its own upstream and
+ * the blob goes through unmodified.
  *
  * With reuse-timeout > 0 a departed miner's upstream waits idle that many
  * seconds; the next miner to log in takes it over and is answered with the
@@ -11,252 +11,152 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "miner.h"
+#include "policy.h"
+#include "pool.h"
+#include "upstream.h"
 
-struct simple_route {
-	uint64_t	 id;
-	struct strategy	*strategy;
-	struct miner	*miner;		/* NULL while idle */
-	struct jobs	 jobs;
-	uint64_t	 njobs;
-	time_t		 idle_since;
-	int		 custom_login;	/* upstream_login gave user/pass */
-	struct upstream_stats ustats;	/* stats.cc */
-	TAILQ_ENTRY(simple_route) entry;
+static struct upstreamq	 simple_idle = TAILQ_HEAD_INITIALIZER(simple_idle);
+
+static void	 simple_start(void);
+static int	 simple_login(struct miner *);
+static void	 simple_close(struct miner *);
+static void	 simple_fanout(struct upstream *, struct job *);
+static void	 simple_tick(time_t);
+static void	 simple_reload(void);
+static void	 simple_stop(void);
+static void	 simple_unidle(struct upstream *);
+
+const struct splitter simple_splitter = {
+	"simple",
+	simple_start,
+	simple_login,
+	simple_close,
+	simple_fanout,
+	simple_tick,
+	simple_reload,
+	simple_stop
 };
-TAILQ_HEAD(routeq, simple_route);
-
-static struct routeq	 simple_active = TAILQ_HEAD_INITIALIZER(simple_active);
-static struct routeq	 simple_idle = TAILQ_HEAD_INITIALIZER(simple_idle);
-static uint64_t		 route_next_id;
-
-static void	 route_on_job(void *, struct job *, int);
-static void	 route_on_down(void *);
-static void	 route_free(struct simple_route *);
-
-static const struct strategy_ops route_ops = {
-	route_on_job,
-	route_on_down
-};
-
-/* A job for this route's miner, if it has one. */
-static void
-route_on_job(void *arg, struct job *j, int new_session)
-{
-	struct simple_route	*r = (struct simple_route *)arg;
-
-	jobs_set(&r->jobs, j, new_session);
-	r->njobs++;
-	if (r->miner != NULL)
-		miner_send_job(r->miner, j);
-}
-
-/* The pool went away; submits get "Bad gateway" until it is back. */
-static void
-route_on_down(void *arg)
-{
-	(void)arg;
-}
-
-/* Disconnect and free a route (it has no miner). */
-static void
-route_free(struct simple_route *r)
-{
-	strategy_free(r->strategy);
-	jobs_clear(&r->jobs);
-	free(r);
-}
 
 /* Simple mode connects nothing until a miner arrives. */
-void
+static void
 simple_start(void)
 {
+}
+
+/* Take an upstream off the reuse list. */
+static void
+simple_unidle(struct upstream *u)
+{
+	TAILQ_REMOVE(&simple_idle, u, idle_entry);
+	u->idle_since = 0;
 }
 
 /*
  * A miner logs in: take over an idle upstream when reuse is on (and the
  * policy did not ask for the miner's own pool login), else open one.
  */
-int
+static int
 simple_login(struct miner *m)
 {
-	struct simple_route	*r;
-	char			*user = NULL, *pass = NULL;
+	struct upstream	*u = NULL;
+	struct job	*j;
+	char		*user = NULL, *pass = NULL;
 
-	policy_upstream_login(sl.conf, m, &user, &pass);
-	r = NULL;
+	policy_upstream_login(sl.conf, &m->peer, &user, &pass);
 	if (user == NULL) {
-		TAILQ_FOREACH(r, &simple_idle, entry) {
-			if (!r->custom_login && strategy_is_up(r->strategy))
+		TAILQ_FOREACH(u, &simple_idle, idle_entry) {
+			if (upstream_is_up(u))
 				break;
 		}
 	}
-	if (r != NULL) {
-		TAILQ_REMOVE(&simple_idle, r, entry);
+	if (u != NULL) {
+		simple_unidle(u);
 		log_debug("miner %llu: reusing upstream %llu",
-		    (unsigned long long)m->id, (unsigned long long)r->id);
+		    (unsigned long long)m->peer.id, (unsigned long long)u->id);
 	} else {
-		r = XCALLOC(struct simple_route, 1);
-		r->id = route_next_id++;
-		r->strategy = strategy_new(&route_ops, r);
+		u = upstream_new();
 		if (user != NULL) {
-			r->custom_login = 1;
-			r->strategy->user = user;
-			r->strategy->pass = pass != NULL ? pass : xstrdup("x");
+			u->custom_login = 1;
+			strategy_set_login(u->strategy, user,
+			    pass != NULL ? pass : xstrdup("x"));
 			user = pass = NULL;
 		}
-		strategy_start(r->strategy);
+		upstream_start(u);
 	}
 	free(user);
 	free(pass);
-	TAILQ_INSERT_TAIL(&simple_active, r, entry);
-	r->miner = m;
-	m->route = r;
+	u->miner = m;
+	m->upstream = u;
 	m->slot = -1;
-	if (r->jobs.job != NULL && strategy_is_up(r->strategy))
-		miner_login_done(m, r->jobs.job);
+	if ((j = upstream_ready_job(u)) != NULL)
+		miner_login_done(m, j);
 	return 0;
 }
 
-/* Check and forward a share on the miner's own upstream. */
-void
-simple_submit(struct miner *m, struct share *s, const char *job_id,
-    const char *algo)
-{
-	jobs_submit(&m->route->jobs, m->route->strategy, s, job_id, algo);
-}
-
 /* A miner leaves: its upstream goes idle (reuse) or is closed. */
-void
+static void
 simple_close(struct miner *m)
 {
-	struct simple_route	*r = m->route;
+	struct upstream	*u = m->upstream;
 
-	if (r == NULL)
-		return;
-	m->route = NULL;
-	r->miner = NULL;
-	TAILQ_REMOVE(&simple_active, r, entry);
-	if (sl.conf->reuse_timeout > 0 && !r->custom_login && !sl.stopping &&
-	    strategy_is_up(r->strategy)) {
-		r->idle_since = sl.now;
-		TAILQ_INSERT_TAIL(&simple_idle, r, entry);
+	m->upstream = NULL;
+	u->miner = NULL;
+	if (sl.conf->reuse_timeout > 0 && !u->custom_login && !sl.stopping &&
+	    upstream_is_up(u)) {
+		u->idle_since = sl.now;
+		TAILQ_INSERT_TAIL(&simple_idle, u, idle_entry);
 		return;
 	}
-	route_free(r);
+	upstream_free(u);
 }
 
-/* Once a second: close upstreams idle longer than reuse-timeout. */
-void
+/* A job for the upstream's miner, if it has one. */
+static void
+simple_fanout(struct upstream *u, struct job *j)
+{
+	if (u->miner != NULL)
+		miner_send_job(u->miner, j);
+}
+
+/* Once a second: close upstreams idle past reuse-timeout, or down. */
+static void
 simple_tick(time_t now)
 {
-	struct simple_route	*r, *next;
+	struct upstream	*u, *next;
 
-	TAILQ_FOREACH(r, &simple_active, entry)
-		strategy_tick(r->strategy, now);
-	for (r = TAILQ_FIRST(&simple_idle); r != NULL; r = next) {
-		next = TAILQ_NEXT(r, entry);
-		if (now - r->idle_since >= sl.conf->reuse_timeout ||
-		    !strategy_is_up(r->strategy)) {
-			TAILQ_REMOVE(&simple_idle, r, entry);
+	for (u = TAILQ_FIRST(&simple_idle); u != NULL; u = next) {
+		next = TAILQ_NEXT(u, idle_entry);
+		if (now - u->idle_since >= sl.conf->reuse_timeout ||
+		    !upstream_is_up(u)) {
+			simple_unidle(u);
 			log_debug("upstream %llu: idle past reuse-timeout",
-			    (unsigned long long)r->id);
-			route_free(r);
-		} else
-			strategy_tick(r->strategy, now);
+			    (unsigned long long)u->id);
+			upstream_free(u);
+		}
 	}
 }
 
-/* The pool list changed: every upstream starts over at the primary. */
-void
+/* The pool list changed: idle upstreams go, the others start over. */
+static void
 simple_reload(void)
 {
-	struct simple_route	*r;
+	struct upstream	*u;
 
-	TAILQ_FOREACH(r, &simple_active, entry)
-		strategy_restart(r->strategy);
-	while ((r = TAILQ_FIRST(&simple_idle)) != NULL) {
-		TAILQ_REMOVE(&simple_idle, r, entry);
-		route_free(r);
-	}
+	simple_stop();
+	for (u = upstream_first(); u != NULL; u = upstream_next(u))
+		strategy_restart(u->strategy);
 }
 
-/*
- * Shutdown, first step: disconnect every active upstream, answering the
- * submits still pending on it; the routes stay until their miners close.
- */
-void
-simple_disconnect(void)
-{
-	struct simple_route	*r;
-
-	TAILQ_FOREACH(r, &simple_active, entry) {
-		strategy_free(r->strategy);
-		r->strategy = strategy_new(&route_ops, r);
-	}
-}
-
-/* Shutdown, last step: free the idle upstreams (active ones went with
- * their miners). */
-void
+/* Shutdown: free the idle upstreams (the others went with their miners). */
+static void
 simple_stop(void)
 {
-	struct simple_route	*r;
+	struct upstream	*u;
 
-	while ((r = TAILQ_FIRST(&simple_idle)) != NULL) {
-		TAILQ_REMOVE(&simple_idle, r, entry);
-		route_free(r);
-	}
-}
-
-/* Upstream counts: active (up), sleep (idle, kept for reuse), error. */
-void
-simple_upstreams(uint64_t *active, uint64_t *sleep, uint64_t *error,
-    uint64_t *total)
-{
-	struct simple_route	*r;
-
-	TAILQ_FOREACH(r, &simple_active, entry) {
-		(*total)++;
-		if (strategy_is_up(r->strategy))
-			(*active)++;
-		else
-			(*error)++;
-	}
-	TAILQ_FOREACH(r, &simple_idle, entry) {
-		(*total)++;
-		(*sleep)++;
-	}
-}
-
-/* The per-upstream counters of a route. */
-struct upstream_stats *
-simple_ustats(struct simple_route *r)
-{
-	return &r->ustats;
-}
-
-/* Call fn for every route, active then idle. */
-void
-simple_foreach(void (*fn)(const struct upstream_view *, void *), void *arg)
-{
-	struct upstream_view	 v;
-	struct simple_route	*r;
-	struct routeq		*lists[2] = { &simple_active, &simple_idle };
-	int			 i;
-
-	for (i = 0; i < 2; i++) {
-		TAILQ_FOREACH(r, lists[i], entry) {
-			memset(&v, 0, sizeof v);
-			v.id = r->id;
-			v.strategy = r->strategy;
-			v.ustats = &r->ustats;
-			v.njobs = r->njobs;
-			v.job = r->jobs.job;
-			v.idle = r->miner == NULL;
-			v.miners = r->miner != NULL;
-			v.slots_free = v.slots_dead = -1;
-			fn(&v, arg);
-		}
+	while ((u = TAILQ_FIRST(&simple_idle)) != NULL) {
+		simple_unidle(u);
+		upstream_free(u);
 	}
 }

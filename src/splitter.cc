@@ -1,124 +1,121 @@
 /*
- * splitter.cc: the mode's splitter, chosen once at start (mode is not
- * changed by a reload). NiceHash shares one pool connection among up to
- * 256 miners; simple mode gives each miner its own.
+ * splitter.cc: the mode's splitter, chosen once at start (the mode is not
+ * changed by a reload), and the calls the rest of the proxy makes. What
+ * differs between the modes is in the splitter's table (nicehash.cc,
+ * simple.cc); what both do to every upstream is here.
  */
 #include <string.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "miner.h"
+#include "pool.h"
+#include "share.h"
+#include "upstream.h"
 
-static time_t	 splitter_last_gc;
+static const struct splitter	*splitter;
 
-#define SPLITTER_GC_INTERVAL	60
-
-/* Connect the first upstream(s). */
+/* Pick the mode's splitter and connect what it connects at start. */
 void
 splitter_start(void)
 {
-	splitter_last_gc = sl.now;
-	if (sl.conf->mode == MODE_SIMPLE)
-		simple_start();
-	else
-		nicehash_start();
+	splitter = sl.conf->mode == MODE_SIMPLE ? &simple_splitter :
+	    &nicehash_splitter;
+	splitter->start();
 }
 
 /* Find an upstream for a logged-in miner; -1 when the proxy is full. */
 int
 splitter_login(struct miner *m)
 {
-	if (sl.conf->mode == MODE_SIMPLE)
-		return simple_login(m);
-	return nicehash_login(m);
+	return splitter->login(m);
 }
 
-/* Route a share that passed the protocol checks. */
+/* Route a share that passed the protocol checks to its upstream. */
 void
 splitter_submit(struct miner *m, struct share *s, const char *job_id,
     const char *algo)
 {
-	if (m->route != NULL)
-		simple_submit(m, s, job_id, algo);
-	else
-		nicehash_submit(m, s, job_id, algo);
+	upstream_submit(m->upstream, s, job_id, algo);
 }
 
-/* Release a closing miner's upstream slot. */
+/* Release a closing miner's place on its upstream. */
 void
 splitter_close(struct miner *m)
 {
-	if (m->route != NULL)
-		simple_close(m);
-	else
-		nicehash_close(m);
+	if (m->upstream != NULL)
+		splitter->close(m);
 }
 
-/* Once a second: pool timeouts; every 60 s: garbage collection. */
+/* A job on an upstream: its miners get it (upstream.cc calls this). */
+void
+splitter_fanout(struct upstream *u, struct job *j)
+{
+	splitter->fanout(u, j);
+}
+
+/* Once a second: pool timeouts and keepalives, then the mode's GC. */
 void
 splitter_tick(time_t now)
 {
-	struct mapper	*mp;
+	struct upstream	*u;
 
-	if (sl.conf->mode == MODE_SIMPLE) {
-		simple_tick(now);
-		return;
-	}
-	TAILQ_FOREACH(mp, &nicehash_mappers, entry)
-		strategy_tick(mp->strategy, now);
-	if (now - splitter_last_gc >= SPLITTER_GC_INTERVAL) {
-		splitter_last_gc = now;
-		nicehash_gc();
-	}
+	for (u = upstream_first(); u != NULL; u = upstream_next(u))
+		strategy_tick(u->strategy, now);
+	splitter->tick(now);
 }
 
 /* The pool list changed. */
 void
 splitter_reload(void)
 {
-	if (sl.conf->mode == MODE_SIMPLE)
-		simple_reload();
-	else
-		nicehash_reload();
+	splitter->reload();
 }
 
-/* Shutdown, first step: drop every pool connection, answering pending
- * submits while their miners are still connected. */
+/*
+ * Shutdown, first step: drop every pool connection, answering pending
+ * submits while their miners are still connected. The upstreams stay
+ * until their miners have closed.
+ */
 void
 splitter_disconnect(void)
 {
-	if (sl.conf->mode == MODE_SIMPLE)
-		simple_disconnect();
-	else
-		nicehash_disconnect();
+	struct upstream	*u;
+
+	for (u = upstream_first(); u != NULL; u = upstream_next(u))
+		upstream_disconnect(u);
 }
 
 /* Shutdown, last step: free every upstream (the miners are closed). */
 void
 splitter_stop(void)
 {
-	if (sl.conf->mode == MODE_SIMPLE)
-		simple_stop();
-	else
-		nicehash_stop();
+	struct upstream	*u;
+
+	splitter->stop();
+	while ((u = upstream_first()) != NULL)
+		upstream_free(u);
 }
 
-/* Upstream counts for the API and the summary line. */
+/*
+ * Upstream counts for the API and the summary line: active (up), sleep
+ * (suspended by GC, or idle for reuse), error (down or connecting).
+ */
 void
 splitter_upstreams(uint64_t *active, uint64_t *sleep, uint64_t *error,
     uint64_t *total)
 {
-	struct mapper	*mp;
+	struct upstream	*u;
+	const char	*st;
 
 	*active = *sleep = *error = *total = 0;
-	if (sl.conf->mode == MODE_SIMPLE) {
-		simple_upstreams(active, sleep, error, total);
-		return;
-	}
-	TAILQ_FOREACH(mp, &nicehash_mappers, entry) {
+	for (u = upstream_first(); u != NULL; u = upstream_next(u)) {
 		(*total)++;
-		if (mp->suspended)
-			(*sleep)++;
-		else if (strategy_is_up(mp->strategy))
+		st = upstream_state_text(u);
+		if (strcmp(st, "active") == 0)
 			(*active)++;
+		else if (strcmp(st, "suspended") == 0 ||
+		    strcmp(st, "idle") == 0)
+			(*sleep)++;
 		else
 			(*error)++;
 	}
@@ -129,117 +126,25 @@ void
 splitter_foreach(void (*fn)(const struct upstream_view *, void *), void *arg)
 {
 	struct upstream_view	 v;
-	struct mapper		*mp;
+	struct upstream		*u;
 	int			 active;
 
-	if (sl.conf->mode == MODE_SIMPLE) {
-		simple_foreach(fn, arg);
-		return;
-	}
-	TAILQ_FOREACH(mp, &nicehash_mappers, entry) {
+	for (u = upstream_first(); u != NULL; u = upstream_next(u)) {
 		memset(&v, 0, sizeof v);
-		v.id = mp->id;
-		v.strategy = mp->strategy;
-		v.ustats = &mp->ustats;
-		v.njobs = mp->njobs;
-		v.job = mp->jobs.job;
-		v.suspended = mp->suspended;
-		storage_count(&mp->storage, &v.slots_free, &v.slots_dead,
-		    &active);
-		v.miners = active;
+		v.id = u->id;
+		v.state = upstream_state_text(u);
+		strategy_pool_name(u->strategy, v.pool, sizeof v.pool);
+		v.ustats = &u->ustats;
+		v.njobs = u->njobs;
+		v.job = u->job;
+		if (u->slots != NULL) {
+			storage_count(u->slots, &v.slots_free, &v.slots_dead,
+			    &active);
+			v.miners = active;
+		} else {
+			v.slots_free = v.slots_dead = -1;
+			v.miners = u->miner != NULL;
+		}
 		fn(&v, arg);
 	}
-}
-
-/* The per-upstream counters of a miner's upstream, or NULL. */
-struct upstream_stats *
-splitter_ustats(struct miner *m)
-{
-	if (m->mapper != NULL)
-		return &m->mapper->ustats;
-	if (m->route != NULL)
-		return simple_ustats(m->route);
-	return NULL;
-}
-
-/*
- * A job from an upstream. Within a pool session the current job becomes
- * the previous one (its shares are still accepted, counted as expired); a
- * new session (login, failover) starts afresh.
- */
-void
-jobs_set(struct jobs *js, struct job *j, int new_session)
-{
-	struct nonceset	 tmp;
-
-	job_unref(js->prev);
-	if (new_session) {
-		js->prev = NULL;
-		job_unref(js->job);
-		nonceset_clear(&js->prev_seen);
-	} else {
-		js->prev = js->job;
-		tmp = js->prev_seen;
-		js->prev_seen = js->seen;
-		js->seen = tmp;
-	}
-	nonceset_clear(&js->seen);
-	js->job = job_ref(j);
-}
-
-/* Forget both jobs (upstream suspended or freed). */
-void
-jobs_clear(struct jobs *js)
-{
-	job_unref(js->job);
-	job_unref(js->prev);
-	js->job = js->prev = NULL;
-	nonceset_free(&js->seen);
-	nonceset_free(&js->prev_seen);
-}
-
-/*
- * The splitter's checks of a share, in order: the job (current, or the
- * previous of the same pool session = expired), duplicate nonce, algorithm,
- * an upstream to send it to, the pool's difficulty. Then it is forwarded.
- * Every path ends the share (share_finish) or hands it to the pool.
- */
-void
-jobs_submit(struct jobs *js, struct strategy *st, struct share *s,
-    const char *job_id, const char *algo)
-{
-	struct job	*j;
-	struct nonceset	*seen;
-	struct pool	*p;
-
-	if (js->job != NULL && strcmp(job_id, js->job->job_id) == 0) {
-		j = js->job;
-		seen = &js->seen;
-	} else if (js->prev != NULL && strcmp(job_id, js->prev->job_id) == 0) {
-		j = js->prev;
-		seen = &js->prev_seen;
-		s->expired = 1;
-	} else {
-		share_finish(s, SHARE_INVALID, "Invalid job id");
-		return;
-	}
-	s->pool_diff = j->diff;
-	if (!nonceset_add(seen, s->nonce_le)) {
-		share_finish(s, SHARE_DUPLICATE, "Duplicate share");
-		return;
-	}
-	if (algo != NULL && j->algo != NULL && strcmp(algo, j->algo) != 0) {
-		share_finish(s, SHARE_INVALID, "Incorrect algorithm");
-		return;
-	}
-	if ((p = strategy_pool(st)) == NULL) {
-		share_finish(s, SHARE_BAD_GATEWAY, "Bad gateway");
-		return;
-	}
-	if (s->diff < j->diff) {
-		share_finish(s, SHARE_LOCAL, NULL);
-		return;
-	}
-	if (pool_submit(p, s, j) != 0)
-		share_finish(s, SHARE_BAD_GATEWAY, "Bad gateway");
 }

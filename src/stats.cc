@@ -27,7 +27,7 @@
 
 #include <algorithm>
 
-#include "sluice.h"
+#include "stats.h"
 
 #define STATS_LATENCY_SAMPLES	1024
 
@@ -289,63 +289,6 @@ stats_upstream_latency(const struct upstream_stats *u)
 	    UPSTREAM_LATENCY_SAMPLES ? u->nlatency : UPSTREAM_LATENCY_SAMPLES);
 }
 
-/* An upstream's state for the API: active, connecting, suspended, error. */
-const char *
-stats_upstream_state(const struct upstream_view *v)
-{
-	if (v->suspended)
-		return "suspended";
-	if (strategy_is_up(v->strategy))
-		return v->idle ? "idle" : "active";
-	if (v->strategy->cur != NULL && v->strategy->cur->state != POOL_CLOSED)
-		return "connecting";
-	return "error";
-}
-
-/*
- * Map a closed miner's free-text reason onto the bounded set the metrics
- * use. A login the policy refused ends with the policy's own message, so
- * anything unknown from a miner that sent a login but was never counted
- * as logged in is a refused login.
- */
-enum close_reason
-stats_close_reason(const struct miner *m)
-{
-	static const struct {
-		const char		*text;
-		enum close_reason	 reason;
-	} known[] = {
-		{ "closed by miner", CLOSE_MINER },
-		{ "login timeout", CLOSE_LOGIN_TIMEOUT },
-		{ "idle timeout", CLOSE_IDLE_TIMEOUT },
-		{ "line too long", CLOSE_LINE_TOO_LONG },
-		{ "protocol error before login", CLOSE_PROTOCOL_ERROR },
-		{ "unknown method before login", CLOSE_PROTOCOL_ERROR },
-		{ "output limit reached (slow reader)", CLOSE_OVERFLOW },
-		{ "proxy is full", CLOSE_PROXY_FULL },
-		{ "nonce outside the miner's slot", CLOSE_BAD_NONCE },
-		{ "shutdown", CLOSE_SHUTDOWN },
-	};
-	static const int	 sockerr[] = { ECONNRESET, ETIMEDOUT, EPIPE,
-	    ECONNABORTED, EHOSTUNREACH, ENETUNREACH, ENETDOWN, EIO };
-	const char		*r = m->close_reason;
-	size_t			 i;
-
-	if (r == NULL)
-		return CLOSE_OTHER;
-	for (i = 0; i < sizeof known / sizeof known[0]; i++) {
-		if (strcmp(r, known[i].text) == 0)
-			return known[i].reason;
-	}
-	for (i = 0; i < sizeof sockerr / sizeof sockerr[0]; i++) {
-		if (strcmp(r, strerror(sockerr[i])) == 0)
-			return CLOSE_SOCKET_ERROR;
-	}
-	if (m->login != NULL && !m->logged_in)
-		return CLOSE_LOGIN_REJECTED;
-	return CLOSE_OTHER;
-}
-
 /* Label of a close reason. */
 const char *
 stats_close_text(enum close_reason r)
@@ -355,14 +298,20 @@ stats_close_text(enum close_reason r)
 		return "miner";
 	case CLOSE_SOCKET_ERROR:
 		return "socket_error";
+	case CLOSE_TLS_ERROR:
+		return "tls_error";
 	case CLOSE_LOGIN_TIMEOUT:
 		return "login_timeout";
 	case CLOSE_IDLE_TIMEOUT:
 		return "idle_timeout";
+	case CLOSE_NO_JOB:
+		return "no_job";
 	case CLOSE_LINE_TOO_LONG:
 		return "line_too_long";
 	case CLOSE_PROTOCOL_ERROR:
 		return "protocol_error";
+	case CLOSE_UNKNOWN_METHOD:
+		return "unknown_method";
 	case CLOSE_OVERFLOW:
 		return "overflow";
 	case CLOSE_LOGIN_REJECTED:
@@ -371,13 +320,14 @@ stats_close_text(enum close_reason r)
 		return "proxy_full";
 	case CLOSE_BAD_NONCE:
 		return "bad_nonce";
+	case CLOSE_JOB_TOO_LARGE:
+		return "job_too_large";
 	case CLOSE_SHUTDOWN:
 		return "shutdown";
-	case CLOSE_OTHER:
 	case CLOSE_MAX:
 		break;
 	}
-	return "other";
+	return "unknown";
 }
 
 /* Name of a Lua hook, as the metrics label it. */

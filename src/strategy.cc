@@ -13,10 +13,29 @@
  * State changes are logged once per transition (type=pool_state), never
  * once per retry.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "pool.h"
+
+struct strategy {
+	uint64_t	 id;
+	const struct strategy_ops *ops;
+	void		*owner;
+	struct pool	*cur;		/* serving, or being tried */
+	int		 cur_index;
+	int		 fails;		/* consecutive failures of cur_index */
+	struct pool	*probe;		/* primary, retried while on a backup */
+	struct event	*retry_ev;
+	struct event	*probe_ev;
+	uint64_t	 session_gen;	/* bumped on every successful login */
+	int		 up;		/* serving pool logged in with a job */
+	int		 down_logged;
+	char		*user;		/* override of the pool user, or NULL */
+	char		*pass;
+};
 
 static uint64_t	 strategy_next_id;
 
@@ -52,12 +71,12 @@ strategy_detach(struct strategy *st)
 	evtimer_del(st->probe_ev);
 	if ((p = st->probe) != NULL) {
 		st->probe = NULL;
-		p->strategy = NULL;
+		pool_detach(p);
 		pool_close(p, POOL_FAIL_NONE, "stopped");
 	}
 	if ((p = st->cur) != NULL) {
 		st->cur = NULL;
-		p->strategy = NULL;
+		pool_detach(p);
 		pool_close(p, POOL_FAIL_NONE, "stopped");
 	}
 	st->up = 0;
@@ -101,6 +120,65 @@ struct pool *
 strategy_pool(struct strategy *st)
 {
 	return st->up ? st->cur : NULL;
+}
+
+/*
+ * Log in with this user and pass instead of the pool's (simple mode, the
+ * policy's upstream_login). Takes ownership of both strings.
+ */
+void
+strategy_set_login(struct strategy *st, char *user, char *pass)
+{
+	free(st->user);
+	free(st->pass);
+	st->user = user;
+	st->pass = pass;
+}
+
+/* The login override for pool.cc, or NULLs for the pool's own. */
+void
+strategy_login(const struct strategy *st, const char **user,
+    const char **pass)
+{
+	*user = st->user;
+	*pass = st->pass;
+}
+
+/* The strategy's id, as logs name it (upstream=N). */
+uint64_t
+strategy_id(const struct strategy *st)
+{
+	return st->id;
+}
+
+/* A connection to the serving candidate is under way, not up yet? */
+int
+strategy_is_connecting(const struct strategy *st)
+{
+	return !st->up && st->cur != NULL && pool_is_open(st->cur);
+}
+
+/*
+ * The pool the strategy is on or trying, as host:port ([v6]:port), or ""
+ * when it has no candidate.
+ */
+void
+strategy_pool_name(const struct strategy *st, char *buf, size_t len)
+{
+	const struct pool_conf	*pc;
+	int			 i = st->cur_index;
+
+	if (st->cur != NULL) {
+		xstrlcpy(buf, pool_name(st->cur), len);
+		return;
+	}
+	if (i < 0 || (size_t)i >= sl.conf->npools) {
+		buf[0] = '\0';
+		return;
+	}
+	pc = &sl.conf->pools[i];
+	snprintf(buf, len, strchr(pc->host, ':') != NULL ? "[%s]:%d" :
+	    "%s:%d", pc->host, pc->port);
 }
 
 /* Is a pool logged in and serving jobs? */
@@ -204,7 +282,7 @@ strategy_pool_ready(struct strategy *st, struct pool *p, struct job *j)
 		st->cur = p;
 		st->cur_index = 0;
 		if (old != NULL) {
-			old->strategy = NULL;
+			pool_detach(old);
 			pool_close(old, POOL_FAIL_NONE, "primary is back");
 		}
 		log_info("type=pool_switch upstream=%llu to=%s reason="
@@ -218,8 +296,8 @@ strategy_pool_ready(struct strategy *st, struct pool *p, struct job *j)
 	st->down_logged = 0;
 	st->session_gen++;
 	log_info("type=pool_state upstream=%llu pool=%s state=up index=%d",
-	    (unsigned long long)st->id, pool_name(p), p->index);
-	if (p->index != 0 && !evtimer_pending(st->probe_ev, NULL))
+	    (unsigned long long)st->id, pool_name(p), pool_index(p));
+	if (pool_index(p) != 0 && !evtimer_pending(st->probe_ev, NULL))
 		strategy_schedule(st->probe_ev, sl.conf->retry_pause);
 	st->ops->on_job(st->owner, j, 1);
 }

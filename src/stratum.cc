@@ -9,7 +9,7 @@
 
 #include <openssl/rand.h>
 
-#include "sluice.h"
+#include "stratum.h"
 
 static int	 stratum_hexval(char);
 static size_t	 stratum_escape(char *, size_t, const char *);

@@ -13,7 +13,9 @@
 #include <openssl/x509.h>
 #include <arpa/inet.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "stratum.h"
+#include "tls.h"
 
 static SSL_CTX	*tls_server_ctx;
 static SSL_CTX	*tls_client_ctx[2];	/* [0] no verify, [1] verify */

@@ -27,7 +27,11 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "miner.h"
+#include "stats.h"
+#include "tls.h"
+#include "wire.h"
 
 /* What is queued for a plain miner while the kernel does not take it. */
 struct wire_out {
@@ -67,7 +71,7 @@ wire_open(struct miner *m, evutil_socket_t fd, int tls)
 	}
 	if (tls_server() == NULL || (ssl = SSL_new(tls_server())) == NULL) {
 		log_warnx("miner %llu: no TLS context for a TLS connection",
-		    (unsigned long long)m->id);
+		    (unsigned long long)m->peer.id);
 		evutil_closesocket(fd);
 		w->fd = -1;
 		return -1;
@@ -189,13 +193,13 @@ wire_write(struct miner *m, const char *buf, size_t len)
 			len -= (size_t)n;
 		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
-			miner_close(m, strerror(errno), 0);
+			miner_close(m, CLOSE_SOCKET_ERROR, strerror(errno));
 			return;
 		}
 	}
 	if (queued + len > limit) {
 		sl_stats.overflows++;
-		miner_close(m, "output limit reached (slow reader)", 1);
+		miner_close(m, CLOSE_OVERFLOW, NULL);
 		return;
 	}
 	if (w->bev != NULL)
@@ -233,7 +237,7 @@ wire_finish(struct miner *m)
 	w->finishing = 1;
 	wire_pause(m, 1);
 	if (wire_queued(m) == 0) {
-		miner_close(m, m->close_reason, 0);
+		miner_close(m, m->close_reason, m->finish_detail);
 		return;
 	}
 	if (w->bev != NULL) {
@@ -254,7 +258,7 @@ wire_drained(struct miner *m)
 
 	if (w->finishing) {
 		if (wire_queued(m) == 0)
-			miner_close(m, m->close_reason, 0);
+			miner_close(m, m->close_reason, m->finish_detail);
 		return;
 	}
 	/* Stopping: wire_quiesce() ended reading for good. */
@@ -281,7 +285,7 @@ wire_plain_write(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	n = evbuffer_write(w->out->buf, fd);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		miner_close(m, strerror(errno), 0);
+		miner_close(m, CLOSE_SOCKET_ERROR, strerror(errno));
 		return;
 	}
 	if (evbuffer_get_length(w->out->buf) == 0)
@@ -321,7 +325,7 @@ wire_plain_read(evutil_socket_t fd, short what, void *arg)
 	have = wire_take_partial(m);
 	n = recv(fd, wire_rbuf + have, sizeof wire_rbuf - have - 1, 0);
 	if (n == 0) {
-		miner_close(m, "closed by miner", 0);
+		miner_close(m, CLOSE_MINER, NULL);
 		return;
 	}
 	if (n < 0) {
@@ -333,7 +337,7 @@ wire_plain_read(evutil_socket_t fd, short what, void *arg)
 			}
 			return;
 		}
-		miner_close(m, strerror(errno), 0);
+		miner_close(m, CLOSE_SOCKET_ERROR, strerror(errno));
 		return;
 	}
 	wire_lines(m, wire_rbuf, have + (size_t)n);
@@ -359,7 +363,7 @@ wire_lines(struct miner *m, char *buf, size_t len)
 		sl_stats.bytes_in += n + 1;
 		if (n > SLUICE_MAX_LINE) {
 			sl_stats.lines_too_long++;
-			miner_close(m, "line too long", 1);
+			miner_close(m, CLOSE_LINE_TOO_LONG, NULL);
 			return;
 		}
 		*nl = '\0';
@@ -374,7 +378,7 @@ wire_lines(struct miner *m, char *buf, size_t len)
 	n = (size_t)(end - p);
 	if (n > SLUICE_MAX_LINE) {
 		sl_stats.lines_too_long++;
-		miner_close(m, "line too long", 1);
+		miner_close(m, CLOSE_LINE_TOO_LONG, NULL);
 		return;
 	}
 	w->in = (char *)xmalloc(n);
@@ -423,15 +427,15 @@ wire_tls_event(struct bufferevent *bev, short what, void *arg)
 	unsigned long	 e;
 
 	if (what & BEV_EVENT_EOF)
-		miner_close(m, "closed by miner", 0);
+		miner_close(m, CLOSE_MINER, NULL);
 	else if (what & BEV_EVENT_ERROR) {
 		if ((e = bufferevent_get_openssl_error(bev)) != 0) {
 			ERR_error_string_n(e, why, sizeof why);
 			while (bufferevent_get_openssl_error(bev) != 0)
 				;
-			miner_close(m, why, 0);
+			miner_close(m, CLOSE_TLS_ERROR, why);
 		} else
-			miner_close(m, evutil_socket_error_to_string(
-			    EVUTIL_SOCKET_ERROR()), 0);
+			miner_close(m, CLOSE_SOCKET_ERROR,
+			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	}
 }

@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sluice.h"
+#include "config.h"
+#include "stats.h"
+#include "workers.h"
 
 #define WORKERS_TAB_MIN	64
 
@@ -189,20 +191,21 @@ workers_check_mode(void)
 }
 
 /*
- * A miner logged in: find or make its worker, count the connection and
- * point the miner at the record. NULL when the miner has no worker name,
- * or when workers-max is reached and every worker is connected.
+ * A miner logged in: find or make the worker its peer names, count the
+ * connection and return the record for the miner to keep. NULL when the
+ * miner has no worker name, or when workers-max is reached and every
+ * worker is connected.
  */
 struct worker *
-workers_attach(struct miner *m, int64_t now_ms)
+workers_attach(const struct peer *m, int64_t now_ms)
 {
 	struct worker	*w;
 	size_t		 len;
 	uint32_t	 h;
 	int		 max = workers_max();
 
-	if (m->worker == NULL || m->worker_rec != NULL)
-		return m->worker_rec;
+	if (m->worker == NULL)
+		return NULL;
 	workers_check_mode();
 	len = strlen(m->worker);
 	h = workers_hash(m->worker, len);
@@ -237,19 +240,15 @@ workers_attach(struct miner *m, int64_t now_ms)
 	w->connections++;
 	w->gen = workers_gen;
 	xstrlcpy(w->ip, m->ip, sizeof w->ip);
-	m->worker_rec = w;
 	return w;
 }
 
 /* A miner closed: drop its connection; a record left idle may be evicted. */
 void
-workers_detach(struct miner *m)
+workers_detach(struct worker *w)
 {
-	struct worker	*w = m->worker_rec;
-
 	if (w == NULL)
 		return;
-	m->worker_rec = NULL;
 	if (--w->connections > 0)
 		return;
 	if (w->gen != workers_gen) {

@@ -93,32 +93,6 @@ xasprintf(char **ret, const char *fmt, ...)
 	return n;
 }
 
-/* Append a formatted string to a list. */
-void
-strlist_add(struct strlist *sl, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	sl->v = (char **)xrealloc(sl->v, (sl->n + 1) * sizeof *sl->v);
-	va_start(ap, fmt);
-	xvasprintf(&sl->v[sl->n], fmt, ap);
-	va_end(ap);
-	sl->n++;
-}
-
-/* Free every string of a list and empty it. */
-void
-strlist_clear(struct strlist *sl)
-{
-	size_t	 i;
-
-	for (i = 0; i < sl->n; i++)
-		free(sl->v[i]);
-	free(sl->v);
-	sl->v = NULL;
-	sl->n = 0;
-}
-
 /* Copy a string into a sized buffer, always terminating (BSD strlcpy). */
 size_t
 xstrlcpy(char *dst, const char *src, size_t size)

@@ -27,6 +27,8 @@
 
 /* Target math and nonce sets come from the daemon (stratum.o, job.o). */
 #include "sluice.h"
+#include "job.h"
+#include "stratum.h"
 
 #define BENCH_VERSION	"0.1.0"
 #define BENCH_AGENT	"sluice-bench/" BENCH_VERSION

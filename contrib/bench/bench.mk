@@ -8,7 +8,8 @@ BENCH_SRCS = $(sort $(wildcard contrib/bench/*.cc))
 BENCH_OBJS = $(BENCH_SRCS:%.cc=$(O)/%.o)
 BENCH_BIN = $(O)/sluice-bench
 # The daemon's pure pieces the tool shares: target math, nonce sets.
-BENCH_DAEMON_OBJS = $(O)/src/stratum.o $(O)/src/job.o $(O)/src/xmalloc.o \
+BENCH_DAEMON_OBJS = $(O)/src/stratum.o $(O)/src/job.o $(O)/src/nonceset.o \
+	$(O)/src/xmalloc.o $(O)/src/strlist.o \
 	$(O)/src/log.o
 
 $(BENCH_BIN): $(BENCH_OBJS) $(BENCH_DAEMON_OBJS)

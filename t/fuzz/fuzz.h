@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #include "sluice.h"
+#include "config.h"
+#include "job.h"
+#include "stratum.h"
 
 extern "C" int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

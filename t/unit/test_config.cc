@@ -11,6 +11,9 @@
 #include <criterion/criterion.h>
 
 #include "sluice.h"
+#include "config.h"
+#include "stratum.h"
+#include "tls.h"
 
 TestSuite(config);
 

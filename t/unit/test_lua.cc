@@ -24,6 +24,11 @@
 #include <lua.hpp>
 
 #include "sluice.h"
+#include "config.h"
+#include "luavm.h"
+#include "policy.h"
+#include "ratelimit.h"
+#include "stats.h"
 
 TestSuite(lua, .timeout = 60);
 
@@ -152,9 +157,12 @@ load_fails(struct fx *f, const char *text)
 	return fx_errors(f);
 }
 
+/* Where the tests let policy_custom_diff() put a difficulty. */
+static uint64_t	 m_custom_diff;
+
 /* A miner as miner_login() leaves it before the policy runs. */
 static void
-miner_init(struct miner *m, const char *login, const char *pass,
+miner_init(struct peer *m, const char *login, const char *pass,
     const char *rigid)
 {
 	static uint64_t	 next_id = 1;
@@ -173,7 +181,7 @@ miner_init(struct miner *m, const char *login, const char *pass,
 
 /* Free what miner_init and the policy allocated. */
 static void
-miner_done(struct miner *m)
+miner_done(struct peer *m)
 {
 	free(m->login);
 	free(m->pass);
@@ -200,7 +208,7 @@ lua_errors_total(void)
 static void
 expect_login_fallback(struct config *c, const char *login, const char *pass)
 {
-	struct miner	 m;
+	struct peer	 m;
 	const char	*got, *want;
 	uint64_t	 before = sl_stats.lua_errors[STATS_HOOK_ON_LOGIN];
 
@@ -219,7 +227,7 @@ expect_login_fallback(struct config *c, const char *login, const char *pass)
 Test(lua, no_scripts_builtin)
 {
 	struct fx	 f;
-	struct miner	 m;
+	struct peer	 m;
 	struct policy	*p;
 	char		*user;
 	uint64_t	 diff;
@@ -425,7 +433,7 @@ Test(lua, memory_limit)
 {
 	struct fx	 f;
 	struct config	*c;
-	struct miner	 m;
+	struct peer	 m;
 
 	c = live(&f,
 	    "local keep = {}\n"
@@ -478,7 +486,7 @@ Test(lua, wrong_types_fall_back)
 {
 	struct fx	 f;
 	struct config	*c;
-	struct miner	 m;
+	struct peer	 m;
 	char		*user, *name, *pass;
 	uint64_t	 diff;
 
@@ -549,7 +557,7 @@ Test(lua, hooks_decide)
 {
 	struct fx	 f;
 	struct config	*c;
-	struct miner	 m;
+	struct peer	 m;
 	char		*user, *pass, *name;
 	uint64_t	 diff;
 
@@ -574,9 +582,9 @@ Test(lua, hooks_decide)
 	    "\"workers\":\"rig-id\"");
 	miner_init(&m, "WALLET.5000", "x", "rig7");
 	cr_assert_null(policy_login(c, &m));
-	policy_custom_diff(c, &m, &m.user, &m.custom_diff);
+	policy_custom_diff(c, &m, &m.user, &m_custom_diff);
 	cr_assert_str_eq(m.user, "WALLET");
-	cr_assert_eq(m.custom_diff, 5000);
+	cr_assert_eq(m_custom_diff, 5000);
 	name = policy_worker_name(c, &m);
 	cr_assert_str_eq(name, "rig7@10.1.2.3/rig_id/seen by on_login");
 	free(name);
@@ -686,7 +694,7 @@ Test(lua, load_errors)
 Test(lua, scripts_in_order)
 {
 	struct fx	 f;
-	struct miner	 m;
+	struct peer	 m;
 	struct policy	*p;
 
 	fx_init(&f);
@@ -761,7 +769,7 @@ Test(lua, error_log_line)
 {
 	struct fx	 f;
 	struct config	*c;
-	struct miner	 m;
+	struct peer	 m;
 	char		 path[256], buf[8192];
 	FILE		*fp;
 	size_t		 n;
@@ -836,7 +844,7 @@ Test(lua, failed_load_keeps_live)
 {
 	struct fx	 f, g;
 	struct config	*c;
-	struct miner	 m;
+	struct peer	 m;
 
 	c = live(&f, "function on_login(m) return false, 'v1' end\n", NULL);
 	load_fails(&g, "function on_login(m) return false, 'v2' \n");
@@ -885,7 +893,7 @@ Test(lua, default_script_matches_builtin)
 	    "\"password\"", "\"agent\"", "\"ip\"", "false" };
 	struct fx	 f;
 	struct config	*c;
-	struct miner	 m;
+	struct peer	 m;
 	const char	*got, *want;
 	char		 script[PATH_MAX], scripts[PATH_MAX + 8];
 	char		 extra[256];
@@ -970,7 +978,7 @@ cpu_now(void)
  * and simple mode make them: all five hooks.
  */
 static void
-one_login(struct config *c, struct miner *m)
+one_login(struct config *c, struct peer *m)
 {
 	const char	*why;
 	char		*user, *pass;
@@ -978,7 +986,7 @@ one_login(struct config *c, struct miner *m)
 	cr_assert_eq(policy_connect(c, m->ip, m->local_port, 0), 0);
 	why = policy_login(c, m);
 	cr_assert_null(why);
-	policy_custom_diff(c, m, &m->user, &m->custom_diff);
+	policy_custom_diff(c, m, &m->user, &m_custom_diff);
 	m->worker = policy_worker_name(c, m);
 	cr_assert_eq(policy_upstream_login(c, m, &user, &pass), 0);
 	policy_disconnect(m->ip);
@@ -997,7 +1005,7 @@ Test(lua, login_cost)
 	struct fx	 f, g;
 	struct config	*cb, *cl;
 	struct policy	*p;
-	struct miner	 m;
+	struct peer	 m;
 	char		 script[PATH_MAX], scripts[PATH_MAX + 8];
 	double		 t0, builtin, lua;
 	int		 i, n = 20000;

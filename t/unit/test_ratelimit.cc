@@ -12,6 +12,10 @@
 #include <criterion/criterion.h>
 
 #include "sluice.h"
+#include "config.h"
+#include "policy.h"
+#include "ratelimit.h"
+#include "stats.h"
 
 TestSuite(ratelimit);
 

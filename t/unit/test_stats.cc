@@ -18,6 +18,12 @@
 #include <criterion/criterion.h>
 
 #include "sluice.h"
+#include "config.h"
+#include "events.h"
+#include "miner.h"
+#include "share.h"
+#include "stats.h"
+#include "workers.h"
 
 TestSuite(stats);
 
@@ -39,17 +45,32 @@ fake_miner(const char *worker, const char *ip)
 {
 	struct miner	*m = XCALLOC(struct miner, 1);
 
-	m->worker = worker != NULL ? xstrdup(worker) : NULL;
-	xstrlcpy(m->ip, ip != NULL ? ip : "10.0.0.1", sizeof m->ip);
+	m->peer.worker = worker != NULL ? xstrdup(worker) : NULL;
+	xstrlcpy(m->peer.ip, ip != NULL ? ip : "10.0.0.1", sizeof m->peer.ip);
 	return m;
+}
+
+/* A miner's login as events_login() does it: attach its worker. */
+static struct worker *
+attach(struct miner *m, int64_t now_ms)
+{
+	return m->worker_rec = workers_attach(&m->peer, now_ms);
+}
+
+/* A miner's close as events_close() does it. */
+static void
+detach(struct miner *m)
+{
+	workers_detach(m->worker_rec);
+	m->worker_rec = NULL;
 }
 
 /* Free a fake miner (detached first). */
 static void
 free_miner(struct miner *m)
 {
-	free(m->worker);
-	free(m->user);
+	free(m->peer.worker);
+	free(m->peer.user);
 	free(m);
 }
 
@@ -184,21 +205,19 @@ Test(stats, upstream_latency_and_counts)
 
 Test(stats, close_reasons)
 {
-	struct miner	 m;
+	const char	*seen[CLOSE_MAX];
+	int		 i, j;
 
-	memset(&m, 0, sizeof m);
-	m.close_reason = "closed by miner";
-	cr_assert_str_eq(stats_close_text(stats_close_reason(&m)), "miner");
-	m.close_reason = "idle timeout";
-	cr_assert_eq(stats_close_reason(&m), CLOSE_IDLE_TIMEOUT);
-	m.close_reason = strerror(ECONNRESET);
-	cr_assert_eq(stats_close_reason(&m), CLOSE_SOCKET_ERROR);
-	m.close_reason = "Invalid password";
-	cr_assert_eq(stats_close_reason(&m), CLOSE_OTHER);
-	m.login = (char *)"WALLET";
-	cr_assert_eq(stats_close_reason(&m), CLOSE_LOGIN_REJECTED);
-	m.logged_in = 1;
-	cr_assert_eq(stats_close_reason(&m), CLOSE_OTHER);
+	/* Every reason has its own label: none is "unknown", no two alike. */
+	for (i = 0; i < CLOSE_MAX; i++) {
+		seen[i] = stats_close_text((enum close_reason)i);
+		cr_assert_str_neq(seen[i], "unknown", "reason %d", i);
+		for (j = 0; j < i; j++)
+			cr_assert_str_neq(seen[i], seen[j], "%d and %d", i, j);
+	}
+	cr_assert_str_eq(stats_close_text(CLOSE_MINER), "miner");
+	cr_assert_str_eq(stats_close_text(CLOSE_TLS_ERROR), "tls_error");
+	cr_assert_str_eq(stats_close_text(CLOSE_MAX), "unknown");
 }
 
 Test(stats, custom_diff_stats_weighting)
@@ -252,12 +271,12 @@ Test(stats, workers_lru_eviction)
 		m[i] = fake_miner(names[i], NULL);
 	/* a, b, c connect and leave in that order: a is idle the longest. */
 	for (i = 0; i < 3; i++)
-		cr_assert_not_null(workers_attach(m[i], 0));
+		cr_assert_not_null(attach(m[i], 0));
 	for (i = 0; i < 3; i++)
-		workers_detach(m[i]);
+		detach(m[i]);
 	cr_assert_eq(workers_count(), 3);
-	cr_assert_not_null(workers_attach(m[3], 0));	/* evicts a */
-	cr_assert_not_null(workers_attach(m[0], 0));	/* a again: evicts b */
+	cr_assert_not_null(attach(m[3], 0));	/* evicts a */
+	cr_assert_not_null(attach(m[0], 0));	/* a again: evicts b */
 	seen[0] = '\0';
 	for (w = workers_first(); w != NULL; w = workers_next(w))
 		strcat(seen, w->name);
@@ -265,19 +284,19 @@ Test(stats, workers_lru_eviction)
 	cr_assert_eq(sl_stats.workers_evicted, 2);
 
 	/* c is the only idle one; with d and a connected e evicts c. */
-	cr_assert_not_null(workers_attach(m[4], 0));
+	cr_assert_not_null(attach(m[4], 0));
 	/* Now all three are connected: f cannot be tracked. */
-	cr_assert_null(workers_attach(m[5], 0));
+	cr_assert_null(attach(m[5], 0));
 	cr_assert_eq(sl_stats.workers_untracked, 1);
 	cr_assert_eq(workers_count(), 3);
 
 	/* A second connection of the same worker shares its record. */
-	m[5]->worker[0] = 'd';
-	w = workers_attach(m[5], 0);
+	m[5]->peer.worker[0] = 'd';
+	w = attach(m[5], 0);
 	cr_assert(w != NULL && strcmp(w->name, "d") == 0 &&
 	    w->connections == 2);
 	for (i = 0; i < 6; i++) {
-		workers_detach(m[i]);
+		detach(m[i]);
 		free_miner(m[i]);
 	}
 	workers_clear();
@@ -292,7 +311,7 @@ Test(stats, workers_share_counts_and_rates)
 	setup_conf(10);
 	stats_init(0);
 	m = fake_miner("rig1", "192.0.2.7");
-	w = workers_attach(m, 5000);
+	w = attach(m, 5000);
 	cr_assert_not_null(w);
 	cr_assert_str_eq(w->ip, "192.0.2.7");
 	workers_share(w, SHARE_ACCEPTED, 10000, 6000);
@@ -312,7 +331,7 @@ Test(stats, workers_share_counts_and_rates)
 		    workers_hashrate(w, (enum stats_window)i, 15000));
 	/* Two minutes later the 60 s window is empty. */
 	cr_assert_eq(workers_hashrate(w, STATS_W60S, 135000), 0.0);
-	workers_detach(m);
+	detach(m);
 	free_miner(m);
 	workers_clear();
 }
@@ -330,13 +349,13 @@ Test(stats, workers_memory_bounded)
 	/* 100,000 distinct workers logging in and out. */
 	for (i = 0; i < 100000; i++) {
 		snprintf(name, sizeof name, "rig-%08d", i);
-		m->worker = name;
-		cr_assert_not_null(workers_attach(m, i));
-		workers_detach(m);
+		m->peer.worker = name;
+		cr_assert_not_null(attach(m, i));
+		detach(m);
 		if ((mem = workers_memory()) > peak)
 			peak = mem;
 	}
-	m->worker = NULL;
+	m->peer.worker = NULL;
 	cr_assert_eq(workers_count(), 1000);
 	cr_assert_eq(sl_stats.workers_evicted, 99000);
 	/* The newest 1000 survive, oldest first. */
@@ -359,15 +378,15 @@ Test(stats, workers_mode_change_forgets)
 	setup_conf(10);
 	a = fake_miner("x", NULL);
 	b = fake_miner("y", NULL);
-	workers_attach(a, 0);
-	workers_attach(b, 0);
-	workers_detach(b);
+	attach(a, 0);
+	attach(b, 0);
+	detach(b);
 	cr_assert_eq(workers_count(), 2);
 	conf.workers = WORKERS_USER;
 	workers_tick();
 	/* The idle one goes now, the connected one when it leaves. */
 	cr_assert_eq(workers_count(), 1);
-	workers_detach(a);
+	detach(a);
 	cr_assert_eq(workers_count(), 0);
 	free_miner(a);
 	free_miner(b);

@@ -10,6 +10,8 @@
 #include <criterion/criterion.h>
 
 #include "sluice.h"
+#include "miner.h"
+#include "upstream.h"
 
 TestSuite(storage);
 

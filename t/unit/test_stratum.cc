@@ -11,6 +11,8 @@
 #include <criterion/criterion.h>
 
 #include "sluice.h"
+#include "job.h"
+#include "stratum.h"
 
 TestSuite(stratum);
 

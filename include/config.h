@@ -1,0 +1,119 @@
+/*
+ * config.h: the configuration snapshot (config.cc).
+ */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include "sluice.h"
+
+/* config.cc */
+enum proxy_mode {
+	MODE_NICEHASH,
+	MODE_SIMPLE
+};
+
+enum workers_mode {
+	WORKERS_NONE,
+	WORKERS_RIGID,		/* rigid, else user */
+	WORKERS_USER,
+	WORKERS_PASSWORD,
+	WORKERS_AGENT,
+	WORKERS_IP
+};
+
+struct bind_conf {
+	char		*host;
+	int		 port;
+	int		 tls;
+};
+
+struct pool_conf {
+	char		*url;		/* as written */
+	char		*host;
+	int		 port;
+	char		*user;
+	char		*pass;
+	char		*rig_id;
+	char		*algo;
+	int		 tls;
+	char		*tls_fingerprint;	/* lower-case hex, or NULL */
+	int		 tls_verify;
+	int		 keepalive;
+	int		 enabled;
+};
+
+struct tls_conf {
+	int		 enabled;
+	char		*cert;
+	char		*cert_key;
+	char		*ciphers;
+	char		*protocols;
+};
+
+struct http_conf {
+	int		 enabled;
+	char		*host;
+	int		 port;
+	char		*access_token;
+	int		 restricted;
+};
+
+/*
+ * An immutable configuration snapshot. Holders take a reference; a reload
+ * builds a new snapshot and swaps sl.conf, so a connection made before the
+ * reload keeps the snapshot it started with until it lets go.
+ */
+struct config {
+	int		 refs;
+	char		*path;
+	char		*dir;		/* folder of path, for relative files */
+	enum proxy_mode	 mode;
+	struct bind_conf *binds;
+	size_t		 nbinds;
+	struct pool_conf *pools;	/* enabled pools only, in order */
+	size_t		 npools;
+	struct tls_conf	 tls;
+	struct http_conf http;
+	char		*access_password;
+	uint64_t	 custom_diff;
+	int		 custom_diff_stats;
+	int		 algo_ext;
+	enum workers_mode workers;
+	char		*access_log_file;
+	char		*share_log_file;
+	char		*log_file;
+	char		*pid_file;
+	int		 reuse_timeout;
+	int		 retries;
+	int		 retry_pause;
+	int		 watch;
+	int		 verbose;
+	int		 syslog;
+	int		 print_time;
+	int		 background;
+	int		 max_connections;
+	int		 max_upstreams;
+	int		 pool_connect_timeout;
+	int		 pool_response_timeout;
+	size_t		 max_output;	/* bytes queued to one miner */
+	int		 workers_max;
+	char		**lua_scripts;	/* absolute paths, in load order */
+	size_t		 nlua_scripts;
+	long long	 lua_instruction_limit;
+	long long	 lua_memory_limit;	/* MiB */
+	int		 rate_limit_per_minute;	/* 0 = off */
+	int		 rate_limit_ban;	/* seconds */
+};
+
+struct config	*config_load(const char *path, struct strlist *errors,
+		     struct strlist *warnings);
+struct config	*config_ref(struct config *);
+void		 config_unref(struct config *);
+const char	*config_mode_text(enum proxy_mode);
+const char	*config_workers_text(enum workers_mode);
+int		 config_parse_url(const char *, char **host, int *port,
+		     int *tls, const char **why);
+int		 config_pools_equal(const struct config *, const struct config *);
+
+
+#endif /* SLUICE_CONFIG_H */

@@ -1,0 +1,120 @@
+/*
+ * stats.h: counters, the ten best shares, pool latency and the hashrate
+ * windows (stats.cc). stats reads nothing of miners or upstreams: the
+ * reporters (events.cc, the API) hand it numbers.
+ */
+#ifndef SLUICE_STATS_H
+#define SLUICE_STATS_H
+
+#include "sluice.h"
+
+/*
+ * stats.cc: global counters, the ten best shares, pool latency and the
+ * hashrate windows, all in fixed memory. Single-threaded: plain integers.
+ */
+enum stats_window {
+	STATS_W60S,
+	STATS_W600S,
+	STATS_W1H,
+	STATS_W12H,
+	STATS_W24H,
+	STATS_WALL,		/* since start */
+	STATS_NWINDOWS
+};
+
+/* Lua hooks, for the per-hook error counters. */
+enum stats_hook {
+	STATS_HOOK_ON_CONNECT,
+	STATS_HOOK_ON_LOGIN,
+	STATS_HOOK_CUSTOM_DIFF,
+	STATS_HOOK_WORKER_NAME,
+	STATS_HOOK_UPSTREAM_LOGIN,
+	STATS_NHOOKS
+};
+
+/*
+ * Why a miner connection closed: what miner_close() takes, what stats
+ * counts and /metrics labels (stats_close_text). One value per cause.
+ */
+enum close_reason {
+	CLOSE_MINER,		/* the miner hung up */
+	CLOSE_SOCKET_ERROR,	/* reset, timed out, unreachable ... */
+	CLOSE_TLS_ERROR,	/* handshake or record error */
+	CLOSE_LOGIN_TIMEOUT,
+	CLOSE_IDLE_TIMEOUT,
+	CLOSE_NO_JOB,		/* logged in, no pool ever sent a job */
+	CLOSE_LINE_TOO_LONG,
+	CLOSE_PROTOCOL_ERROR,	/* not JSON-RPC before login */
+	CLOSE_UNKNOWN_METHOD,	/* a method other than login first */
+	CLOSE_OVERFLOW,		/* slow reader: output limit reached */
+	CLOSE_LOGIN_REJECTED,	/* the policy said no */
+	CLOSE_PROXY_FULL,	/* max-upstreams reached */
+	CLOSE_BAD_NONCE,	/* nonce outside the miner's slot */
+	CLOSE_JOB_TOO_LARGE,	/* the login reply would not fit */
+	CLOSE_SHUTDOWN,
+	CLOSE_MAX
+};
+
+/* stats.cc: per-upstream share counters, embedded in struct upstream. */
+#define UPSTREAM_LATENCY_SAMPLES 64
+struct upstream_stats {
+	uint64_t	 accepted;
+	uint64_t	 rejected;
+	uint32_t	 latency[UPSTREAM_LATENCY_SAMPLES];	/* ms, a ring */
+	uint32_t	 nlatency;	/* samples ever taken */
+};
+
+struct stats {
+	uint64_t	 accepted;
+	uint64_t	 rejected;
+	uint64_t	 invalid;
+	uint64_t	 expired;
+	uint64_t	 duplicate;
+	uint64_t	 local;
+	uint64_t	 bad_gateway;
+	uint64_t	 timeouts;
+	uint64_t	 hashes;	/* sum of counted difficulties */
+	uint64_t	 best[10];
+	uint64_t	 connections;
+	uint64_t	 miners_now;
+	uint64_t	 miners_max;
+	uint64_t	 logins;
+	uint64_t	 lines_too_long;
+	uint64_t	 protocol_errors;
+	uint64_t	 overflows;
+	uint64_t	 refused_full;
+	uint64_t	 refused_max_conn;
+	uint64_t	 reloads_ok;
+	uint64_t	 reloads_failed;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	uint64_t	 ratelimit_denied;
+	uint64_t	 lua_errors[STATS_NHOOKS];
+	uint64_t	 closed[CLOSE_MAX];
+	uint64_t	 workers_evicted;
+	uint64_t	 workers_untracked;	/* logins past workers-max */
+};
+extern struct stats sl_stats;
+void		 stats_init(int64_t now_ms);
+int64_t		 stats_clock_ms(void);
+int64_t		 stats_uptime_ms(int64_t now_ms);
+void		 stats_best(uint64_t diff);
+void		 stats_hashes(uint64_t diff, int64_t now_ms);
+double		 stats_hashrate(enum stats_window, int64_t now_ms);
+const char	*stats_window_text(enum stats_window);
+void		 stats_latency(uint32_t ms);
+uint32_t	 stats_latency_median(void);
+uint32_t	 stats_median(const uint32_t *, size_t n);
+void		 stats_upstream_share(struct upstream_stats *, int accepted,
+		     int64_t latency_ms);
+uint32_t	 stats_upstream_latency(const struct upstream_stats *);
+const char	*stats_close_text(enum close_reason);
+const char	*stats_hook_text(enum stats_hook);
+void		 stats_ring_add(uint64_t *, unsigned n, uint32_t *last,
+		     uint32_t idx, uint64_t amount);
+uint64_t	 stats_ring_sum(uint64_t *, unsigned n, uint32_t *last,
+		     uint32_t idx, unsigned k);
+double		 stats_ring_rate(uint64_t sum, int64_t rel_ms,
+		     unsigned width, unsigned k, int64_t since_ms);
+
+#endif /* SLUICE_STATS_H */

@@ -1,0 +1,33 @@
+/*
+ * wire.h: a miner's socket and its line framing (wire.cc). Plain TCP: a
+ * read event embedded here, a backlog only while the kernel does not take
+ * what we send. TLS: an OpenSSL bufferevent. Both: a partial line only
+ * while one is pending. Lines go up to miner_line(); closes go through
+ * miner_close().
+ */
+#ifndef SLUICE_WIRE_H
+#define SLUICE_WIRE_H
+
+#include "sluice.h"
+
+struct miner;
+struct wire_out;
+struct wire {
+	evutil_socket_t	 fd;		/* -1 once closed */
+	struct event	 rev;		/* plain: reads */
+	struct wire_out	*out;		/* plain: backlog, or NULL */
+	char		*in;		/* a partial line, or NULL */
+	uint32_t	 inlen;
+	unsigned	 reading:1;	/* rev is added */
+	unsigned	 paused:1;	/* back-pressure */
+	unsigned	 finishing:1;	/* close once the backlog is out */
+	struct bufferevent *bev;	/* TLS only */
+};
+
+int		 wire_open(struct miner *, evutil_socket_t, int tls);
+void		 wire_write(struct miner *, const char *, size_t);
+void		 wire_finish(struct miner *);
+void		 wire_quiesce(struct miner *);
+void		 wire_close(struct miner *);
+
+#endif /* SLUICE_WIRE_H */

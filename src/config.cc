@@ -63,6 +63,19 @@ static void	 config_workers(struct cfgctx *, struct config *, json_t *);
 static void	 config_free(struct config *);
 static void	 config_path(const struct config *, char **);
 static void	 config_lua(struct cfgctx *, struct config *, json_t *);
+static json_t	*config_read(const char *, struct strlist *);
+static struct config *config_new(const char *);
+static void	 config_mode(struct cfgctx *, struct config *, json_t *);
+static void	 config_tls(struct cfgctx *, struct config *, json_t *);
+static void	 config_http(struct cfgctx *, struct config *, json_t *);
+static void	 config_miners(struct cfgctx *, struct config *, json_t *);
+static void	 config_files(struct cfgctx *, struct config *, json_t *);
+static void	 config_failover(struct cfgctx *, struct config *, json_t *);
+static void	 config_process(struct cfgctx *, struct config *, json_t *);
+static void	 config_limits(struct cfgctx *, struct config *, json_t *);
+static void	 config_ratelimit(struct cfgctx *, struct config *, json_t *);
+static void	 config_paths(struct config *);
+static void	 config_validate(struct cfgctx *, struct config *);
 
 /* Record an error for a key path. */
 static void
@@ -494,24 +507,12 @@ config_lua(struct cfgctx *cx, struct config *c, json_t *o)
 	}
 }
 
-/*
- * Load and validate a config file. Returns a snapshot with one reference,
- * or NULL with every problem in errors.
- */
-struct config *
-config_load(const char *path, struct strlist *errors, struct strlist *warnings)
+/* Read and parse the file; NULL (with the error added) unless an object. */
+static json_t *
+config_read(const char *path, struct strlist *errors)
 {
-	struct cfgctx	 cx = { path, errors, warnings };
-	struct config	*c;
 	json_error_t	 jerr;
-	json_t		*root, *v, *o;
-	long long	 n;
-	const char	*slash, *s;
-	size_t		 nerr = errors->n;
-	static const char *tls_keys[] = { "enabled", "cert", "cert_key",
-	    "ciphers", "protocols", "dhparam", "cert-key", "gen", NULL };
-	static const char *http_keys[] = { "enabled", "host", "port",
-	    "access-token", "restricted", NULL };
+	json_t		*root;
 
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
@@ -527,6 +528,15 @@ config_load(const char *path, struct strlist *errors, struct strlist *warnings)
 		json_decref(root);
 		return NULL;
 	}
+	return root;
+}
+
+/* A new snapshot with one reference, knowing its file and folder. */
+static struct config *
+config_new(const char *path)
+{
+	struct config	*c;
+	const char	*slash;
 
 	c = XCALLOC(struct config, 1);
 	c->refs = 1;
@@ -535,151 +545,263 @@ config_load(const char *path, struct strlist *errors, struct strlist *warnings)
 		c->dir = xstrndup(path, slash - path + 1);
 	else
 		c->dir = xstrdup("./");
-	config_check_keys(&cx, root, "", config_top_keys);
+	return c;
+}
+
+/* Parse "mode": "nicehash" (the default) or "simple". */
+static void
+config_mode(struct cfgctx *cx, struct config *c, json_t *v)
+{
+	const char	*s;
 
 	c->mode = MODE_NICEHASH;
-	if ((v = json_object_get(root, "mode")) != NULL && !json_is_null(v)) {
-		s = json_is_string(v) ? json_string_value(v) : "";
-		if (strcmp(s, "nicehash") == 0)
-			c->mode = MODE_NICEHASH;
-		else if (strcmp(s, "simple") == 0)
-			c->mode = MODE_SIMPLE;
-		else
-			config_err(&cx, "mode", "expected \"nicehash\" or "
-			    "\"simple\"");
-	}
-	config_binds(&cx, c, json_object_get(root, "bind"));
-	config_pools(&cx, c, json_object_get(root, "pools"));
+	if (v == NULL || json_is_null(v))
+		return;
+	s = json_is_string(v) ? json_string_value(v) : "";
+	if (strcmp(s, "nicehash") == 0)
+		c->mode = MODE_NICEHASH;
+	else if (strcmp(s, "simple") == 0)
+		c->mode = MODE_SIMPLE;
+	else
+		config_err(cx, "mode", "expected \"nicehash\" or \"simple\"");
+}
 
-	o = json_object_get(root, "tls");
-	if (o != NULL && !json_is_null(o) && !json_is_object(o))
-		config_err(&cx, "tls", "expected an object");
-	else if (o != NULL && json_is_object(o)) {
-		config_check_keys(&cx, o, "tls.", tls_keys);
-		config_bool(&cx, o, "enabled", "tls.enabled", 0,
-		    &c->tls.enabled);
-		config_str(&cx, o, "cert", "tls.cert", NULL, &c->tls.cert);
-		config_str(&cx, o, "cert_key", "tls.cert_key", NULL,
-		    &c->tls.cert_key);
-		config_str(&cx, o, "ciphers", "tls.ciphers", NULL,
-		    &c->tls.ciphers);
-		config_str(&cx, o, "protocols", "tls.protocols", NULL,
-		    &c->tls.protocols);
+/* Parse "tls": the certificate miners' TLS binds are served with. */
+static void
+config_tls(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "enabled", "cert", "cert_key",
+	    "ciphers", "protocols", "dhparam", "cert-key", "gen", NULL };
+
+	if (o == NULL || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		config_err(cx, "tls", "expected an object");
+		return;
 	}
+	config_check_keys(cx, o, "tls.", keys);
+	config_bool(cx, o, "enabled", "tls.enabled", 0, &c->tls.enabled);
+	config_str(cx, o, "cert", "tls.cert", NULL, &c->tls.cert);
+	config_str(cx, o, "cert_key", "tls.cert_key", NULL, &c->tls.cert_key);
+	config_str(cx, o, "ciphers", "tls.ciphers", NULL, &c->tls.ciphers);
+	config_str(cx, o, "protocols", "tls.protocols", NULL,
+	    &c->tls.protocols);
+}
+
+/* Parse "http": the HTTP API. An empty access-token means none. */
+static void
+config_http(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "enabled", "host", "port",
+	    "access-token", "restricted", NULL };
+	long long		 n;
 
 	c->http.host = xstrdup("127.0.0.1");
 	c->http.restricted = 1;
-	o = json_object_get(root, "http");
-	if (o != NULL && !json_is_null(o) && !json_is_object(o))
-		config_err(&cx, "http", "expected an object");
-	else if (o != NULL && json_is_object(o)) {
-		config_check_keys(&cx, o, "http.", http_keys);
-		config_bool(&cx, o, "enabled", "http.enabled", 0,
-		    &c->http.enabled);
-		free(c->http.host);
-		config_str(&cx, o, "host", "http.host", "127.0.0.1",
-		    &c->http.host);
-		config_int(&cx, o, "port", "http.port", 0, 65535, 0, &n);
-		c->http.port = (int)n;
-		config_str(&cx, o, "access-token", "http.access-token", NULL,
-		    &c->http.access_token);
-		config_bool(&cx, o, "restricted", "http.restricted", 1,
-		    &c->http.restricted);
-		if (c->http.access_token != NULL &&
-		    c->http.access_token[0] == '\0') {
-			free(c->http.access_token);
-			c->http.access_token = NULL;
-		}
+	if (o == NULL || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		config_err(cx, "http", "expected an object");
+		return;
 	}
+	config_check_keys(cx, o, "http.", keys);
+	config_bool(cx, o, "enabled", "http.enabled", 0, &c->http.enabled);
+	free(c->http.host);
+	config_str(cx, o, "host", "http.host", "127.0.0.1", &c->http.host);
+	config_int(cx, o, "port", "http.port", 0, 65535, 0, &n);
+	c->http.port = (int)n;
+	config_str(cx, o, "access-token", "http.access-token", NULL,
+	    &c->http.access_token);
+	config_bool(cx, o, "restricted", "http.restricted", 1,
+	    &c->http.restricted);
+	if (c->http.access_token != NULL && c->http.access_token[0] == '\0') {
+		free(c->http.access_token);
+		c->http.access_token = NULL;
+	}
+}
 
-	config_str(&cx, root, "access-password", "access-password", NULL,
+/*
+ * Parse what miners are offered and how they are counted: access-password
+ * (empty means none), custom-diff, custom-diff-stats, algo-ext, workers.
+ */
+static void
+config_miners(struct cfgctx *cx, struct config *c, json_t *root)
+{
+	long long	 n;
+
+	config_str(cx, root, "access-password", "access-password", NULL,
 	    &c->access_password);
 	if (c->access_password != NULL && c->access_password[0] == '\0') {
 		free(c->access_password);
 		c->access_password = NULL;
 	}
-	config_int(&cx, root, "custom-diff", "custom-diff", 0, INT64_MAX, 0, &n);
+	config_int(cx, root, "custom-diff", "custom-diff", 0, INT64_MAX, 0, &n);
 	c->custom_diff = (uint64_t)n;
-	config_bool(&cx, root, "custom-diff-stats", "custom-diff-stats", 0,
+	config_bool(cx, root, "custom-diff-stats", "custom-diff-stats", 0,
 	    &c->custom_diff_stats);
-	config_bool(&cx, root, "algo-ext", "algo-ext", 1, &c->algo_ext);
-	config_workers(&cx, c, json_object_get(root, "workers"));
-	config_str(&cx, root, "access-log-file", "access-log-file", NULL,
+	config_bool(cx, root, "algo-ext", "algo-ext", 1, &c->algo_ext);
+	config_workers(cx, c, json_object_get(root, "workers"));
+}
+
+/* Parse the names of the files sluice writes (resolved in config_paths). */
+static void
+config_files(struct cfgctx *cx, struct config *c, json_t *root)
+{
+	config_str(cx, root, "access-log-file", "access-log-file", NULL,
 	    &c->access_log_file);
-	config_str(&cx, root, "share-log-file", "share-log-file", NULL,
+	config_str(cx, root, "share-log-file", "share-log-file", NULL,
 	    &c->share_log_file);
-	config_str(&cx, root, "log-file", "log-file", NULL, &c->log_file);
-	config_str(&cx, root, "pid-file", "pid-file", "/run/sluice.pid",
+	config_str(cx, root, "log-file", "log-file", NULL, &c->log_file);
+	config_str(cx, root, "pid-file", "pid-file", "/run/sluice.pid",
 	    &c->pid_file);
-	config_int(&cx, root, "reuse-timeout", "reuse-timeout", 0, 86400, 0, &n);
+}
+
+/* Parse the upstream keys: reuse-timeout and the failover pace. */
+static void
+config_failover(struct cfgctx *cx, struct config *c, json_t *root)
+{
+	long long	 n;
+
+	config_int(cx, root, "reuse-timeout", "reuse-timeout", 0, 86400, 0, &n);
 	c->reuse_timeout = (int)n;
-	config_int(&cx, root, "retries", "retries", 0, 1000, 2, &n);
+	config_int(cx, root, "retries", "retries", 0, 1000, 2, &n);
 	c->retries = (int)n;
-	config_int(&cx, root, "retry-pause", "retry-pause", 0, 3600, 1, &n);
+	config_int(cx, root, "retry-pause", "retry-pause", 0, 3600, 1, &n);
 	c->retry_pause = (int)n;
-	config_bool(&cx, root, "watch", "watch", 1, &c->watch);
+}
+
+/* Parse how the process runs and logs; verbose may be a boolean. */
+static void
+config_process(struct cfgctx *cx, struct config *c, json_t *root)
+{
+	long long	 n;
+
+	config_bool(cx, root, "watch", "watch", 1, &c->watch);
 	if (json_is_boolean(json_object_get(root, "verbose"))) {
-		config_bool(&cx, root, "verbose", "verbose", 0, &c->verbose);
+		config_bool(cx, root, "verbose", "verbose", 0, &c->verbose);
 	} else {
-		config_int(&cx, root, "verbose", "verbose", 0, 5, 0, &n);
+		config_int(cx, root, "verbose", "verbose", 0, 5, 0, &n);
 		c->verbose = (int)n;
 	}
-	config_bool(&cx, root, "syslog", "syslog", 0, &c->syslog);
-	config_int(&cx, root, "print-time", "print-time", 0, 86400, 60, &n);
+	config_bool(cx, root, "syslog", "syslog", 0, &c->syslog);
+	config_int(cx, root, "print-time", "print-time", 0, 86400, 60, &n);
 	c->print_time = (int)n;
-	config_bool(&cx, root, "background", "background", 0, &c->background);
-	config_int(&cx, root, "max-connections", "max-connections", 0,
+	config_bool(cx, root, "background", "background", 0, &c->background);
+}
+
+/* Parse the limits and timeouts (sluice's own keys). */
+static void
+config_limits(struct cfgctx *cx, struct config *c, json_t *root)
+{
+	long long	 n;
+
+	config_int(cx, root, "max-connections", "max-connections", 0,
 	    10000000, 0, &n);
 	c->max_connections = (int)n;
-	config_int(&cx, root, "max-upstreams", "max-upstreams", 0, 1000000, 0,
+	config_int(cx, root, "max-upstreams", "max-upstreams", 0, 1000000, 0,
 	    &n);
 	c->max_upstreams = (int)n;
-	config_int(&cx, root, "pool-connect-timeout", "pool-connect-timeout",
+	config_int(cx, root, "pool-connect-timeout", "pool-connect-timeout",
 	    1, 3600, 10, &n);
 	c->pool_connect_timeout = (int)n;
-	config_int(&cx, root, "pool-response-timeout", "pool-response-timeout",
+	config_int(cx, root, "pool-response-timeout", "pool-response-timeout",
 	    1, 3600, 15, &n);
 	c->pool_response_timeout = (int)n;
-	config_int(&cx, root, "miner-output-limit", "miner-output-limit", 4096,
+	config_int(cx, root, "miner-output-limit", "miner-output-limit", 4096,
 	    64 << 20, 65536, &n);
 	c->max_output = (size_t)n;
-	config_int(&cx, root, "workers-max", "workers-max", 1, 10000000, 10000,
+	config_int(cx, root, "workers-max", "workers-max", 1, 10000000, 10000,
 	    &n);
 	c->workers_max = (int)n;
+}
 
-	config_lua(&cx, c, json_object_get(root, "lua"));
-	o = json_object_get(root, "rate-limit");
-	if (o != NULL && !json_is_null(o) && !json_is_object(o))
-		config_err(&cx, "rate-limit", "expected an object");
-	else {
-		static const char *rl_keys[] = { "max-connections-per-minute",
-		    "ban-duration", NULL };
-		if (o != NULL && json_is_object(o))
-			config_check_keys(&cx, o, "rate-limit.", rl_keys);
-		config_int(&cx, o, "max-connections-per-minute",
-		    "rate-limit.max-connections-per-minute", 0, 1000000, 0, &n);
-		c->rate_limit_per_minute = (int)n;
-		config_int(&cx, o, "ban-duration", "rate-limit.ban-duration", 0,
-		    86400 * 365, 300, &n);
-		c->rate_limit_ban = (int)n;
+/* Parse "rate-limit"; absent or null gives the defaults (off). */
+static void
+config_ratelimit(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "max-connections-per-minute",
+	    "ban-duration", NULL };
+	long long		 n;
+
+	if (o != NULL && !json_is_null(o) && !json_is_object(o)) {
+		config_err(cx, "rate-limit", "expected an object");
+		return;
 	}
+	if (o != NULL && json_is_object(o))
+		config_check_keys(cx, o, "rate-limit.", keys);
+	/* json_object_get() on a NULL object gives NULL: the default. */
+	config_int(cx, o, "max-connections-per-minute",
+	    "rate-limit.max-connections-per-minute", 0, 1000000, 0, &n);
+	c->rate_limit_per_minute = (int)n;
+	config_int(cx, o, "ban-duration", "rate-limit.ban-duration", 0,
+	    86400 * 365, 300, &n);
+	c->rate_limit_ban = (int)n;
+}
+
+/* Make the file names relative to the config file's folder. */
+static void
+config_paths(struct config *c)
+{
 	config_path(c, &c->access_log_file);
 	config_path(c, &c->share_log_file);
 	config_path(c, &c->log_file);
 	config_path(c, &c->tls.cert);
 	config_path(c, &c->tls.cert_key);
+}
+
+/* Check what spans sections: a TLS bind or tls.enabled needs a cert. */
+static void
+config_validate(struct cfgctx *cx, struct config *c)
+{
+	char	 bpath[64];
+	size_t	 k;
+
 	if (c->tls.enabled && (c->tls.cert == NULL || c->tls.cert_key == NULL))
-		config_err(&cx, c->tls.cert == NULL ? "tls.cert" : "tls.cert_key",
+		config_err(cx, c->tls.cert == NULL ? "tls.cert" : "tls.cert_key",
 		    "tls is enabled but no certificate is configured (sluice "
 		    "never generates one; make one with openssl req)");
-	for (size_t k = 0; k < c->nbinds; k++) {
-		char bpath[64];
+	for (k = 0; k < c->nbinds; k++) {
 		if (!c->binds[k].tls || tls_server_wanted(c))
 			continue;
 		snprintf(bpath, sizeof bpath, "bind[%zu].tls", k);
-		config_err(&cx, bpath, "needs \"tls\": {\"enabled\": true, "
+		config_err(cx, bpath, "needs \"tls\": {\"enabled\": true, "
 		    "\"cert\": ..., \"cert_key\": ...}");
 	}
+}
+
+/*
+ * Load and validate a config file. Returns a snapshot with one reference,
+ * or NULL with every problem in errors. Sections are parsed in a fixed
+ * order, which is the order their errors are reported in.
+ */
+struct config *
+config_load(const char *path, struct strlist *errors, struct strlist *warnings)
+{
+	struct cfgctx	 cx = { path, errors, warnings };
+	struct config	*c;
+	json_t		*root;
+	size_t		 nerr = errors->n;
+
+	if ((root = config_read(path, errors)) == NULL)
+		return NULL;
+	c = config_new(path);
+	config_check_keys(&cx, root, "", config_top_keys);
+
+	config_mode(&cx, c, json_object_get(root, "mode"));
+	config_binds(&cx, c, json_object_get(root, "bind"));
+	config_pools(&cx, c, json_object_get(root, "pools"));
+	config_tls(&cx, c, json_object_get(root, "tls"));
+	config_http(&cx, c, json_object_get(root, "http"));
+	config_miners(&cx, c, root);
+	config_files(&cx, c, root);
+	config_failover(&cx, c, root);
+	config_process(&cx, c, root);
+	config_limits(&cx, c, root);
+	config_lua(&cx, c, json_object_get(root, "lua"));
+	config_ratelimit(&cx, c, json_object_get(root, "rate-limit"));
+
+	config_paths(c);
+	config_validate(&cx, c);
 
 	json_decref(root);
 	if (errors->n != nerr) {

@@ -86,6 +86,7 @@ struct config {
 	int		 reuse_timeout;
 	int		 retries;
 	int		 retry_pause;
+	int		 retry_pause_max;	/* cap of the failover backoff */
 	int		 watch;
 	int		 verbose;
 	int		 syslog;

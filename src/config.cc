@@ -33,10 +33,10 @@ static const char *config_top_keys[] = {
 	"mode", "bind", "pools", "tls", "http", "access-password",
 	"custom-diff", "custom-diff-stats", "algo-ext", "workers",
 	"access-log-file", "share-log-file", "reuse-timeout", "retries",
-	"retry-pause", "watch", "verbose", "log-file", "syslog", "print-time",
-	"background", "pid-file", "max-connections", "max-upstreams",
-	"pool-connect-timeout", "pool-response-timeout", "miner-output-limit",
-	"workers-max", "lua", "rate-limit", NULL
+	"retry-pause", "retry-pause-max", "watch", "verbose", "log-file",
+	"syslog", "print-time", "background", "pid-file", "max-connections",
+	"max-upstreams", "pool-connect-timeout", "pool-response-timeout",
+	"miner-output-limit", "workers-max", "lua", "rate-limit", NULL
 };
 
 static const char *config_pool_keys[] = {
@@ -656,10 +656,14 @@ config_files(struct cfgctx *cx, struct config *c, json_t *root)
 	    &c->pid_file);
 }
 
-/* Parse the upstream keys: reuse-timeout and the failover pace. */
+/*
+ * Parse the upstream keys: reuse-timeout and the failover pace, whose
+ * backoff starts at retry-pause and is capped by retry-pause-max.
+ */
 static void
 config_failover(struct cfgctx *cx, struct config *c, json_t *root)
 {
+	json_t		*v;
 	long long	 n;
 
 	config_int(cx, root, "reuse-timeout", "reuse-timeout", 0, 86400, 0, &n);
@@ -668,6 +672,20 @@ config_failover(struct cfgctx *cx, struct config *c, json_t *root)
 	c->retries = (int)n;
 	config_int(cx, root, "retry-pause", "retry-pause", 0, 3600, 1, &n);
 	c->retry_pause = (int)n;
+	/*
+	 * Left out, the cap is 30 or retry-pause if that is larger, so that
+	 * a file written before the key existed still loads as it did.
+	 */
+	v = json_object_get(root, "retry-pause-max");
+	if (v == NULL || json_is_null(v)) {
+		c->retry_pause_max = c->retry_pause > 30 ? c->retry_pause : 30;
+		return;
+	}
+	if (config_int(cx, root, "retry-pause-max", "retry-pause-max", 1,
+	    3600, 30, &n) == 0 && n < c->retry_pause)
+		config_err(cx, "retry-pause-max", "%lld is less than "
+		    "retry-pause (%d)", n, c->retry_pause);
+	c->retry_pause_max = (int)n;
 }
 
 /* Parse how the process runs and logs; verbose may be a boolean. */
@@ -882,7 +900,8 @@ config_pools_equal(const struct config *a, const struct config *b)
 	size_t			 i;
 
 	if (a->npools != b->npools || a->retries != b->retries ||
-	    a->retry_pause != b->retry_pause)
+	    a->retry_pause != b->retry_pause ||
+	    a->retry_pause_max != b->retry_pause_max)
 		return 0;
 	for (i = 0; i < a->npools; i++) {
 		p = &a->pools[i];

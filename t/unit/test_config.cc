@@ -307,6 +307,75 @@ Test(config, error_retries_not_integer)
 	load_done(&l);
 }
 
+Test(config, retry_pause_max_default)
+{
+	struct load	 l;
+
+	expect_ok(&l, MINIMAL);
+	cr_assert_eq(l.conf->retry_pause_max, 30);
+	load_done(&l);
+
+	/* a file written before the key: the cap is raised, not refused */
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"retry-pause\":60}");
+	cr_assert_eq(l.conf->retry_pause, 60);
+	cr_assert_eq(l.conf->retry_pause_max, 60);
+	load_done(&l);
+}
+
+Test(config, retry_pause_max_set)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"retry-pause\":5,"
+	    "\"retry-pause-max\":5}");
+	cr_assert_eq(l.conf->retry_pause, 5);
+	cr_assert_eq(l.conf->retry_pause_max, 5);
+	cr_assert_eq(find_entry(&l.warnings, "retry-pause-max", NULL), -1,
+	    "retry-pause-max is a known key");
+	load_done(&l);
+}
+
+Test(config, error_retry_pause_max_below_retry_pause)
+{
+	struct load	 l;
+	char		*e;
+
+	load_text(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"retry-pause\":10,"
+	    "\"retry-pause-max\":5}");
+	cr_assert_null(l.conf);
+	e = joined(&l.errors);
+	cr_assert_eq(l.errors.n, 1, "errors:\n%s", e);
+	cr_assert_geq(find_entry(&l.errors, l.path, ": retry-pause-max: "), 0,
+	    "no error naming %s and retry-pause-max:\n%s", l.path, e);
+	cr_assert_geq(find_entry(&l.errors, "retry-pause-max",
+	    "less than retry-pause"), 0, "errors:\n%s", e);
+	free(e);
+	load_done(&l);
+}
+
+Test(config, error_retry_pause_max_not_integer)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"retry-pause-max\":\"30\"}",
+	    ": retry-pause-max:", "expected an integer");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"retry-pause-max\":2.5}",
+	    ": retry-pause-max:", "expected an integer");
+}
+
+Test(config, error_retry_pause_max_out_of_range)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"retry-pause-max\":0}",
+	    ": retry-pause-max:", "out of range");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"retry-pause-max\":3601}",
+	    ": retry-pause-max:", "out of range");
+}
+
 Test(config, error_pool_without_url)
 {
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"

@@ -67,7 +67,8 @@ include t/fuzz/fuzz.mk
 # Criterion: two workers (the machine has two cores), verbose summary.
 CRITERION_ARGS ?= --jobs=2 --short-filename
 
-.PHONY: all deps check check-suite unit integration lint install uninstall \
+.PHONY: all deps check check-suite unit integration lint check-includes \
+	install uninstall \
 	clean distclean bench demo
 all: $(BIN) $(BENCH_BIN)
 
@@ -117,6 +118,10 @@ integration: $(BIN) $(INTEG_BIN)
 lint:
 	mandoc -Tlint -W warning $(MANS)
 
+# The subsystems' layers: no include from a lower layer to a higher one.
+check-includes:
+	./t/check-includes
+
 check-suite: $(BIN) $(UNIT_BIN) $(INTEG_BIN)
 	@echo "== unit tests ($(O))"
 	$(UNIT_BIN) $(CRITERION_ARGS)
@@ -128,6 +133,7 @@ check:
 	@./contrib/deps.sh -q
 	$(MAKE) config.mk
 	$(MAKE) lint
+	./t/check-includes
 	$(MAKE) $(BIN)
 	./$(BIN) -n -c contrib/config.json
 	$(MAKE) check-suite

@@ -70,12 +70,13 @@ int		 strategy_is_connecting(const struct strategy *);
 uint64_t	 strategy_id(const struct strategy *);
 void		 strategy_pool_name(const struct strategy *, char *, size_t);
 void		 strategy_tick(struct strategy *, time_t now);
+int		 strategy_backoff(int pause, int max, int n);
 /* From pool.cc, about a pool the strategy owns. */
 void		 strategy_pool_ready(struct strategy *, struct pool *,
 		     struct job *);
 void		 strategy_pool_job(struct strategy *, struct pool *,
 		     struct job *);
 void		 strategy_pool_failed(struct strategy *, struct pool *,
-		     enum pool_fail);
+		     enum pool_fail, const char *detail);
 
 #endif /* SLUICE_POOL_H */

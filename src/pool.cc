@@ -215,7 +215,7 @@ pool_connect(struct strategy *st, struct config *conf, int idx)
 		goto fail;
 	return p;
 fail:
-	log_warnx("pool %s: cannot start connecting", p->name);
+	log_debug("pool %s: cannot start connecting", p->name);
 	pool_fail_counts[POOL_FAIL_CONNECT]++;
 	if (p->bev != NULL)
 		bufferevent_free(p->bev);
@@ -249,7 +249,7 @@ pool_close(struct pool *p, enum pool_fail why, const char *text)
 
 	if (p->state == POOL_CLOSED)
 		return;
-	(why == POOL_FAIL_NONE ? log_debug : log_warnx)("type=pool_close "
+	log_debug("type=pool_close "
 	    "pool=%s id=%llu state=%s reason=%s detail=\"%s\" pending=%zu "
 	    "rx=%llu tx=%llu", p->name, (unsigned long long)p->id,
 	    pool_state_text(p->state), pool_fail_text(why), log_esc(text),
@@ -272,7 +272,7 @@ pool_close(struct pool *p, enum pool_fail why, const char *text)
 	st = p->strategy;
 	p->strategy = NULL;
 	if (st != NULL)
-		strategy_pool_failed(st, p, why);
+		strategy_pool_failed(st, p, why, text);
 	event_base_once(sl.base, -1, EV_TIMEOUT, pool_free_cb, p, NULL);
 }
 
@@ -548,8 +548,6 @@ pool_login_reply(struct pool *p, json_t *result, json_t *error)
 	size_t		 i;
 
 	if (error != NULL && !json_is_null(error)) {
-		log_warnx("pool %s: login rejected: \"%s\"", p->name,
-		    log_esc(pool_error_text(error)));
 		pool_close(p, POOL_FAIL_LOGIN, pool_error_text(error));
 		return;
 	}

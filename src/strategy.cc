@@ -7,11 +7,15 @@
  *    seconds apart, before the next pool is tried;
  *  - a backup that fails moves on at its first failure (after the last
  *    pool, back to the primary after a pause);
- *  - while a backup serves, the primary is probed every `retry-pause`
- *    seconds on a second connection and takes over as soon as it logs in.
+ *  - while a backup serves, the primary is probed on a second connection
+ *    and takes over as soon as it logs in;
+ *  - after a round of the whole list fails, and after each failed probe,
+ *    the pause doubles from `retry-pause` up to `retry-pause-max` (a
+ *    capped exponential backoff); a successful login resets it.
  *
- * State changes are logged once per transition (type=pool_state), never
- * once per retry.
+ * The strategy owns the one log line per state change (type=pool_state
+ * up or down, type=pool_switch); each attempt is logged by pool.cc at
+ * debug level only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +31,8 @@ struct strategy {
 	struct pool	*cur;		/* serving, or being tried */
 	int		 cur_index;
 	int		 fails;		/* consecutive failures of cur_index */
+	int		 rounds;	/* consecutive failed rounds of the list */
+	int		 probe_fails;	/* consecutive failed probes */
 	struct pool	*probe;		/* primary, retried while on a backup */
 	struct event	*retry_ev;
 	struct event	*probe_ev;
@@ -41,6 +47,10 @@ static uint64_t	 strategy_next_id;
 
 static void	 strategy_try(struct strategy *, int);
 static void	 strategy_advance(struct strategy *, enum pool_fail);
+static void	 strategy_down(struct strategy *, const char *, enum pool_fail,
+		     const char *);
+static void	 strategy_probe_failed(struct strategy *, enum pool_fail);
+static int	 strategy_pause(int);
 static void	 strategy_retry_cb(evutil_socket_t, short, void *);
 static void	 strategy_probe_cb(evutil_socket_t, short, void *);
 static void	 strategy_schedule(struct event *, int);
@@ -98,7 +108,7 @@ strategy_free(struct strategy *st)
 void
 strategy_start(struct strategy *st)
 {
-	st->fails = 0;
+	st->fails = st->rounds = st->probe_fails = 0;
 	st->down_logged = 0;
 	strategy_try(st, 0);
 }
@@ -207,8 +217,49 @@ strategy_try(struct strategy *st, int idx)
 		idx = 0;
 	st->cur_index = idx;
 	st->cur = pool_connect(st, sl.conf, idx);
-	if (st->cur == NULL)
+	if (st->cur == NULL) {
+		strategy_down(st, sl.conf->pools[idx].url, POOL_FAIL_CONNECT,
+		    "cannot start connecting");
 		strategy_advance(st, POOL_FAIL_CONNECT);
+	}
+}
+
+/*
+ * The pause after n consecutive failures: pause (retry-pause) doubled n
+ * times, at most max (retry-pause-max). Pure, unit-tested.
+ */
+int
+strategy_backoff(int pause, int max, int n)
+{
+	if (max < pause)
+		max = pause;
+	while (n-- > 0 && pause < max)
+		pause = pause > max / 2 ? max : pause * 2;
+	return pause;
+}
+
+/* The configured backoff after n consecutive failures. */
+static int
+strategy_pause(int n)
+{
+	return strategy_backoff(sl.conf->retry_pause, sl.conf->retry_pause_max,
+	    n);
+}
+
+/*
+ * The serving candidate is down: say so once per transition (up to
+ * down, or the first failure after a start), never once per retry.
+ */
+static void
+strategy_down(struct strategy *st, const char *pool, enum pool_fail why,
+    const char *detail)
+{
+	if (st->down_logged)
+		return;
+	st->down_logged = 1;
+	log_info("type=pool_state upstream=%llu pool=%s state=down reason=%s "
+	    "detail=\"%s\"", (unsigned long long)st->id, pool,
+	    pool_fail_text(why), log_esc(detail != NULL ? detail : ""));
 }
 
 /*
@@ -228,9 +279,14 @@ strategy_advance(struct strategy *st, enum pool_fail why)
 	}
 	st->fails = 0;
 	if (idx + 1 >= npools) {
-		/* Wrapped: back to the primary, after a pause. */
+		/* Wrapped: back to the primary, after a growing pause. */
 		st->cur_index = 0;
-		strategy_schedule(st->retry_ev, sl.conf->retry_pause);
+		log_debug("upstream %llu: every pool failed; next round in "
+		    "%d s", (unsigned long long)st->id,
+		    strategy_pause(st->rounds));
+		strategy_schedule(st->retry_ev, strategy_pause(st->rounds));
+		if (st->rounds < 30)
+			st->rounds++;
 		return;
 	}
 	st->cur_index = idx + 1;
@@ -264,7 +320,19 @@ strategy_probe_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	st->probe = pool_connect(st, sl.conf, 0);
 	if (st->probe == NULL)
-		strategy_schedule(st->probe_ev, sl.conf->retry_pause);
+		strategy_probe_failed(st, POOL_FAIL_CONNECT);
+}
+
+/* A probe of the primary failed: try again after a growing pause. */
+static void
+strategy_probe_failed(struct strategy *st, enum pool_fail why)
+{
+	if (st->probe_fails < 30)
+		st->probe_fails++;
+	log_debug("upstream %llu: primary probe failed: %s; next in %d s",
+	    (unsigned long long)st->id, pool_fail_text(why),
+	    strategy_pause(st->probe_fails));
+	strategy_schedule(st->probe_ev, strategy_pause(st->probe_fails));
 }
 
 /*
@@ -291,7 +359,7 @@ strategy_pool_ready(struct strategy *st, struct pool *p, struct job *j)
 	} else if (p != st->cur)
 		return;
 	evtimer_del(st->retry_ev);
-	st->fails = 0;
+	st->fails = st->rounds = st->probe_fails = 0;
 	st->up = 1;
 	st->down_logged = 0;
 	st->session_gen++;
@@ -315,15 +383,14 @@ strategy_pool_job(struct strategy *st, struct pool *p, struct job *j)
  * probe is retried later; the serving pool's loss is logged once.
  */
 void
-strategy_pool_failed(struct strategy *st, struct pool *p, enum pool_fail why)
+strategy_pool_failed(struct strategy *st, struct pool *p, enum pool_fail why,
+    const char *detail)
 {
 	int	 was_up;
 
 	if (p == st->probe) {
 		st->probe = NULL;
-		log_debug("upstream %llu: primary probe failed: %s",
-		    (unsigned long long)st->id, pool_fail_text(why));
-		strategy_schedule(st->probe_ev, sl.conf->retry_pause);
+		strategy_probe_failed(st, why);
 		return;
 	}
 	if (p != st->cur)
@@ -331,12 +398,9 @@ strategy_pool_failed(struct strategy *st, struct pool *p, enum pool_fail why)
 	was_up = st->up;
 	st->cur = NULL;
 	st->up = 0;
-	if (was_up || !st->down_logged) {
-		st->down_logged = 1;
-		log_info("type=pool_state upstream=%llu pool=%s state=down "
-		    "reason=%s", (unsigned long long)st->id, pool_name(p),
-		    pool_fail_text(why));
-	}
+	if (was_up)
+		st->down_logged = 0;
+	strategy_down(st, pool_name(p), why, detail);
 	if (was_up)
 		st->ops->on_down(st->owner);
 	strategy_advance(st, why);

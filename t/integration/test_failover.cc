@@ -751,3 +751,31 @@ Test(failover, pool_garbage_reconnects)
 	proxy_finish(p);
 	free(conf);
 }
+
+Test(failover, backoff_doubles_to_cap)
+{
+	int		 bind = free_port(), dead1 = free_port();
+	int		 dead2 = free_port();
+	char		*conf = config_pools(bind, dead1, dead2,
+	    "\"retry-pause-max\":2");
+	struct proxy	*p = proxy_start(conf);
+
+	/*
+	 * Nothing listens: each failed round of the list pauses
+	 * retry-pause (1 s), doubled, up to retry-pause-max (2 s).
+	 */
+	cr_assert(proxy_wait_log(p, "every pool failed; next round in 1 s",
+	    WAIT_MS));
+	cr_assert(proxy_wait_log(p, "every pool failed; next round in 2 s",
+	    WAIT_MS));
+	cr_assert(proxy_wait_log(p, "type=pool_close", WAIT_MS));
+	while (proxy_log_count(p, "every pool failed; next round in 2 s") < 2)
+		cr_assert(proxy_wait_log(p, "next round in", WAIT_MS));
+	cr_assert_eq(proxy_log_count(p, "next round in 4 s"), 0,
+	    "the pause went past retry-pause-max");
+	/* Many attempts, one transition line. */
+	cr_assert_eq(proxy_log_count(p, "state=down"), 1);
+	cr_assert(proxy_log_count(p, "type=pool_close") >= 4);
+	proxy_finish(p);
+	free(conf);
+}

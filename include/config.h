@@ -87,6 +87,8 @@ struct config {
 	int		 retries;
 	int		 retry_pause;
 	int		 retry_pause_max;	/* cap of the failover backoff */
+	int		 pool_min_session;	/* shorter sessions are failures */
+	int		 failover_standby;	/* -1: auto (config_standby) */
 	int		 watch;
 	int		 verbose;
 	int		 syslog;
@@ -114,6 +116,7 @@ const char	*config_mode_text(enum proxy_mode);
 const char	*config_workers_text(enum workers_mode);
 int		 config_parse_url(const char *, char **host, int *port,
 		     int *tls, const char **why);
+int		 config_standby(const struct config *);
 int		 config_pools_equal(const struct config *, const struct config *);
 
 

@@ -40,6 +40,9 @@ enum pool_fail {
 struct pool	*pool_connect(struct strategy *, struct config *, int index);
 void		 pool_close(struct pool *, enum pool_fail, const char *why);
 void		 pool_detach(struct pool *);
+void		 pool_attach(struct pool *, struct strategy *);
+int		 pool_is_ready(const struct pool *);
+struct job	*pool_job(const struct pool *);
 int		 pool_submit(struct pool *, struct share *, const struct job *);
 void		 pool_tick(struct pool *, time_t now);
 const char	*pool_fail_text(enum pool_fail);
@@ -71,6 +74,9 @@ uint64_t	 strategy_id(const struct strategy *);
 void		 strategy_pool_name(const struct strategy *, char *, size_t);
 void		 strategy_tick(struct strategy *, time_t now);
 int		 strategy_backoff(int pause, int max, int n);
+void		 strategy_standby_tick(time_t now);
+void		 strategy_standby_stop(void);
+int		 strategy_standby_adopt(struct pool *);
 /* From pool.cc, about a pool the strategy owns. */
 void		 strategy_pool_ready(struct strategy *, struct pool *,
 		     struct job *);

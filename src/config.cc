@@ -33,7 +33,8 @@ static const char *config_top_keys[] = {
 	"mode", "bind", "pools", "tls", "http", "access-password",
 	"custom-diff", "custom-diff-stats", "algo-ext", "workers",
 	"access-log-file", "share-log-file", "reuse-timeout", "retries",
-	"retry-pause", "retry-pause-max", "watch", "verbose", "log-file",
+	"retry-pause", "retry-pause-max", "pool-min-session",
+	"failover-standby", "watch", "verbose", "log-file",
 	"syslog", "print-time", "background", "pid-file", "max-connections",
 	"max-upstreams", "pool-connect-timeout", "pool-response-timeout",
 	"miner-output-limit", "workers-max", "lua", "rate-limit", NULL
@@ -672,6 +673,14 @@ config_failover(struct cfgctx *cx, struct config *c, json_t *root)
 	c->retries = (int)n;
 	config_int(cx, root, "retry-pause", "retry-pause", 0, 3600, 1, &n);
 	c->retry_pause = (int)n;
+	config_int(cx, root, "pool-min-session", "pool-min-session", 0, 86400,
+	    30, &n);
+	c->pool_min_session = (int)n;
+	/* Left out: on when a second pool is enabled (config_standby). */
+	c->failover_standby = -1;
+	if (json_object_get(root, "failover-standby") != NULL)
+		config_bool(cx, root, "failover-standby", "failover-standby", 1,
+		    &c->failover_standby);
 	/*
 	 * Left out, the cap is 30 or retry-pause if that is larger, so that
 	 * a file written before the key existed still loads as it did.
@@ -723,7 +732,7 @@ config_limits(struct cfgctx *cx, struct config *c, json_t *root)
 	    1, 3600, 10, &n);
 	c->pool_connect_timeout = (int)n;
 	config_int(cx, root, "pool-response-timeout", "pool-response-timeout",
-	    1, 3600, 15, &n);
+	    1, 3600, 5, &n);
 	c->pool_response_timeout = (int)n;
 	config_int(cx, root, "miner-output-limit", "miner-output-limit", 4096,
 	    64 << 20, 65536, &n);
@@ -901,7 +910,9 @@ config_pools_equal(const struct config *a, const struct config *b)
 
 	if (a->npools != b->npools || a->retries != b->retries ||
 	    a->retry_pause != b->retry_pause ||
-	    a->retry_pause_max != b->retry_pause_max)
+	    a->retry_pause_max != b->retry_pause_max ||
+	    a->pool_min_session != b->pool_min_session ||
+	    config_standby(a) != config_standby(b))
 		return 0;
 	for (i = 0; i < a->npools; i++) {
 		p = &a->pools[i];
@@ -917,6 +928,18 @@ config_pools_equal(const struct config *a, const struct config *b)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * Is the failover standby on? failover-standby left out means on when a
+ * second pool is enabled; with one pool there is nothing to stand by.
+ */
+int
+config_standby(const struct config *c)
+{
+	if (c->npools < 2)
+		return 0;
+	return c->failover_standby != 0;
 }
 
 /* Name of a mode. */

@@ -39,6 +39,7 @@ struct pool {
 	uint64_t	 id;
 	char		 name[280];	/* host:port */
 	int		 ready;		/* has sent its first job */
+	struct job	*job;		/* the latest, or NULL */
 	int		 tls;
 	enum pool_state	 state;
 	struct strategy	*strategy;	/* owner */
@@ -76,6 +77,7 @@ static int	 pool_line_fast(struct pool *, char *, size_t);
 static void	 pool_set_state(struct pool *, enum pool_state);
 static int	 pool_send(struct pool *, const char *, size_t);
 static void	 pool_free_cb(evutil_socket_t, short, void *);
+static void	 pool_new_job(struct pool *, struct job *);
 
 /* Name of a failure reason (counters, logs). */
 const char *
@@ -145,13 +147,34 @@ pool_is_open(const struct pool *p)
 }
 
 /*
- * The strategy lets go of a connection it is about to close: no callback
- * reaches the strategy after this.
+ * The strategy lets go of a connection it is about to close or hand on:
+ * no callback reaches it after this.
  */
 void
 pool_detach(struct pool *p)
 {
 	p->strategy = NULL;
+}
+
+/* A strategy takes over a logged-in connection (the standby's). */
+void
+pool_attach(struct pool *p, struct strategy *st)
+{
+	p->strategy = st;
+}
+
+/* Logged in with a job? */
+int
+pool_is_ready(const struct pool *p)
+{
+	return p->state == POOL_ACTIVE && p->ready;
+}
+
+/* The latest job the pool sent, or NULL; the caller takes no reference. */
+struct job *
+pool_job(const struct pool *p)
+{
+	return p->job;
 }
 
 /* Change state; every transition goes through here. */
@@ -233,6 +256,7 @@ pool_free_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	free(p->qsession);
+	job_unref(p->job);
 	config_unref(p->conf);
 	free(p);
 }
@@ -503,12 +527,7 @@ pool_line(struct pool *p, char *line, size_t len)
 			log_warnx("pool %s: invalid job dropped: %s", p->name,
 			    why);
 		} else {
-			if (!p->ready) {
-				p->ready = 1;
-				if (p->strategy != NULL)
-					strategy_pool_ready(p->strategy, p, j);
-			} else if (p->strategy != NULL)
-				strategy_pool_job(p->strategy, p, j);
+			pool_new_job(p, j);
 			job_unref(j);
 		}
 	} else if (json_is_integer(id)) {
@@ -575,11 +594,27 @@ pool_login_reply(struct pool *p, json_t *result, json_t *error)
 	log_debug("pool %llu: logged in to %s", (unsigned long long)p->id,
 	    p->name);
 	if (j != NULL) {
+		pool_new_job(p, j);
+		job_unref(j);
+	}
+}
+
+/*
+ * A job from the pool (in the login reply or pushed): the first one makes
+ * the connection ready. The pool keeps the latest, for a standby that an
+ * upstream takes over.
+ */
+static void
+pool_new_job(struct pool *p, struct job *j)
+{
+	job_unref(p->job);
+	p->job = job_ref(j);
+	if (!p->ready) {
 		p->ready = 1;
 		if (p->strategy != NULL)
 			strategy_pool_ready(p->strategy, p, j);
-		job_unref(j);
-	}
+	} else if (p->strategy != NULL)
+		strategy_pool_job(p->strategy, p, j);
 }
 
 /* The answer to a submit (or keepalived): end the share it belongs to. */

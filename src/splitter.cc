@@ -61,6 +61,7 @@ splitter_tick(time_t now)
 
 	for (u = upstream_first(); u != NULL; u = upstream_next(u))
 		strategy_tick(u->strategy, now);
+	strategy_standby_tick(now);
 	splitter->tick(now);
 }
 
@@ -68,6 +69,7 @@ splitter_tick(time_t now)
 void
 splitter_reload(void)
 {
+	strategy_standby_stop();
 	splitter->reload();
 }
 
@@ -81,6 +83,7 @@ splitter_disconnect(void)
 {
 	struct upstream	*u;
 
+	strategy_standby_stop();
 	for (u = upstream_first(); u != NULL; u = upstream_next(u))
 		upstream_disconnect(u);
 }

@@ -1,28 +1,42 @@
 /*
  * strategy.cc: failover over the ordered list of enabled pools, for one
- * owner (a NiceHash mapper or a simple-mode route), with xmrig-proxy's
- * semantics:
+ * owner (an upstream), with xmrig-proxy's semantics and what a farm needs
+ * beyond them:
  *
  *  - the primary (pool 0) gets `retries` failed attempts, `retry-pause`
- *    seconds apart, before the next pool is tried;
- *  - a backup that fails moves on at its first failure (after the last
- *    pool, back to the primary after a pause);
+ *    seconds apart, before the next pool is tried; a backup that fails
+ *    moves on at its first failure (after the last pool, back to the
+ *    primary);
+ *  - a session that ends within `pool-min-session` seconds of its login
+ *    is a failure too, so a pool that logs in and then dies is as down as
+ *    one that refuses connections; only a session that lasted resets the
+ *    count;
  *  - while a backup serves, the primary is probed on a second connection
- *    and takes over as soon as it logs in;
- *  - after a round of the whole list fails, and after each failed probe,
- *    the pause doubles from `retry-pause` up to `retry-pause-max` (a
- *    capped exponential backoff); a successful login resets it.
+ *    and takes over as soon as it logs in (primary-first recovery);
+ *  - after a round of the whole list fails, after each failed probe and
+ *    after each short session of the primary (a flapping pool), the pause
+ *    doubles from `retry-pause` up to `retry-pause-max`; a session that
+ *    lasted resets it;
+ *  - with `failover-standby`, one more connection (the standby, one for
+ *    all upstreams) stays logged in to the pool after the one in service.
+ *    When a serving pool fails, the first upstream to see it takes over
+ *    the standby's connection and job at once, and every other upstream
+ *    moves to that proven pool without its retries; the standby is
+ *    replaced in the background.
  *
  * The strategy owns the one log line per state change (type=pool_state
- * up or down, type=pool_switch); each attempt is logged by pool.cc at
- * debug level only.
+ * up or down, type=pool_switch, type=pool_standby); each attempt is logged
+ * by pool.cc at debug level only.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "job.h"
 #include "pool.h"
+
+#define STRATEGY_MAX_POOLS	64	/* pools tracked for "proven" */
 
 struct strategy {
 	uint64_t	 id;
@@ -32,29 +46,52 @@ struct strategy {
 	int		 cur_index;
 	int		 fails;		/* consecutive failures of cur_index */
 	int		 rounds;	/* consecutive failed rounds of the list */
-	int		 probe_fails;	/* consecutive failed probes */
+	int		 probe_fails;	/* failed probes, short primary sessions */
+	int		 pinned;	/* the standby: stays on cur_index */
 	struct pool	*probe;		/* primary, retried while on a backup */
 	struct event	*retry_ev;
 	struct event	*probe_ev;
 	uint64_t	 session_gen;	/* bumped on every successful login */
 	int		 up;		/* serving pool logged in with a job */
+	int		 lasted;	/* the session outlived pool-min-session */
+	time_t		 login_at;	/* when the serving session logged in */
 	int		 down_logged;
 	char		*user;		/* override of the pool user, or NULL */
 	char		*pass;
+	TAILQ_ENTRY(strategy) entry;
 };
+TAILQ_HEAD(strategyq, strategy);
 
-static uint64_t	 strategy_next_id;
+static struct strategyq	 strategies = TAILQ_HEAD_INITIALIZER(strategies);
+static uint64_t		 strategy_next_id;
+/* Strategies up on each pool index (the standby included): "proven". */
+static int		 strategy_up_on[STRATEGY_MAX_POOLS];
+
+/* The standby: a pinned strategy and the last job its pool sent. */
+static struct strategy	*standby;
+static struct job	*standby_job;
 
 static void	 strategy_try(struct strategy *, int);
-static void	 strategy_advance(struct strategy *, enum pool_fail);
+static void	 strategy_advance(struct strategy *, enum pool_fail, int);
 static void	 strategy_down(struct strategy *, const char *, enum pool_fail,
 		     const char *);
 static void	 strategy_probe_failed(struct strategy *, enum pool_fail);
 static int	 strategy_pause(int);
+static void	 strategy_set_up(struct strategy *, int);
+static int	 strategy_proven(int);
+static int	 strategy_take_standby(struct strategy *);
 static void	 strategy_retry_cb(evutil_socket_t, short, void *);
 static void	 strategy_probe_cb(evutil_socket_t, short, void *);
 static void	 strategy_schedule(struct event *, int);
 static void	 strategy_detach(struct strategy *);
+static void	 standby_on_job(void *, struct job *, int);
+static void	 standby_on_down(void *);
+static int	 standby_target(void);
+
+static const struct strategy_ops standby_ops = {
+	standby_on_job,
+	standby_on_down
+};
 
 /* A strategy for an owner; not connected until strategy_start(). */
 struct strategy *
@@ -68,7 +105,29 @@ strategy_new(const struct strategy_ops *ops, void *owner)
 	st->owner = owner;
 	st->retry_ev = evtimer_new(sl.base, strategy_retry_cb, st);
 	st->probe_ev = evtimer_new(sl.base, strategy_probe_cb, st);
+	if (ops != &standby_ops)
+		TAILQ_INSERT_TAIL(&strategies, st, entry);
 	return st;
+}
+
+/* Count a strategy up or down on its pool (the "proven" pools). */
+static void
+strategy_set_up(struct strategy *st, int up)
+{
+	int	 i = st->cur_index;
+
+	if (st->up == up)
+		return;
+	st->up = up;
+	if (i >= 0 && i < STRATEGY_MAX_POOLS)
+		strategy_up_on[i] += up ? 1 : -1;
+}
+
+/* Is some connection logged in to pool idx right now? */
+static int
+strategy_proven(int idx)
+{
+	return idx >= 0 && idx < STRATEGY_MAX_POOLS && strategy_up_on[idx] > 0;
 }
 
 /* Close both connections without callbacks; pending shares are failed. */
@@ -84,12 +143,12 @@ strategy_detach(struct strategy *st)
 		pool_detach(p);
 		pool_close(p, POOL_FAIL_NONE, "stopped");
 	}
+	strategy_set_up(st, 0);
 	if ((p = st->cur) != NULL) {
 		st->cur = NULL;
 		pool_detach(p);
 		pool_close(p, POOL_FAIL_NONE, "stopped");
 	}
-	st->up = 0;
 }
 
 /* Disconnect and free. */
@@ -97,6 +156,8 @@ void
 strategy_free(struct strategy *st)
 {
 	strategy_detach(st);
+	if (st->ops != &standby_ops)
+		TAILQ_REMOVE(&strategies, st, entry);
 	event_free(st->retry_ev);
 	event_free(st->probe_ev);
 	free(st->user);
@@ -220,7 +281,7 @@ strategy_try(struct strategy *st, int idx)
 	if (st->cur == NULL) {
 		strategy_down(st, sl.conf->pools[idx].url, POOL_FAIL_CONNECT,
 		    "cannot start connecting");
-		strategy_advance(st, POOL_FAIL_CONNECT);
+		strategy_advance(st, POOL_FAIL_CONNECT, 0);
 	}
 }
 
@@ -257,24 +318,35 @@ strategy_down(struct strategy *st, const char *pool, enum pool_fail why,
 	if (st->down_logged)
 		return;
 	st->down_logged = 1;
-	log_info("type=pool_state upstream=%llu pool=%s state=down reason=%s "
-	    "detail=\"%s\"", (unsigned long long)st->id, pool,
-	    pool_fail_text(why), log_esc(detail != NULL ? detail : ""));
+	log_info("type=%s upstream=%llu pool=%s state=down reason=%s "
+	    "detail=\"%s\"", st->pinned ? "pool_standby" : "pool_state",
+	    (unsigned long long)st->id, pool, pool_fail_text(why),
+	    log_esc(detail != NULL ? detail : ""));
 }
 
 /*
  * The candidate failed: retry, or move to the next pool. A pinned
- * certificate mismatch or a refused login will not mend by retrying.
+ * certificate mismatch or a refused login will not mend by retrying; nor
+ * is it worth retrying the primary when the next pool is proven (some
+ * connection, the standby's perhaps, is logged in to it right now) and
+ * the standby is on: every upstream then moves at once, in parallel.
  */
 static void
-strategy_advance(struct strategy *st, enum pool_fail why)
+strategy_advance(struct strategy *st, enum pool_fail why, int short_session)
 {
 	int	 idx = st->cur_index, npools = (int)sl.conf->npools;
 
 	st->fails++;
+	if (st->pinned) {
+		/* The standby stays on its pool, backing off. */
+		strategy_schedule(st->retry_ev, strategy_pause(st->fails - 1));
+		return;
+	}
 	if (idx == 0 && st->fails < sl.conf->retries &&
-	    why != POOL_FAIL_TLS && why != POOL_FAIL_LOGIN) {
-		strategy_schedule(st->retry_ev, sl.conf->retry_pause);
+	    why != POOL_FAIL_TLS && why != POOL_FAIL_LOGIN &&
+	    !(config_standby(sl.conf) && strategy_proven(1))) {
+		strategy_schedule(st->retry_ev, short_session ?
+		    strategy_pause(st->probe_fails) : sl.conf->retry_pause);
 		return;
 	}
 	st->fails = 0;
@@ -337,7 +409,9 @@ strategy_probe_failed(struct strategy *st, enum pool_fail why)
 
 /*
  * A pool logged in and has its first job. The primary probe takes over
- * from a backup; the candidate becomes the serving pool.
+ * from a backup, whose connection becomes the standby when the standby
+ * is wanted there (its pending submits are still answered), else is
+ * closed; the candidate becomes the serving pool.
  */
 void
 strategy_pool_ready(struct strategy *st, struct pool *p, struct job *j)
@@ -347,11 +421,14 @@ strategy_pool_ready(struct strategy *st, struct pool *p, struct job *j)
 	if (p == st->probe) {
 		old = st->cur;
 		st->probe = NULL;
+		strategy_set_up(st, 0);
 		st->cur = p;
 		st->cur_index = 0;
 		if (old != NULL) {
 			pool_detach(old);
-			pool_close(old, POOL_FAIL_NONE, "primary is back");
+			if (strategy_standby_adopt(old) != 0)
+				pool_close(old, POOL_FAIL_NONE,
+				    "primary is back");
 		}
 		log_info("type=pool_switch upstream=%llu to=%s reason="
 		    "\"primary is back\"", (unsigned long long)st->id,
@@ -359,14 +436,18 @@ strategy_pool_ready(struct strategy *st, struct pool *p, struct job *j)
 	} else if (p != st->cur)
 		return;
 	evtimer_del(st->retry_ev);
-	st->fails = st->rounds = st->probe_fails = 0;
-	st->up = 1;
+	strategy_set_up(st, 1);
 	st->down_logged = 0;
+	st->lasted = 0;
+	st->login_at = sl.now;
 	st->session_gen++;
-	log_info("type=pool_state upstream=%llu pool=%s state=up index=%d",
+	log_info("type=%s upstream=%llu pool=%s state=up index=%d",
+	    st->pinned ? "pool_standby" : "pool_state",
 	    (unsigned long long)st->id, pool_name(p), pool_index(p));
-	if (pool_index(p) != 0 && !evtimer_pending(st->probe_ev, NULL))
-		strategy_schedule(st->probe_ev, sl.conf->retry_pause);
+	if (!st->pinned && pool_index(p) != 0 &&
+	    !evtimer_pending(st->probe_ev, NULL))
+		strategy_schedule(st->probe_ev,
+		    strategy_pause(st->probe_fails));
 	st->ops->on_job(st->owner, j, 1);
 }
 
@@ -380,13 +461,17 @@ strategy_pool_job(struct strategy *st, struct pool *p, struct job *j)
 
 /*
  * A pool connection failed (pool.cc has closed it and will free it). The
- * probe is retried later; the serving pool's loss is logged once.
+ * probe is retried later; the serving pool's loss is logged once. A
+ * session shorter than pool-min-session counts as a failure of the pool
+ * (and a short session of the primary backs its probe off: a flapping
+ * primary is not taken back at once, again and again). Then the standby
+ * takes over if it can, else the strategy moves on.
  */
 void
 strategy_pool_failed(struct strategy *st, struct pool *p, enum pool_fail why,
     const char *detail)
 {
-	int	 was_up;
+	int	 was_up, short_session = 0;
 
 	if (p == st->probe) {
 		st->probe = NULL;
@@ -397,19 +482,192 @@ strategy_pool_failed(struct strategy *st, struct pool *p, enum pool_fail why,
 		return;
 	was_up = st->up;
 	st->cur = NULL;
-	st->up = 0;
-	if (was_up)
+	strategy_set_up(st, 0);
+	if (was_up) {
 		st->down_logged = 0;
+		short_session = !st->lasted;
+		if (short_session && st->cur_index == 0 && st->probe_fails < 30)
+			st->probe_fails++;
+	}
 	strategy_down(st, pool_name(p), why, detail);
 	if (was_up)
 		st->ops->on_down(st->owner);
-	strategy_advance(st, why);
+	if (!st->pinned && strategy_take_standby(st) == 0)
+		return;
+	strategy_advance(st, why, short_session);
 }
 
-/* Once a second: the connections' timeouts and keepalives. */
+/*
+ * Take over the standby's logged-in connection: the owner's miners get
+ * its job now, with no gap and no reconnect. 0 on success.
+ */
+static int
+strategy_take_standby(struct strategy *st)
+{
+	struct strategy	*sb = standby;
+	struct pool	*p;
+	struct job	*j;
+
+	if (sb == NULL || !sb->up || standby_job == NULL || sb->cur == NULL ||
+	    st->user != NULL || sb->cur_index == st->cur_index)
+		return -1;
+	p = sb->cur;
+	j = standby_job;
+	standby_job = NULL;
+	strategy_set_up(sb, 0);
+	sb->cur = NULL;
+	pool_detach(p);
+	pool_attach(p, st);
+	evtimer_del(st->retry_ev);
+	st->cur = p;
+	st->cur_index = pool_index(p);
+	st->fails = 0;
+	strategy_set_up(st, 1);
+	st->down_logged = 0;
+	/* The standby's session has been up for a while: count from now. */
+	st->lasted = 0;
+	st->login_at = sl.now;
+	st->session_gen++;
+	log_info("type=pool_switch upstream=%llu to=%s reason=standby",
+	    (unsigned long long)st->id, pool_name(p));
+	log_info("type=pool_state upstream=%llu pool=%s state=up index=%d",
+	    (unsigned long long)st->id, pool_name(p), st->cur_index);
+	if (st->cur_index != 0 && !evtimer_pending(st->probe_ev, NULL))
+		strategy_schedule(st->probe_ev,
+		    strategy_pause(st->probe_fails));
+	st->ops->on_job(st->owner, j, 1);
+	job_unref(j);
+	/* A new standby, in the background, on the next tick. */
+	strategy_free(sb);
+	standby = NULL;
+	return 0;
+}
+
+/*
+ * A connection let go by an upstream (the primary is back) becomes the
+ * standby if it is on the pool the standby should be on. 0 if taken.
+ */
+int
+strategy_standby_adopt(struct pool *p)
+{
+	if (!config_standby(sl.conf) || sl.stopping ||
+	    pool_index(p) != standby_target() || !pool_is_ready(p))
+		return -1;
+	if (standby != NULL)
+		strategy_free(standby);
+	standby = strategy_new(&standby_ops, NULL);
+	standby->pinned = 1;
+	standby->cur = p;
+	standby->cur_index = pool_index(p);
+	pool_attach(p, standby);
+	strategy_set_up(standby, 1);
+	standby->login_at = sl.now;
+	job_unref(standby_job);
+	standby_job = pool_job(p);
+	if (standby_job != NULL)
+		job_ref(standby_job);
+	log_info("type=pool_standby upstream=%llu pool=%s state=up index=%d "
+	    "reason=\"kept from a backup\"", (unsigned long long)standby->id,
+	    pool_name(p), standby->cur_index);
+	return 0;
+}
+
+/* The standby's pool sent a job: keep the latest for a takeover. */
+static void
+standby_on_job(void *owner, struct job *j, int new_session)
+{
+	(void)owner;
+	(void)new_session;
+	job_unref(standby_job);
+	standby_job = job_ref(j);
+}
+
+/* The standby's pool went away: nothing to take over until it is back. */
+static void
+standby_on_down(void *owner)
+{
+	(void)owner;
+	job_unref(standby_job);
+	standby_job = NULL;
+}
+
+/*
+ * Where the standby should be: the pool after the best one an upstream
+ * is on (up, or trying); -1 when there is no such pool, no upstream, or
+ * the standby is off.
+ */
+static int
+standby_target(void)
+{
+	struct strategy	*st;
+	int		 best = -1;
+
+	if (!config_standby(sl.conf) || sl.stopping)
+		return -1;
+	TAILQ_FOREACH(st, &strategies, entry) {
+		if (st->user != NULL)
+			continue;
+		if (best < 0 || st->cur_index < best)
+			best = st->cur_index;
+	}
+	if (best < 0 || (size_t)best + 1 >= sl.conf->npools)
+		return -1;
+	return best + 1;
+}
+
+/*
+ * Once a second, for all strategies: keep one standby on the right pool
+ * (make it, move it, or drop it), and tick its connection.
+ */
+void
+strategy_standby_tick(time_t now)
+{
+	int	 target = standby_target();
+
+	if (standby != NULL && standby->cur_index != target) {
+		log_info("type=pool_standby upstream=%llu state=stopped "
+		    "reason=\"%s\"", (unsigned long long)standby->id,
+		    target < 0 ? "not needed" : "moving");
+		strategy_free(standby);
+		standby = NULL;
+		job_unref(standby_job);
+		standby_job = NULL;
+	}
+	if (standby == NULL && target >= 0) {
+		standby = strategy_new(&standby_ops, NULL);
+		standby->pinned = 1;
+		standby->down_logged = 0;
+		strategy_try(standby, target);
+	}
+	if (standby != NULL)
+		strategy_tick(standby, now);
+}
+
+/* Shutdown or reload: drop the standby (the next tick makes a new one). */
+void
+strategy_standby_stop(void)
+{
+	if (standby != NULL)
+		strategy_free(standby);
+	standby = NULL;
+	job_unref(standby_job);
+	standby_job = NULL;
+}
+
+/*
+ * Once a second: the connections' timeouts and keepalives, and whether
+ * the serving session has lasted long enough to count as healthy.
+ */
 void
 strategy_tick(struct strategy *st, time_t now)
 {
+	if (st->up && !st->lasted &&
+	    now - st->login_at >= sl.conf->pool_min_session) {
+		st->lasted = 1;
+		st->fails = st->rounds = 0;
+		if (st->cur_index == 0)
+			st->probe_fails = 0;
+	}
 	if (st->cur != NULL)
 		pool_tick(st->cur, now);
 	if (st->probe != NULL)

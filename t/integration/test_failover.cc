@@ -89,10 +89,13 @@ config_n(int bind, const int *ports, int n, const char *extra, int defaults)
 		o += (size_t)snprintf(pools + o, sizeof pools - o,
 		    "%s{\"url\":\"127.0.0.1:%d\",\"user\":\"%s\",\"pass\":"
 		    "\"x\"}", i > 0 ? "," : "", ports[i], pool_user(i));
+	/* The classic path unless the test asks for the standby. */
 	cr_assert(asprintf(&s, "{\"mode\":\"nicehash\",\"bind\":[{\"host\":"
-	    "\"127.0.0.1\",\"port\":%d}],\"pools\":[%s],%s"
+	    "\"127.0.0.1\",\"port\":%d}],\"pools\":[%s],%s%s"
 	    "\"pool-response-timeout\":%d,\"watch\":false%s%s}\n", bind, pools,
-	    defaults ? "" : "\"retries\":1,\"retry-pause\":1,", RESPONSE_S,
+	    defaults ? "" : "\"retries\":1,\"retry-pause\":1,",
+	    extra != NULL && strstr(extra, "failover-standby") != NULL ? "" :
+	    "\"failover-standby\":false,", RESPONSE_S,
 	    extra != NULL && *extra != '\0' ? "," : "",
 	    extra != NULL ? extra : "") != -1);
 	return s;
@@ -776,6 +779,112 @@ Test(failover, backoff_doubles_to_cap)
 	/* Many attempts, one transition line. */
 	cr_assert_eq(proxy_log_count(p, "state=down"), 1);
 	cr_assert(proxy_log_count(p, "type=pool_close") >= 4);
+	proxy_finish(p);
+	free(conf);
+}
+
+/*
+ * The standby: a second connection logged in to the backup from the
+ * start. The primary dies on the first submit; the upstream takes over
+ * the standby's connection at once: the miner gets the backup's job
+ * within 1 s, with no new connection and no reconnect, and its shares
+ * are accepted there.
+ */
+Test(failover, standby_takes_over_at_once)
+{
+	int		 bind = free_port();
+	struct tlisten	*prim = tl_listen(0), *back = tl_listen(0);
+	char		*conf = config_pools(bind, prim->port, back->port,
+	    "\"failover-standby\":true");
+	struct proxy	*p = proxy_start(conf);
+	struct tjob	 p1, b1;
+	char		 bblob[256], nonce[9], result[65];
+	struct tconn	*pc, *bc;
+	struct fm	 m;
+	json_t		*r;
+	long long	 t0;
+	json_int_t	 sid;
+
+	tjob_default(&p1, "p1");
+	pc = pool_up(p, prim, "WALLET", "primary-session", &p1);
+	job_variant(&b1, bblob, "b1", 'f');
+	bc = pool_up(p, back, "BACKUP", "standby-session", &b1);
+	cr_assert(proxy_wait_log(p, "type=pool_standby", WAIT_MS));
+	fm_login(p, bind, &m);
+	cr_assert_str_eq(m.job_id, "p1");
+
+	/* The primary takes the share and dies without an answer. */
+	fm_send_share(&m, 2, "p1", 1, nonce, result);
+	pool_expect_submit(pc, "primary-session", "p1", nonce, result);
+	t0 = mono_ms();
+	tc_close(pc);
+	tl_close(prim);
+	r = tc_recv_reply(m.c, 2, WAIT_MS);
+	cr_assert_not_null(r, "the submit in flight was never answered");
+	json_decref(r);
+	fm_expect_job(p, &m, &b1);
+	cr_assert_lt(mono_ms() - t0, 1000, "the backup's job came %lld ms "
+	    "after the primary died", mono_ms() - t0);
+	cr_assert(proxy_wait_log(p, "reason=standby", WAIT_MS));
+
+	/* Shares go to the standby's connection, under its session. */
+	fm_send_share(&m, 3, "b1", 2, nonce, result);
+	sid = pool_expect_submit(bc, "standby-session", "b1", nonce, result);
+	pool_answer_ok(bc, sid);
+	expect_status(p, m.c, 3, "OK");
+	cr_assert_eq(proxy_log_count(p, "type=miner_close"), 0);
+	tc_close(m.c);
+	tc_close(bc);
+	tl_close(back);
+	proxy_finish(p);
+	free(conf);
+}
+
+/*
+ * A primary that logs in and dies right after each job is as down as one
+ * that refuses connections: sessions shorter than pool-min-session are
+ * failures, and after `retries` of them the backup serves.
+ */
+Test(failover, short_sessions_are_failures)
+{
+	int		 bind = free_port();
+	struct tlisten	*prim = tl_listen(0), *back = tl_listen(0);
+	int		 ports[2] = { prim->port, back->port };
+	/* defaults: retries 2, retry-pause 1, as xmrig-proxy. */
+	char		*conf = config_n(bind, ports, 2, "\"pool-min-session\":30",
+	    1);
+	struct proxy	*p = proxy_start(conf);
+	struct tjob	 p1, b1;
+	char		 bblob[256], nonce[9], result[65];
+	struct tconn	*pc, *bc;
+	struct fm	 m;
+	json_t		*login;
+	json_int_t	 sid;
+
+	tjob_default(&p1, "p1");
+	for (int i = 0; i < 2; i++) {
+		pc = pool_up(p, prim, "WALLET", "flaky-session", &p1);
+		cr_assert(proxy_wait_log(p, "state=up index=0", WAIT_MS));
+		tc_close(pc);
+		while (proxy_log_count(p, "state=down") < i + 1)
+			cr_assert(proxy_wait_log(p, "state=down", WAIT_MS));
+	}
+	/* Two short sessions: the backup, not the primary again. */
+	bc = pool_accept(p, back, "BACKUP", SWITCH_MS, &login, NULL);
+	job_variant(&b1, bblob, "b1", 'f');
+	pool_send_login_ok(bc, login, "backup-session", &b1);
+	json_decref(login);
+	cr_assert(proxy_wait_log(p, "state=up index=1", WAIT_MS));
+	fm_login(p, bind, &m);
+	cr_assert_str_eq(m.job_id, "b1");
+	fm_send_share(&m, 2, "b1", 1, nonce, result);
+	sid = pool_expect_submit(bc, "backup-session", "b1", nonce, result);
+	pool_answer_ok(bc, sid);
+	expect_status(p, m.c, 2, "OK");
+	tc_close(m.c);
+	tc_close(bc);
+	tl_close(prim);
+	tl_close(back);
 	proxy_finish(p);
 	free(conf);
 }

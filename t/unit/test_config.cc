@@ -164,7 +164,7 @@ Test(config, minimal_defaults)
 	cr_assert_eq(c->retry_pause, 1);
 	cr_assert_eq(c->workers, WORKERS_RIGID);
 	cr_assert_eq(c->algo_ext, 1);
-	cr_assert_eq(c->pool_response_timeout, 15);
+	cr_assert_eq(c->pool_response_timeout, 5);
 	cr_assert_eq(c->pool_connect_timeout, 10);
 	cr_assert_eq(c->http.restricted, 1);
 	cr_assert_not_null(c->path);

@@ -12,7 +12,7 @@
  * Globals: the thread's global table is replaced by an empty proxy whose
  * reads fall through to the real table. While the scripts' top level
  * runs, assignments go through and a missing name reads as nil; once
- * lua.cc sets locked, assigning any global or reading a missing one is an
+ * lua_vm.cc sets locked, assigning any global or reading a missing one is an
  * error. rawget, rawset, pairs and ipairs know the proxies (the global
  * one and the read-only sluice tables) so they neither bypass the lock
  * nor see an empty table.

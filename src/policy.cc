@@ -3,10 +3,10 @@
  * worker naming and (simple mode) upstream credentials.
  *
  * Each decision has a built-in form (policy_builtin_*, pure: config and
- * miner in, decision out) and may have a Lua hook (lua.cc). The public
+ * miner in, decision out) and may have a Lua hook (lua_hook.cc). The public
  * policy_* functions call the hook when the live policy defines one and
  * fall back to the built-in when it does not, or when the call fails
- * (error, limit, wrong return type: lua.cc has logged and counted it). So
+ * (error, limit, wrong return type: lua_vm.cc has logged and counted it). So
  * a broken script never drops a miner. Per hook, the fallback is:
  *   on_connect      the native token bucket's verdict (fails open to the
  *                   rate limit, which still applies);
@@ -136,7 +136,7 @@ policy_connect(const struct config *c, const char *ip, int local_port,
 		lc.port = local_port;
 		lc.tls = tls;
 		lc.allowed = allow;
-		if (lua_vm_connect(vm, &lc, &decided, &lallow, &ban) == 0 &&
+		if (lua_hook_connect(vm, &lc, &decided, &lallow, &ban) == 0 &&
 		    decided) {
 			allow = lallow;
 			why = "lua";
@@ -188,7 +188,7 @@ policy_upstream_login(const struct config *c, const struct peer *m,
 	*user = *pass = NULL;
 	if ((vm = policy_vm(STATS_HOOK_UPSTREAM_LOGIN)) == NULL)
 		return 0;
-	if ((rc = lua_vm_upstream_login(vm, m, user, pass)) < 0)
+	if ((rc = lua_hook_upstream_login(vm, m, user, pass)) < 0)
 		return 0;
 	return rc;
 }
@@ -204,7 +204,7 @@ policy_login(const struct config *c, const struct peer *m)
 	const char	*why;
 
 	if ((vm = policy_vm(STATS_HOOK_ON_LOGIN)) == NULL ||
-	    lua_vm_login(vm, m, &why) != 0)
+	    lua_hook_login(vm, m, &why) != 0)
 		why = policy_builtin_login(c, m);
 	return why;
 }
@@ -217,7 +217,7 @@ policy_custom_diff(const struct config *c, const struct peer *m, char **user,
 	struct luavm	*vm;
 
 	if ((vm = policy_vm(STATS_HOOK_CUSTOM_DIFF)) != NULL &&
-	    lua_vm_custom_diff(vm, m, m->login, user, diff) == 0)
+	    lua_hook_custom_diff(vm, m, m->login, user, diff) == 0)
 		return;
 	policy_builtin_custom_diff(c, m->login, user, diff);
 }
@@ -230,7 +230,7 @@ policy_worker_name(const struct config *c, const struct peer *m)
 	char		*name;
 
 	if ((vm = policy_vm(STATS_HOOK_WORKER_NAME)) != NULL &&
-	    lua_vm_worker_name(vm, m, config_workers_text(c->workers),
+	    lua_hook_worker_name(vm, m, config_workers_text(c->workers),
 	    &name) == 0)
 		return name;
 	return policy_builtin_worker_name(c, m);

@@ -1,5 +1,5 @@
 /*
- * test_lua.cc: unit tests for src/lua.cc and src/policy.cc: the sandbox
+ * test_lua.cc: unit tests for src/lua_*.cc and src/policy.cc: the sandbox
  * (what is absent, bytecode, locked globals, the instruction and memory
  * limits), the fallback to the built-in policy on errors and wrong return
  * types, loading and its errors, the sluice table, and lua/policy.lua

@@ -1,7 +1,8 @@
 /*
- * lua.cc: the policy VM. One LuaJIT state per loaded policy, its limits,
- * loading and reload checks, and the one wrapper every hook call goes
- * through. The sandbox and the "sluice" table are in lua_sandbox.cc.
+ * lua_vm.cc: the policy VM core. One LuaJIT state per loaded policy, its
+ * limits, loading and reload checks, and the one wrapper every hook call
+ * goes through. What each hook is given and may return is in lua_hook.cc;
+ * the sandbox and the "sluice" table are in lua_sandbox.cc.
  *
  * Limits: the JIT is off in this VM, so the count hook sees every
  * instruction and the instruction limit stops a runaway hook. A custom
@@ -12,10 +13,11 @@
  *
  * Errors: lua_vm_call() is the only place hook code runs. It installs the
  * limits and a traceback handler, calls lua_pcall, checks the returned
- * types with the hook's checker, and on any failure logs a rate-limited
- * type=lua_error line, counts it per hook and returns -1 so the caller
- * (policy.cc) applies the built-in decision. At load time the same failure
- * is an entry in the errors list instead ("FILE:LINE: message").
+ * types with the hook's checker (lua_hook.cc), and on any failure logs a
+ * rate-limited type=lua_error line, counts it per hook and returns -1 so
+ * the caller (lua_hook.cc, then policy.cc) applies the built-in decision.
+ * At load time the same failure is an entry in the errors list instead
+ * ("FILE:LINE: message").
  *
  * No C++ object with a destructor lives across a raising lua_* call: Lua
  * errors are only raised inside lua_pcall/lua_cpcall, from C functions
@@ -38,11 +40,8 @@
 #include "stats.h"
 
 #define LUA_SCRIPT_MAX	(1 << 20)	/* bytes in one script */
-#define LUA_STR_MAX	1024	/* a returned user, pass or worker */
-#define LUA_MSG_MAX	256	/* an on_login refusal message */
 #define LUA_COUNT_STEP	1000	/* instructions between count hooks */
 #define LUA_MEM_SLACK	(1 << 20) /* room past the limit to fail cleanly */
-#define LUA_BAN_MAX	(365 * 86400)	/* longest on_connect ban */
 #define LUA_HOOK_LOAD	STATS_NHOOKS	/* a script's top level */
 #define LUA_KILL_INSNS	1	/* the instruction limit was hit */
 #define LUA_KILL_MEMORY	2	/* the GC count passed the limit */
@@ -84,27 +83,11 @@ struct luavm {
 	int		 killed;	/* LUA_KILL_*: raise on every insn */
 	int		 hooks[STATS_NHOOKS]; /* refs, or LUA_NOREF */
 	int		 handler_ref;	/* the message handler */
-	int		 miner_ref;	/* the table of this login */
-	const struct peer *miner_ptr;	/* ... and whose it is */
-	uint64_t	 miner_id;
+	struct lua_miner miner;		/* kept by lua_hook.cc */
 	struct lua_script *scripts;
 	size_t		 nscripts;
 	struct lua_errlog errlog[STATS_NHOOKS];
 };
-
-/* What a hook checker writes; each hook uses its own part. */
-struct lua_result {
-	int		 decided;	/* the hook did not say nil */
-	int		 allow;
-	int		 ban;
-	char		*user;
-	char		*pass;
-	uint64_t	 diff;
-	char		 msg[LUA_MSG_MAX];
-};
-
-typedef int	(*lua_check_fn)(lua_State *, int first, int n,
-		    struct lua_result *, char *why, size_t whylen);
 
 /* The VM whose call is under way: the count hook reads it. */
 static struct luavm	*lua_vm_running;
@@ -112,47 +95,34 @@ static struct luavm	*lua_vm_running;
 /* Tests set this to exercise the luaL_newstate fallback. */
 int			 lua_alloc_fallback;
 
-static const char *const lua_hook_names[STATS_NHOOKS] = {
+static const char *const lua_vm_hook_names[STATS_NHOOKS] = {
 	"on_connect", "on_login", "custom_diff", "worker_name",
 	"upstream_login"
 };
 
+static const char *lua_vm_hook_text(int hook);
+static time_t	 lua_vm_clock(void);
 static void	*lua_vm_alloc(void *, void *, size_t, size_t);
 static void	 lua_vm_count(lua_State *, lua_Debug *);
 static int	 lua_vm_panic(lua_State *);
 static int	 lua_vm_handler(lua_State *);
-static int	 lua_vm_call(struct luavm *, int hook, int nargs,
-		     lua_check_fn, struct lua_result *, struct strlist *);
 static void	 lua_vm_fail(struct luavm *, int hook, const char *msg,
 		     struct strlist *);
 static void	 lua_vm_defined(struct luavm *, int hook, char *, size_t);
 static int	 lua_vm_read(struct luavm *, const char *, struct strlist *);
-static int	 lua_vm_samples(struct luavm *, struct strlist *);
-static void	 lua_vm_push_miner(struct luavm *, const struct peer *,
-		     int fresh);
-static int	 lua_check_connect(lua_State *, int, int, struct lua_result *,
-		     char *, size_t);
-static int	 lua_check_login(lua_State *, int, int, struct lua_result *,
-		     char *, size_t);
-static int	 lua_check_custom_diff(lua_State *, int, int,
-		     struct lua_result *, char *, size_t);
-static int	 lua_check_worker_name(lua_State *, int, int,
-		     struct lua_result *, char *, size_t);
-static int	 lua_check_upstream_login(lua_State *, int, int,
-		     struct lua_result *, char *, size_t);
 
 /* The name of a hook as scripts define it, or "load" for a top level. */
 static const char *
-lua_hook_text(int hook)
+lua_vm_hook_text(int hook)
 {
 	if (hook >= 0 && hook < STATS_NHOOKS)
-		return lua_hook_names[hook];
+		return lua_vm_hook_names[hook];
 	return "load";
 }
 
 /* Seconds on the monotonic clock, for the error-line rate limit. */
 static time_t
-lua_clock(void)
+lua_vm_clock(void)
 {
 	struct timespec	 ts;
 
@@ -268,8 +238,9 @@ lua_vm_handler(lua_State *L)
  * Stack on entry: ..., fn, arg1..argN (nargs). On return the stack is as
  * it was below fn. Returns 0 with *res filled by check, or -1 after
  * reporting (logged and counted, or added to errors at load time).
+ * hook is an enum stats_hook, or LUA_HOOK_LOAD for a script's top level.
  */
-static int
+int
 lua_vm_call(struct luavm *vm, int hook, int nargs, lua_check_fn check,
     struct lua_result *res, struct strlist *errors)
 {
@@ -310,7 +281,7 @@ lua_vm_call(struct luavm *vm, int hook, int nargs, lua_check_fn check,
 				text = xstrndup(msg, tb - msg);
 				if (errors == NULL)
 					log_debug("lua: %s %s",
-					    lua_hook_text(hook), tb + 1);
+					    lua_vm_hook_text(hook), tb + 1);
 				lua_vm_fail(vm, hook, text, errors);
 				free(text);
 			} else
@@ -384,7 +355,7 @@ lua_vm_fail(struct luavm *vm, int hook, const char *msg,
 	if (errors != NULL) {
 		if (hook < STATS_NHOOKS)
 			strlist_add(errors, "%s: %s (sample call): %s", at,
-			    lua_hook_names[hook], rest);
+			    lua_vm_hook_names[hook], rest);
 		else
 			strlist_add(errors, "%s: %s", at, rest);
 		return;
@@ -392,7 +363,7 @@ lua_vm_fail(struct luavm *vm, int hook, const char *msg,
 	if (hook >= STATS_NHOOKS)
 		return;
 	sl_stats.lua_errors[hook]++;
-	now = lua_clock();
+	now = lua_vm_clock();
 	if (vm->errlog[hook].second == now) {
 		vm->errlog[hook].suppressed++;
 		return;
@@ -405,177 +376,12 @@ lua_vm_fail(struct luavm *vm, int hook, const char *msg,
 	}
 	if (vm->errlog[hook].suppressed > 0) {
 		log_warnx("type=lua_error hook=%s msg=\"%s\" at=%s "
-		    "suppressed=%lu", lua_hook_names[hook], clean, at,
+		    "suppressed=%lu", lua_vm_hook_names[hook], clean, at,
 		    vm->errlog[hook].suppressed);
 		vm->errlog[hook].suppressed = 0;
 	} else
 		log_warnx("type=lua_error hook=%s msg=\"%s\" at=%s",
-		    lua_hook_names[hook], clean, at);
-}
-
-/* A Lua type name for check messages. */
-static const char *
-lua_tname(lua_State *L, int idx)
-{
-	return lua_typename(L, lua_type(L, idx));
-}
-
-/* on_connect: nil | true | false[, seconds]. */
-static int
-lua_check_connect(lua_State *L, int first, int n, struct lua_result *r,
-    char *why, size_t len)
-{
-	double	 s;
-
-	if (n == 0 || lua_isnil(L, first)) {
-		r->decided = 0;
-		return 0;
-	}
-	if (lua_type(L, first) != LUA_TBOOLEAN) {
-		snprintf(why, len, "returned a %s, expected nil or a boolean",
-		    lua_tname(L, first));
-		return -1;
-	}
-	r->decided = 1;
-	r->allow = lua_toboolean(L, first);
-	r->ban = 0;
-	if (n < 2 || lua_isnil(L, first + 1) || r->allow)
-		return 0;
-	if (lua_type(L, first + 1) != LUA_TNUMBER ||
-	    !((s = lua_tonumber(L, first + 1)) >= 0)) {
-		snprintf(why, len, "returned false, %s: the ban must be a "
-		    "number of seconds >= 0", lua_tname(L, first + 1));
-		return -1;
-	}
-	r->ban = s > LUA_BAN_MAX ? LUA_BAN_MAX : (int)s;
-	return 0;
-}
-
-/* on_login: true | false[, "message"]. */
-static int
-lua_check_login(lua_State *L, int first, int n, struct lua_result *r,
-    char *why, size_t len)
-{
-	size_t	 i;
-
-	if (n == 0 || lua_type(L, first) != LUA_TBOOLEAN) {
-		snprintf(why, len, "returned %s%s, expected a boolean",
-		    n == 0 ? "nothing" : "a ",
-		    n == 0 ? "" : lua_tname(L, first));
-		return -1;
-	}
-	r->allow = lua_toboolean(L, first);
-	if (r->allow)
-		return 0;
-	if (n < 2 || lua_isnil(L, first + 1)) {
-		xstrlcpy(r->msg, "Login refused by policy", sizeof r->msg);
-		return 0;
-	}
-	if (lua_type(L, first + 1) != LUA_TSTRING) {
-		snprintf(why, len, "returned false, %s: the message must be "
-		    "a string", lua_tname(L, first + 1));
-		return -1;
-	}
-	xstrlcpy(r->msg, lua_tostring(L, first + 1), sizeof r->msg);
-	for (i = 0; r->msg[i] != '\0'; i++) {
-		if ((unsigned char)r->msg[i] < 0x20)
-			r->msg[i] = ' ';
-	}
-	if (r->msg[0] == '\0')
-		xstrlcpy(r->msg, "Login refused by policy", sizeof r->msg);
-	return 0;
-}
-
-/* A returned string no longer than LUA_STR_MAX, copied; or -1. */
-static int
-lua_check_str(lua_State *L, int idx, const char *what, char **out,
-    char *why, size_t len)
-{
-	size_t	 n;
-
-	if (lua_type(L, idx) != LUA_TSTRING) {
-		snprintf(why, len, "returned a %s as the %s, expected a "
-		    "string", lua_tname(L, idx), what);
-		return -1;
-	}
-	lua_tolstring(L, idx, &n);
-	if (n > LUA_STR_MAX || strlen(lua_tostring(L, idx)) != n) {
-		snprintf(why, len, "the %s is longer than %d bytes or holds "
-		    "a NUL", what, LUA_STR_MAX);
-		return -1;
-	}
-	*out = xstrdup(lua_tostring(L, idx));
-	return 0;
-}
-
-/* custom_diff: user[, diff]; diff nil or 0 means the pool's. */
-static int
-lua_check_custom_diff(lua_State *L, int first, int n, struct lua_result *r,
-    char *why, size_t len)
-{
-	double	 d = 0;
-
-	if (n == 0) {
-		snprintf(why, len, "returned nothing, expected user, diff");
-		return -1;
-	}
-	if (n >= 2 && !lua_isnil(L, first + 1) &&
-	    (lua_type(L, first + 1) != LUA_TNUMBER ||
-	    !((d = lua_tonumber(L, first + 1)) >= 0))) {
-		if (lua_type(L, first + 1) == LUA_TNUMBER)
-			snprintf(why, len, "returned the difficulty %g, "
-			    "expected a number >= 0", d);
-		else
-			snprintf(why, len, "returned a %s as the difficulty, "
-			    "expected a number >= 0", lua_tname(L, first + 1));
-		return -1;
-	}
-	if (lua_check_str(L, first, "user", &r->user, why, len) != 0)
-		return -1;
-	if (d >= 18446744073709551615.0)
-		r->diff = UINT64_MAX;
-	else
-		r->diff = (uint64_t)d;
-	return 0;
-}
-
-/* worker_name: a string, or nil/false for no worker. */
-static int
-lua_check_worker_name(lua_State *L, int first, int n, struct lua_result *r,
-    char *why, size_t len)
-{
-	r->user = NULL;
-	if (n == 0 || lua_isnil(L, first) || (lua_type(L, first) ==
-	    LUA_TBOOLEAN && !lua_toboolean(L, first)))
-		return 0;
-	return lua_check_str(L, first, "worker name", &r->user, why, len);
-}
-
-/* upstream_login: nil, or user[, pass]. */
-static int
-lua_check_upstream_login(lua_State *L, int first, int n,
-    struct lua_result *r, char *why, size_t len)
-{
-	r->decided = 0;
-	if (n == 0 || lua_isnil(L, first))
-		return 0;
-	if (lua_check_str(L, first, "user", &r->user, why, len) != 0)
-		return -1;
-	if (n >= 2 && !lua_isnil(L, first + 1) &&
-	    lua_check_str(L, first + 1, "pass", &r->pass, why, len) != 0) {
-		free(r->user);
-		r->user = NULL;
-		return -1;
-	}
-	if (r->user[0] == '\0') {
-		snprintf(why, len, "returned an empty user");
-		free(r->user);
-		free(r->pass);
-		r->user = r->pass = NULL;
-		return -1;
-	}
-	r->decided = 1;
-	return 0;
+		    lua_vm_hook_names[hook], clean, at);
 }
 
 /* Read a script, record its identity, load it as text, run its top level. */
@@ -635,11 +441,12 @@ lua_vm_read(struct luavm *vm, const char *path, struct strlist *errors)
 	/* A hook name this script bound to something else is its error. */
 	lua_rawgeti(vm->L, LUA_REGISTRYINDEX, vm->sb.globals_ref);
 	for (i = 0; i < STATS_NHOOKS; i++) {
-		lua_pushstring(vm->L, lua_hook_names[i]);
+		lua_pushstring(vm->L, lua_vm_hook_names[i]);
 		lua_rawget(vm->L, -2);
 		if (!lua_isnil(vm->L, -1) && !lua_isfunction(vm->L, -1)) {
 			strlist_add(errors, "%s: %s is a %s, not a function",
-			    path, lua_hook_names[i], lua_tname(vm->L, -1));
+			    path, lua_vm_hook_names[i],
+			    luaL_typename(vm->L, -1));
 			lua_pop(vm->L, 2);
 			return -1;
 		}
@@ -647,144 +454,6 @@ lua_vm_read(struct luavm *vm, const char *path, struct strlist *errors)
 	}
 	lua_pop(vm->L, 1);
 	return 0;
-}
-
-/*
- * Push the table of a miner for the hooks of one login. on_login builds
- * it afresh; the later hooks of the same login get the same table, so a
- * hook can leave notes in it for the next. user is refreshed each time.
- */
-static void
-lua_vm_push_miner(struct luavm *vm, const struct peer *m, int fresh)
-{
-	lua_State	*L = vm->L;
-	size_t		 i;
-	json_t		*v;
-	int		 n = 0;
-
-	if (!fresh && vm->miner_ref != LUA_NOREF && vm->miner_ptr == m &&
-	    vm->miner_id == m->id) {
-		lua_rawgeti(L, LUA_REGISTRYINDEX, vm->miner_ref);
-		if (m->user != NULL) {
-			lua_pushstring(L, m->user);
-			lua_setfield(L, -2, "user");
-		}
-		return;
-	}
-	lua_createtable(L, 0, 12);
-	lua_field_num(L, "id", (double)m->id);
-	lua_field_str(L, "ip", m->ip);
-	lua_field_num(L, "port", m->local_port);
-	lua_field_num(L, "remote_port", m->port);
-	lua_field_bool(L, "tls", m->tls);
-	lua_field_str(L, "login", m->login != NULL ? m->login : "");
-	lua_field_str(L, "pass", m->pass != NULL ? m->pass : "");
-	lua_field_str(L, "agent", m->agent != NULL ? m->agent : "");
-	lua_field_str(L, "rigid", m->rigid);
-	lua_field_str(L, "user", m->user);
-	lua_createtable(L, m->algos != NULL ? (int)json_array_size(m->algos) :
-	    0, 0);
-	if (m->algos != NULL) {
-		json_array_foreach(m->algos, i, v) {
-			if (json_is_string(v)) {
-				lua_pushstring(L, json_string_value(v));
-				lua_rawseti(L, -2, ++n);
-			}
-		}
-	}
-	lua_setfield(L, -2, "algo");
-	lua_pushvalue(L, -1);
-	if (vm->miner_ref == LUA_NOREF)
-		vm->miner_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	else
-		lua_rawseti(L, LUA_REGISTRYINDEX, vm->miner_ref);
-	vm->miner_ptr = m;
-	vm->miner_id = m->id;
-}
-
-/* Push the on_connect table. */
-static void
-lua_vm_push_conn(lua_State *L, const struct lua_conn *c, int sample)
-{
-	lua_createtable(L, 0, 7);
-	lua_field_str(L, "ip", c->ip);
-	lua_field_num(L, "port", c->port);
-	lua_field_bool(L, "tls", c->tls);
-	lua_field_bool(L, "allowed", c->allowed);
-	lua_field_num(L, "tokens", c->tokens);
-	lua_field_num(L, "connections", c->connections);
-	if (sample)
-		lua_field_bool(L, "sample", 1);
-}
-
-/*
- * Call each defined hook once on a sample, so a hook that fails on any
- * input (a typo'd global, a wrong return type) fails the load instead.
- */
-static int
-lua_vm_samples(struct luavm *vm, struct strlist *errors)
-{
-	struct peer		 m;
-	struct lua_conn		 c = { "192.0.2.1", 3333, 0, 1, 30, 0 };
-	struct lua_result	 r;
-	json_t			*algos = json_pack("[s]", "rx/0");
-	int			 h, rc = 0;
-
-	memset(&m, 0, sizeof m);
-	xstrlcpy(m.ip, "192.0.2.1", sizeof m.ip);
-	m.local_port = 3333;
-	m.port = 50000;
-	m.login = (char *)"SAMPLEWALLET+5000";
-	m.pass = (char *)"x";
-	m.agent = (char *)"XMRig/6.21.0";
-	m.rigid = (char *)"sample-rig";
-	m.algos = algos;
-	for (h = 0; h < STATS_NHOOKS && rc == 0; h++) {
-		if (vm->hooks[h] == LUA_NOREF)
-			continue;
-		memset(&r, 0, sizeof r);
-		lua_rawgeti(vm->L, LUA_REGISTRYINDEX, vm->hooks[h]);
-		switch (h) {
-		case STATS_HOOK_ON_CONNECT:
-			lua_vm_push_conn(vm->L, &c, 1);
-			rc = lua_vm_call(vm, h, 1, lua_check_connect, &r,
-			    errors);
-			break;
-		case STATS_HOOK_ON_LOGIN:
-			lua_vm_push_miner(vm, &m, 1);
-			lua_field_bool(vm->L, "sample", 1);
-			rc = lua_vm_call(vm, h, 1, lua_check_login, &r, errors);
-			break;
-		case STATS_HOOK_CUSTOM_DIFF:
-			lua_vm_push_miner(vm, &m, 1);
-			lua_field_bool(vm->L, "sample", 1);
-			rc = lua_vm_call(vm, h, 1, lua_check_custom_diff, &r,
-			    errors);
-			break;
-		case STATS_HOOK_WORKER_NAME:
-			m.user = (char *)"SAMPLEWALLET";
-			lua_vm_push_miner(vm, &m, 1);
-			lua_field_bool(vm->L, "sample", 1);
-			lua_pushstring(vm->L, config_workers_text(
-			    vm->conf->workers));
-			rc = lua_vm_call(vm, h, 2, lua_check_worker_name, &r,
-			    errors);
-			break;
-		case STATS_HOOK_UPSTREAM_LOGIN:
-			m.user = (char *)"SAMPLEWALLET";
-			lua_vm_push_miner(vm, &m, 1);
-			lua_field_bool(vm->L, "sample", 1);
-			rc = lua_vm_call(vm, h, 1, lua_check_upstream_login,
-			    &r, errors);
-			break;
-		}
-		free(r.user);
-		free(r.pass);
-	}
-	/* Forget the sample miner: it lives on this stack frame. */
-	vm->miner_ptr = NULL;
-	json_decref(algos);
-	return rc;
 }
 
 /*
@@ -807,7 +476,7 @@ lua_vm_load(struct config *conf, struct strlist *errors)
 	    LUA_COUNT_STEP;
 	if (vm->step < 1)
 		vm->step = 1;
-	vm->miner_ref = LUA_NOREF;
+	vm->miner.ref = LUA_NOREF;
 	for (h = 0; h < STATS_NHOOKS; h++)
 		vm->hooks[h] = LUA_NOREF;
 	vm->scripts = XCALLOC(struct lua_script, conf->nlua_scripts + 1);
@@ -843,7 +512,7 @@ lua_vm_load(struct config *conf, struct strlist *errors)
 	}
 	lua_rawgeti(vm->L, LUA_REGISTRYINDEX, vm->sb.globals_ref);
 	for (h = 0; h < STATS_NHOOKS; h++) {
-		lua_pushstring(vm->L, lua_hook_names[h]);
+		lua_pushstring(vm->L, lua_vm_hook_names[h]);
 		lua_rawget(vm->L, -2);
 		if (lua_isfunction(vm->L, -1))
 			vm->hooks[h] = luaL_ref(vm->L, LUA_REGISTRYINDEX);
@@ -852,7 +521,7 @@ lua_vm_load(struct config *conf, struct strlist *errors)
 	}
 	lua_pop(vm->L, 1);
 	vm->sb.locked = 1;
-	if (lua_vm_samples(vm, errors) != 0) {
+	if (lua_hook_samples(vm, conf, errors) != 0) {
 		lua_vm_free(vm);
 		return NULL;
 	}
@@ -930,115 +599,23 @@ lua_vm_files_changed(struct luavm *vm)
 	return changed;
 }
 
-/* on_connect: 0 with the decision (decided 0: use the native verdict). */
-int
-lua_vm_connect(struct luavm *vm, const struct lua_conn *c, int *decided,
-    int *allow, int *ban)
+/* The VM's Lua state, for lua_hook.cc to push arguments on. */
+lua_State *
+lua_vm_state(struct luavm *vm)
 {
-	struct lua_result	 r;
-
-	memset(&r, 0, sizeof r);
-	lua_rawgeti(vm->L, LUA_REGISTRYINDEX, vm->hooks[STATS_HOOK_ON_CONNECT]);
-	lua_vm_push_conn(vm->L, c, 0);
-	if (lua_vm_call(vm, STATS_HOOK_ON_CONNECT, 1, lua_check_connect, &r,
-	    NULL) != 0)
-		return -1;
-	*decided = r.decided;
-	*allow = r.allow;
-	*ban = r.ban;
-	return 0;
+	return vm->L;
 }
 
-/* on_login: 0 with *why NULL (accept) or the refusal; -1 on error. */
-int
-lua_vm_login(struct luavm *vm, const struct peer *m, const char **why)
+/* Push a hook the VM defines (check lua_vm_has first). */
+void
+lua_vm_push_hook(struct luavm *vm, int hook)
 {
-	static char		 msg[LUA_MSG_MAX];
-	struct lua_result	 r;
-
-	memset(&r, 0, sizeof r);
-	lua_rawgeti(vm->L, LUA_REGISTRYINDEX, vm->hooks[STATS_HOOK_ON_LOGIN]);
-	lua_vm_push_miner(vm, m, 1);
-	if (lua_vm_call(vm, STATS_HOOK_ON_LOGIN, 1, lua_check_login, &r,
-	    NULL) != 0)
-		return -1;
-	if (r.allow)
-		*why = NULL;
-	else {
-		/* The caller keeps the pointer until the next login. */
-		xstrlcpy(msg, r.msg, sizeof msg);
-		*why = msg;
-	}
-	return 0;
+	lua_rawgeti(vm->L, LUA_REGISTRYINDEX, vm->hooks[hook]);
 }
 
-/*
- * custom_diff: 0 with *user (allocated) and *diff; -1 on error. m may be
- * NULL when the caller only knows the login: the table then holds just
- * the login.
- */
-int
-lua_vm_custom_diff(struct luavm *vm, const struct peer *m,
-    const char *login, char **user, uint64_t *diff)
+/* The table of the login under way: lua_hook.cc's, kept with the VM. */
+struct lua_miner *
+lua_vm_miner(struct luavm *vm)
 {
-	struct lua_result	 r;
-
-	memset(&r, 0, sizeof r);
-	lua_rawgeti(vm->L, LUA_REGISTRYINDEX,
-	    vm->hooks[STATS_HOOK_CUSTOM_DIFF]);
-	if (m != NULL)
-		lua_vm_push_miner(vm, m, 0);
-	else {
-		lua_createtable(vm->L, 0, 1);
-		lua_field_str(vm->L, "login", login);
-	}
-	if (lua_vm_call(vm, STATS_HOOK_CUSTOM_DIFF, 1, lua_check_custom_diff,
-	    &r, NULL) != 0)
-		return -1;
-	*user = r.user;
-	*diff = r.diff;
-	return 0;
-}
-
-/* worker_name: 0 with *name (allocated, or NULL: no worker); -1 on error. */
-int
-lua_vm_worker_name(struct luavm *vm, const struct peer *m, const char *mode,
-    char **name)
-{
-	struct lua_result	 r;
-
-	memset(&r, 0, sizeof r);
-	lua_rawgeti(vm->L, LUA_REGISTRYINDEX,
-	    vm->hooks[STATS_HOOK_WORKER_NAME]);
-	lua_vm_push_miner(vm, m, 0);
-	lua_pushstring(vm->L, mode);
-	if (lua_vm_call(vm, STATS_HOOK_WORKER_NAME, 2, lua_check_worker_name,
-	    &r, NULL) != 0)
-		return -1;
-	*name = r.user;
-	return 0;
-}
-
-/*
- * upstream_login: 1 with *user and *pass (allocated; pass "x" when the
- * script gives none), 0 for the configured credentials, -1 on error.
- */
-int
-lua_vm_upstream_login(struct luavm *vm, const struct peer *m, char **user,
-    char **pass)
-{
-	struct lua_result	 r;
-
-	memset(&r, 0, sizeof r);
-	lua_rawgeti(vm->L, LUA_REGISTRYINDEX,
-	    vm->hooks[STATS_HOOK_UPSTREAM_LOGIN]);
-	lua_vm_push_miner(vm, m, 0);
-	if (lua_vm_call(vm, STATS_HOOK_UPSTREAM_LOGIN, 1,
-	    lua_check_upstream_login, &r, NULL) != 0)
-		return -1;
-	if (!r.decided)
-		return 0;
-	*user = r.user;
-	*pass = r.pass != NULL ? r.pass : xstrdup("x");
-	return 1;
+	return &vm->miner;
 }

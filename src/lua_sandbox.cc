@@ -414,6 +414,7 @@ lua_sb_config(lua_State *L, const struct config *c)
 	lua_field_num(L, "reuse_timeout", c->reuse_timeout);
 	lua_field_num(L, "retries", c->retries);
 	lua_field_num(L, "retry_pause", c->retry_pause);
+	lua_field_num(L, "retry_pause_max", c->retry_pause_max);
 	lua_field_bool(L, "watch", c->watch);
 	lua_field_num(L, "max_connections", c->max_connections);
 	lua_field_num(L, "max_upstreams", c->max_upstreams);

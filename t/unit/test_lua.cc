@@ -731,6 +731,7 @@ Test(lua, sluice_table)
 	    "assert(c.http.access_token == nil, 'access-token leaked')\n"
 	    "assert(c.rate_limit.max_connections_per_minute == 30)\n"
 	    "assert(c.lua.memory_limit == 32)\n"
+	    "assert(c.retry_pause == 2 and c.retry_pause_max == 45)\n"
 	    "assert(not pcall(function() c.mode = 'simple' end))\n"
 	    "assert(not pcall(function() c.pools[1].user = 'x' end))\n"
 	    "assert(not pcall(function() sluice.log = nil end))\n"
@@ -759,7 +760,8 @@ Test(lua, sluice_table)
 	    "assert(type(sluice.version) == 'string')\n",
 	    "\"custom-diff\":1234,\"access-password\":\"pw\","
 	    "\"http\":{\"enabled\":false,\"access-token\":\"tok\"},"
-	    "\"rate-limit\":{\"max-connections-per-minute\":30}");
+	    "\"rate-limit\":{\"max-connections-per-minute\":30},"
+	    "\"retry-pause\":2,\"retry-pause-max\":45");
 	policy_swap(NULL);
 	fx_done(&f);
 }

@@ -15,6 +15,7 @@ int		 tls_server_wanted(const struct config *);
 int		 tls_server_load(const struct config *, SSL_CTX **,
 		     struct strlist *errors);
 void		 tls_server_swap(SSL_CTX *);
+void		 tls_server_free(SSL_CTX *);
 SSL_CTX		*tls_server(void);
 SSL_CTX		*tls_client(int verify);
 void		 tls_shutdown(void);

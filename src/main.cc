@@ -33,6 +33,17 @@
 
 #define SHUTDOWN_GRACE	5	/* seconds to wait for in-flight submits */
 
+/*
+ * Everything one configuration needs, built whole before any of it is
+ * applied: start, -n and every reload make it with sluice_build(). It is
+ * either complete or empty; applying it moves each part into place.
+ */
+struct build {
+	struct config	*conf;		/* the snapshot */
+	SSL_CTX		*tls;		/* server context; NULL without TLS */
+	struct policy	*policy;	/* the Lua VM, or the built-in alone */
+};
+
 static struct event	*tick_ev;
 static struct event	*sig_evs[4];
 static struct timespec	 conf_mtime;
@@ -43,6 +54,9 @@ static void	 usage(void) NORETURN;
 static void	 version(void);
 static void	 sluice_signal(evutil_socket_t, short, void *);
 static void	 sluice_tick(evutil_socket_t, short, void *);
+static int	 sluice_build(const char *, struct build *, struct strlist *,
+		     struct strlist *);
+static void	 sluice_build_free(struct build *);
 static void	 sluice_reload(const char *);
 static void	 sluice_apply(struct config *, struct config *);
 static void	 sluice_stop(void);
@@ -69,6 +83,36 @@ version(void)
 	    OpenSSL_version(OPENSSL_VERSION), JANSSON_VERSION, LUAJIT_VERSION);
 }
 
+/*
+ * Build everything path's configuration needs: the snapshot, the server
+ * SSL_CTX and the policy VM, in that order (each needs the one before).
+ * Returns 0 with b complete, or -1 with b empty and the reasons in
+ * errors: whatever part was made has been freed.
+ */
+static int
+sluice_build(const char *path, struct build *b, struct strlist *errors,
+    struct strlist *warnings)
+{
+	memset(b, 0, sizeof *b);
+	if ((b->conf = config_load(path, errors, warnings)) == NULL ||
+	    tls_server_load(b->conf, &b->tls, errors) != 0 ||
+	    (b->policy = policy_load(b->conf, errors)) == NULL) {
+		sluice_build_free(b);
+		return -1;
+	}
+	return 0;
+}
+
+/* Free a build, or what part of one was made, that is not applied. */
+static void
+sluice_build_free(struct build *b)
+{
+	policy_free(b->policy);
+	tls_server_free(b->tls);
+	config_unref(b->conf);
+	memset(b, 0, sizeof *b);
+}
+
 /* Print config errors and warnings, one per line. */
 static void
 sluice_print_errors(struct strlist *errors, struct strlist *warnings)
@@ -85,10 +129,9 @@ int
 main(int argc, char **argv)
 {
 	struct strlist	 errors = {}, warnings = {};
-	struct policy	*policy = NULL;
-	SSL_CTX		*tls = NULL;
+	struct build	 b;
 	const char	*path = SLUICE_CONFDIR "/config.json";
-	int		 ch, foreground = 0, check = 0, verbose = 0;
+	int		 ch, foreground = 0, check = 0, verbose = 0, rc;
 	size_t		 i;
 	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 
@@ -125,29 +168,22 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
-	sl.conf = config_load(path, &errors, &warnings);
-	if (sl.conf != NULL && (tls_server_load(sl.conf, &tls, &errors) != 0 ||
-	    (policy = policy_load(sl.conf, &errors)) == NULL)) {
-		config_unref(sl.conf);
-		sl.conf = NULL;
-	}
-	if (check) {
+	/* -n builds exactly what a start would, then frees it. */
+	rc = sluice_build(path, &b, &errors, &warnings);
+	if (check || rc != 0) {
 		sluice_print_errors(&errors, &warnings);
-		if (sl.conf == NULL)
+		strlist_clear(&errors);
+		strlist_clear(&warnings);
+		if (rc != 0)
 			exit(1);
-		policy_free(policy);
-		tls_server_swap(tls);
-		tls_shutdown();
-		config_unref(sl.conf);
+		sluice_build_free(&b);
 		printf("configuration OK\n");
 		exit(0);
 	}
-	if (sl.conf == NULL) {
-		sluice_print_errors(&errors, &warnings);
-		exit(1);
-	}
-	policy_swap(policy);
-	tls_server_swap(tls);
+	strlist_clear(&errors);
+	policy_swap(b.policy);
+	tls_server_swap(b.tls);
+	sl.conf = b.conf;
 	/* "background" is xmrig-proxy's; without -d sluice detaches anyway. */
 	log_init(foreground, verbose + sl.conf->verbose);
 	for (i = 0; i < warnings.n; i++)
@@ -329,39 +365,34 @@ static void
 sluice_reload(const char *why)
 {
 	struct strlist	 errors = {}, warnings = {};
-	struct config	*nc, *old;
-	struct policy	*policy = NULL;
-	SSL_CTX		*tls = NULL;
+	struct build	 b;
+	struct config	*old;
 	size_t		 i;
+	int		 rc;
 
 	if (sl.stopping)
 		return;
 	log_info("type=reload status=start trigger=%s file=%s", why,
 	    sl.conf->path);
 	sluice_mtime(sl.conf->path, &conf_mtime);
-	nc = config_load(sl.conf->path, &errors, &warnings);
-	if (nc != NULL && (tls_server_load(nc, &tls, &errors) != 0 ||
-	    (policy = policy_load(nc, &errors)) == NULL)) {
-		config_unref(nc);
-		nc = NULL;
-	}
+	rc = sluice_build(sl.conf->path, &b, &errors, &warnings);
 	for (i = 0; i < warnings.n; i++)
 		log_warnx("%s", warnings.v[i]);
+	for (i = 0; i < errors.n; i++)
+		log_warnx("%s", errors.v[i]);
 	strlist_clear(&warnings);
-	if (nc == NULL) {
-		for (i = 0; i < errors.n; i++)
-			log_warnx("%s", errors.v[i]);
-		strlist_clear(&errors);
+	strlist_clear(&errors);
+	if (rc != 0) {
 		sl_stats.reloads_failed++;
 		log_info("type=reload status=failed trigger=%s reason=\"config, "
 		    "certificate or policy error (above)\"", why);
 		return;
 	}
-	policy_swap(policy);
-	tls_server_swap(tls);
+	policy_swap(b.policy);
+	tls_server_swap(b.tls);
 	old = sl.conf;
-	sl.conf = nc;
-	sluice_apply(old, nc);
+	sl.conf = b.conf;
+	sluice_apply(old, b.conf);
 	config_unref(old);
 	sl_stats.reloads_ok++;
 	log_info("type=reload status=done trigger=%s", why);

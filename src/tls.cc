@@ -131,9 +131,16 @@ ssl_error:
 void
 tls_server_swap(SSL_CTX *ctx)
 {
-	if (tls_server_ctx != NULL)
-		SSL_CTX_free(tls_server_ctx);
+	tls_server_free(tls_server_ctx);
 	tls_server_ctx = ctx;
+}
+
+/* Free a server context from tls_server_load() that is not live. */
+void
+tls_server_free(SSL_CTX *ctx)
+{
+	if (ctx != NULL)
+		SSL_CTX_free(ctx);
 }
 
 /* The live server context, or NULL. */

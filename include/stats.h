@@ -95,6 +95,42 @@ struct stats {
 	uint64_t	 workers_untracked;	/* logins past workers-max */
 };
 extern struct stats sl_stats;
+
+enum stats_type {
+	STATS_COUNTER,
+	STATS_GAUGE
+};
+
+/*
+ * One row of the counter table (stats_counters[] in stats.cc), which
+ * drives both /metrics and the counters of /1/summary: adding a counter to
+ * struct stats means adding one row. A row is one sample, or with n > 0
+ * the n samples of an array member labelled by text(i).
+ *
+ * Rows of a Prometheus family are adjacent; the first carries the help
+ * text, the others NULL. A row without a name is in the summary only (a
+ * value computed by get), one without json in /metrics only. json is the
+ * dotted path of the summary object the key sits in ("sluice.reloads").
+ * The value is *v, or v[i] for an array, or get() when v is NULL.
+ *
+ * The defaults let a row name only the fields it needs, in declaration
+ * order (C++20 designated initializers).
+ */
+struct stats_counter {
+	const char	*name = NULL;		/* sluice_..., NULL: summary only */
+	enum stats_type	 type = STATS_COUNTER;
+	const char	*help = NULL;		/* first row of a family only */
+	const char	*label = NULL;		/* label name, NULL if none */
+	const char	*label_value = NULL;	/* NULL: text(i) */
+	const char	*json = NULL;		/* NULL: not in the summary */
+	const char	*key = NULL;		/* NULL: text(i) */
+	const uint64_t	*v = NULL;		/* in sl_stats, the first of n */
+	unsigned	 n = 0;			/* 0: one counter, else an array */
+	const char	*(*text)(unsigned) = NULL;
+	uint64_t	(*get)(void) = NULL;	/* a computed value */
+};
+extern const struct stats_counter stats_counters[];
+extern const size_t stats_ncounters;
 void		 stats_init(int64_t now_ms);
 int64_t		 stats_clock_ms(void);
 int64_t		 stats_uptime_ms(int64_t now_ms);
@@ -110,6 +146,11 @@ void		 stats_upstream_share(struct upstream_stats *, int accepted,
 uint32_t	 stats_upstream_latency(const struct upstream_stats *);
 const char	*stats_close_text(enum close_reason);
 const char	*stats_hook_text(enum stats_hook);
+const char	*stats_type_text(enum stats_type);
+unsigned	 stats_counter_len(const struct stats_counter *);
+uint64_t	 stats_counter_value(const struct stats_counter *, unsigned);
+const char	*stats_counter_label(const struct stats_counter *, unsigned);
+const char	*stats_counter_key(const struct stats_counter *, unsigned);
 void		 stats_ring_add(uint64_t *, unsigned n, uint32_t *last,
 		     uint32_t idx, uint64_t amount);
 uint64_t	 stats_ring_sum(uint64_t *, unsigned n, uint32_t *last,

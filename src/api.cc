@@ -96,7 +96,9 @@ static void	 api_str(struct evbuffer *, const char *);
 static json_t	*api_int(uint64_t);
 static double	 api_khs(double);
 static json_t	*api_resources(void);
-static json_t	*api_sluice(int64_t);
+static json_t	*api_object(json_t *, const char *);
+static void	 api_counters(json_t *);
+static void	 api_sluice(json_t *, int64_t);
 static const char *api_method_text(enum evhttp_cmd_type);
 static const char *api_algo(void);
 static void	 api_upstream_row(const struct upstream_view *, void *);
@@ -484,59 +486,72 @@ api_resources(void)
 	return r;
 }
 
-/* sluice's own totals, beyond xmrig-proxy's shape. */
+/*
+ * The object at a dotted path under o ("sluice.reloads"), made if it is
+ * missing. Path parts are short names from the counter table.
+ */
 static json_t *
-api_sluice(int64_t now_ms)
+api_object(json_t *o, const char *path)
 {
-	json_t		*o, *x, *y;
+	char		 part[64];
+	json_t		*x;
+	size_t		 len;
+
+	for (;;) {
+		len = strcspn(path, ".");
+		if (len >= sizeof part)
+			len = sizeof part - 1;
+		memcpy(part, path, len);
+		part[len] = '\0';
+		if ((x = json_object_get(o, part)) == NULL) {
+			x = json_object();
+			json_object_set_new(o, part, x);
+		}
+		o = x;
+		path += strcspn(path, ".");
+		if (*path == '\0')
+			return o;
+		path++;
+	}
+}
+
+/* Every counter of the counter table that the summary o shows. */
+static void
+api_counters(json_t *o)
+{
+	const struct stats_counter	*c;
+	json_t				*x;
+	size_t				 i;
+	unsigned			 j;
+
+	for (i = 0; i < stats_ncounters; i++) {
+		c = &stats_counters[i];
+		if (c->json == NULL)
+			continue;	/* in /metrics only */
+		x = api_object(o, c->json);
+		for (j = 0; j < stats_counter_len(c); j++)
+			json_object_set_new(x, stats_counter_key(c, j),
+			    api_int(stats_counter_value(c, j)));
+	}
+}
+
+/*
+ * sluice's own totals beyond xmrig-proxy's shape, added to o (the
+ * "sluice" object) after the counters of the table.
+ */
+static void
+api_sluice(json_t *o, int64_t now_ms)
+{
+	json_t		*x, *y;
 	int		 i;
 
-	o = json_object();
-	json_object_set_new(o, "duplicate", api_int(sl_stats.duplicate));
-	json_object_set_new(o, "local", api_int(sl_stats.local));
-	json_object_set_new(o, "bad_gateway", api_int(sl_stats.bad_gateway));
-	json_object_set_new(o, "timeouts", api_int(sl_stats.timeouts));
-	json_object_set_new(o, "connections", api_int(sl_stats.connections));
 	json_object_set_new(o, "connections_open", api_int(miner_count()));
-	json_object_set_new(o, "logins", api_int(sl_stats.logins));
-	json_object_set_new(o, "lines_too_long",
-	    api_int(sl_stats.lines_too_long));
-	json_object_set_new(o, "protocol_errors",
-	    api_int(sl_stats.protocol_errors));
-	json_object_set_new(o, "overflows", api_int(sl_stats.overflows));
-	json_object_set_new(o, "refused_full", api_int(sl_stats.refused_full));
-	json_object_set_new(o, "refused_max_connections",
-	    api_int(sl_stats.refused_max_conn));
-	json_object_set_new(o, "ratelimit_denied",
-	    api_int(sl_stats.ratelimit_denied));
-
-	x = json_object();
-	json_object_set_new(x, "ok", api_int(sl_stats.reloads_ok));
-	json_object_set_new(x, "failed", api_int(sl_stats.reloads_failed));
-	json_object_set_new(o, "reloads", x);
 
 	x = json_object();
 	for (i = POOL_FAIL_NONE + 1; i < POOL_FAIL_MAX; i++)
 		json_object_set_new(x, pool_fail_text((enum pool_fail)i),
 		    api_int(pool_fail_counts[i]));
 	json_object_set_new(o, "pool_failures", x);
-
-	x = json_object();
-	for (i = 0; i < CLOSE_MAX; i++)
-		json_object_set_new(x, stats_close_text((enum close_reason)i),
-		    api_int(sl_stats.closed[i]));
-	json_object_set_new(o, "connections_closed", x);
-
-	x = json_object();
-	for (i = 0; i < STATS_NHOOKS; i++)
-		json_object_set_new(x, stats_hook_text((enum stats_hook)i),
-		    api_int(sl_stats.lua_errors[i]));
-	json_object_set_new(o, "lua_errors", x);
-
-	x = json_object();
-	json_object_set_new(x, "in", api_int(sl_stats.bytes_in));
-	json_object_set_new(x, "out", api_int(sl_stats.bytes_out));
-	json_object_set_new(o, "bytes", x);
 
 	x = json_array();
 	for (i = 0; i < STATS_NWINDOWS; i++)
@@ -546,14 +561,10 @@ api_sluice(int64_t now_ms)
 	json_object_set_new(o, "latency_ms",
 	    api_int(stats_latency_median()));
 
-	x = json_object();
+	x = api_object(o, "workers");
 	json_object_set_new(x, "tracked", api_int(workers_count()));
 	json_object_set_new(x, "max", json_integer(sl.conf->workers_max));
-	json_object_set_new(x, "evicted", api_int(sl_stats.workers_evicted));
-	json_object_set_new(x, "untracked",
-	    api_int(sl_stats.workers_untracked));
 	json_object_set_new(x, "memory_bytes", api_int(workers_memory()));
-	json_object_set_new(o, "workers", x);
 
 	x = json_object();
 	for (i = 0; i < LOGFILE_MAX; i++) {
@@ -568,7 +579,6 @@ api_sluice(int64_t now_ms)
 		    y);
 	}
 	json_object_set_new(o, "logs", x);
-	return o;
 }
 
 /* Remember the algorithm of the first upstream whose job names one. */
@@ -598,7 +608,7 @@ static void
 api_summary(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 {
 	json_t		*o, *x, *y;
-	uint64_t	 active, sleep, error, total, up, hashes;
+	uint64_t	 active, sleep, error, total, up;
 	const char	*algo = api_algo();
 	int		 i;
 
@@ -632,10 +642,7 @@ api_summary(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 	json_object_set_new(y, "total", x);
 	json_object_set_new(o, "hashrate", y);
 
-	x = json_object();
-	json_object_set_new(x, "now", api_int(sl_stats.miners_now));
-	json_object_set_new(x, "max", api_int(sl_stats.miners_max));
-	json_object_set_new(o, "miners", x);
+	json_object_set_new(o, "miners", json_object());
 	json_object_set_new(o, "workers", api_int(workers_count()));
 
 	x = json_object();
@@ -648,25 +655,25 @@ api_summary(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 	    100 : 0));
 	json_object_set_new(o, "upstreams", x);
 
-	hashes = sl_stats.hashes;
-	x = json_object();
-	json_object_set_new(x, "accepted", api_int(sl_stats.accepted));
-	json_object_set_new(x, "rejected", api_int(sl_stats.rejected));
-	json_object_set_new(x, "invalid",
-	    api_int(sl_stats.invalid + sl_stats.duplicate));
-	json_object_set_new(x, "expired", api_int(sl_stats.expired));
+	/*
+	 * The counter table fills "miners", "results" and "sluice" where
+	 * they stand; the values computed here follow its keys.
+	 */
+	json_object_set_new(o, "results", json_object());
+	json_object_set_new(o, "sluice", json_object());
+	api_counters(o);
+
+	x = json_object_get(o, "results");
 	json_object_set_new(x, "avg_time", api_int(sl_stats.accepted > 0 ?
 	    up / sl_stats.accepted : 0));
 	json_object_set_new(x, "latency", api_int(stats_latency_median()));
-	json_object_set_new(x, "hashes_total", api_int(hashes));
 	json_object_set_new(x, "hashes_donate", json_integer(0));
 	y = json_array();
 	for (i = 0; i < 10; i++)
 		json_array_append_new(y, api_int(sl_stats.best[i]));
 	json_object_set_new(x, "best", y);
-	json_object_set_new(o, "results", x);
 
-	json_object_set_new(o, "sluice", api_sluice(now_ms));
+	api_sluice(json_object_get(o, "sluice"), now_ms);
 	api_add_json(b, o);
 }
 

@@ -5,6 +5,10 @@
  * and TYPE lines. Label sets are fixed and small: no label takes a value
  * a miner chose (a worker name or an address would make the series grow
  * without bound; /1/workers and /1/miners are for those).
+ *
+ * The counters of sl_stats come from stats.cc's counter table, which the
+ * summary reads too; only values computed at render time, or kept by
+ * another subsystem, are written out here.
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +33,8 @@ static void	 metrics_u64(struct evbuffer *, const char *, const char *,
 static void	 metrics_f64(struct evbuffer *, const char *, const char *,
 		     const char *, double);
 static uint64_t	 metrics_rss(void);
+static void	 metrics_upstream_state(const struct upstream_view *, void *);
+static void	 metrics_counters(struct evbuffer *);
 
 /* The HELP and TYPE lines of a family. */
 static void
@@ -101,25 +107,39 @@ metrics_upstream_state(const struct upstream_view *v, void *arg)
 	}
 }
 
-/* Render every metric into b. */
+/* The families of the counter table, in table order. */
+static void
+metrics_counters(struct evbuffer *b)
+{
+	const struct stats_counter	*c;
+	const char			*family = NULL;
+	size_t				 i;
+	unsigned			 j;
+
+	for (i = 0; i < stats_ncounters; i++) {
+		c = &stats_counters[i];
+		if (c->name == NULL)
+			continue;	/* in the summary only */
+		if (family == NULL || strcmp(family, c->name) != 0) {
+			metrics_family(b, c->name, stats_type_text(c->type),
+			    c->help);
+			family = c->name;
+		}
+		for (j = 0; j < stats_counter_len(c); j++)
+			metrics_u64(b, c->name, c->label,
+			    stats_counter_label(c, j), stats_counter_value(c, j));
+	}
+}
+
+/*
+ * Render every metric into b: the process, the values computed here,
+ * then the counters of sl_stats from the table, then those kept by other
+ * subsystems.
+ */
 void
 metrics_render(struct evbuffer *b, int64_t now_ms)
 {
-	const struct {
-		const char	*result;
-		uint64_t	 n;
-	} shares[] = {
-		{ "accepted", sl_stats.accepted },
-		{ "rejected", sl_stats.rejected },
-		{ "invalid", sl_stats.invalid },
-		{ "expired", sl_stats.expired },
-		{ "duplicate", sl_stats.duplicate },
-		{ "local", sl_stats.local },
-		{ "bad_gateway", sl_stats.bad_gateway },
-		{ "timeout", sl_stats.timeouts },
-	};
 	uint64_t		 ucount[5] = { 0, 0, 0, 0, 0 };
-	size_t			 i;
 	int			 j;
 
 	metrics_family(b, "sluice_info", "gauge",
@@ -135,31 +155,15 @@ metrics_render(struct evbuffer *b, int64_t now_ms)
 	metrics_u64(b, "sluice_resident_memory_bytes", NULL, NULL,
 	    metrics_rss());
 
-	metrics_family(b, "sluice_miners", "gauge",
-	    "Miners logged in now.");
-	metrics_u64(b, "sluice_miners", NULL, NULL, sl_stats.miners_now);
-	metrics_family(b, "sluice_miners_max", "gauge",
-	    "Most miners logged in at once since the start.");
-	metrics_u64(b, "sluice_miners_max", NULL, NULL, sl_stats.miners_max);
 	metrics_family(b, "sluice_connections_open", "gauge",
 	    "Miner connections open now, logged in or not.");
 	metrics_u64(b, "sluice_connections_open", NULL, NULL, miner_count());
-
 	metrics_family(b, "sluice_workers", "gauge", "Workers tracked now.");
 	metrics_u64(b, "sluice_workers", NULL, NULL, workers_count());
 	metrics_family(b, "sluice_workers_memory_bytes", "gauge",
 	    "Memory held by the worker table.");
 	metrics_u64(b, "sluice_workers_memory_bytes", NULL, NULL,
 	    workers_memory());
-	metrics_family(b, "sluice_workers_evicted_total", "counter",
-	    "Idle workers forgotten to stay within workers-max.");
-	metrics_u64(b, "sluice_workers_evicted_total", NULL, NULL,
-	    sl_stats.workers_evicted);
-	metrics_family(b, "sluice_workers_untracked_total", "counter",
-	    "Logins not tracked as workers because workers-max was reached "
-	    "with every worker connected.");
-	metrics_u64(b, "sluice_workers_untracked_total", NULL, NULL,
-	    sl_stats.workers_untracked);
 
 	splitter_foreach(metrics_upstream_state, ucount);
 	metrics_family(b, "sluice_upstreams", "gauge",
@@ -168,14 +172,6 @@ metrics_render(struct evbuffer *b, int64_t now_ms)
 		metrics_u64(b, "sluice_upstreams", "state", metrics_ustates[j],
 		    ucount[j]);
 
-	metrics_family(b, "sluice_shares_total", "counter",
-	    "Shares by how they ended; expired shares are also accepted.");
-	for (i = 0; i < sizeof shares / sizeof shares[0]; i++)
-		metrics_u64(b, "sluice_shares_total", "result",
-		    shares[i].result, shares[i].n);
-	metrics_family(b, "sluice_hashes_total", "counter",
-	    "Sum of the difficulties of the shares counted for hashrate.");
-	metrics_u64(b, "sluice_hashes_total", NULL, NULL, sl_stats.hashes);
 	metrics_family(b, "sluice_hashrate_hashes_per_second", "gauge",
 	    "Hashrate over a window, from counted share difficulties.");
 	for (j = 0; j < STATS_NWINDOWS; j++)
@@ -192,68 +188,13 @@ metrics_render(struct evbuffer *b, int64_t now_ms)
 	metrics_f64(b, "sluice_pool_latency_seconds", NULL, NULL,
 	    (double)stats_latency_median() / 1000.0);
 
-	metrics_family(b, "sluice_connections_total", "counter",
-	    "Miner connections accepted by the listeners.");
-	metrics_u64(b, "sluice_connections_total", NULL, NULL,
-	    sl_stats.connections);
-	metrics_family(b, "sluice_connections_refused_total", "counter",
-	    "Connections closed at once because max-connections was "
-	    "reached.");
-	metrics_u64(b, "sluice_connections_refused_total", NULL, NULL,
-	    sl_stats.refused_max_conn);
-	metrics_family(b, "sluice_connections_closed_total", "counter",
-	    "Miner connections closed, by reason.");
-	for (j = 0; j < CLOSE_MAX; j++)
-		metrics_u64(b, "sluice_connections_closed_total", "reason",
-		    stats_close_text((enum close_reason)j), sl_stats.closed[j]);
-	metrics_family(b, "sluice_logins_total", "counter",
-	    "Miner logins that got an upstream.");
-	metrics_u64(b, "sluice_logins_total", NULL, NULL, sl_stats.logins);
-	metrics_family(b, "sluice_logins_refused_full_total", "counter",
-	    "Logins refused because the proxy was full (max-upstreams).");
-	metrics_u64(b, "sluice_logins_refused_full_total", NULL, NULL,
-	    sl_stats.refused_full);
-	metrics_family(b, "sluice_ratelimit_denied_total", "counter",
-	    "Connections denied by the rate limit.");
-	metrics_u64(b, "sluice_ratelimit_denied_total", NULL, NULL,
-	    sl_stats.ratelimit_denied);
-	metrics_family(b, "sluice_protocol_errors_total", "counter",
-	    "Miner lines that were not valid requests.");
-	metrics_u64(b, "sluice_protocol_errors_total", NULL, NULL,
-	    sl_stats.protocol_errors);
-	metrics_family(b, "sluice_lines_too_long_total", "counter",
-	    "Miner connections closed for a line over the limit.");
-	metrics_u64(b, "sluice_lines_too_long_total", NULL, NULL,
-	    sl_stats.lines_too_long);
-	metrics_family(b, "sluice_output_overflows_total", "counter",
-	    "Miner connections closed for reading too slowly.");
-	metrics_u64(b, "sluice_output_overflows_total", NULL, NULL,
-	    sl_stats.overflows);
-	metrics_family(b, "sluice_bytes_total", "counter",
-	    "Bytes received from (in) and sent to (out) miners.");
-	metrics_u64(b, "sluice_bytes_total", "direction", "in",
-	    sl_stats.bytes_in);
-	metrics_u64(b, "sluice_bytes_total", "direction", "out",
-	    sl_stats.bytes_out);
+	metrics_counters(b);
 
 	metrics_family(b, "sluice_pool_failures_total", "counter",
 	    "Upstream pool connection failures, by reason.");
 	for (j = POOL_FAIL_NONE + 1; j < POOL_FAIL_MAX; j++)
 		metrics_u64(b, "sluice_pool_failures_total", "reason",
 		    pool_fail_text((enum pool_fail)j), pool_fail_counts[j]);
-	metrics_family(b, "sluice_reloads_total", "counter",
-	    "Configuration reloads, by outcome.");
-	metrics_u64(b, "sluice_reloads_total", "status", "ok",
-	    sl_stats.reloads_ok);
-	metrics_u64(b, "sluice_reloads_total", "status", "failed",
-	    sl_stats.reloads_failed);
-	metrics_family(b, "sluice_lua_errors_total", "counter",
-	    "Lua hook calls that failed and fell back to the built-in "
-	    "policy, by hook.");
-	for (j = 0; j < STATS_NHOOKS; j++)
-		metrics_u64(b, "sluice_lua_errors_total", "hook",
-		    stats_hook_text((enum stats_hook)j),
-		    sl_stats.lua_errors[j]);
 
 	metrics_family(b, "sluice_log_lines_total", "counter",
 	    "Lines written to the access and share logs.");

@@ -1,7 +1,9 @@
 /*
  * stats.cc: the global statistics, in fixed memory whatever the traffic.
  *
- *	counters	struct stats sl_stats, bumped by events.cc
+ *	counters	struct stats sl_stats, bumped by events.cc, and
+ *			stats_counters[], the table that names each one for
+ *			/metrics and /1/summary
  *	best[10]	the ten highest pool-accepted share difficulties
  *	latency		the last 1024 pool answer times; the API shows the
  *			median
@@ -69,6 +71,129 @@ static uint32_t	 stats_lat[STATS_LATENCY_SAMPLES];
 static uint32_t	 stats_nlat;		/* samples ever taken */
 
 static int64_t	 stats_rel(int64_t now_ms);
+static const char *stats_close_label(unsigned);
+static const char *stats_hook_label(unsigned);
+static uint64_t	 stats_invalid_all(void);
+
+/*
+ * Every counter of sl_stats (best[] aside: the API shows it as a list),
+ * in /metrics order. The Prometheus names, labels and help texts and the
+ * summary keys are an interface: dashboards and alerts read them.
+ */
+const struct stats_counter stats_counters[] = {
+	{ .name = "sluice_miners", .type = STATS_GAUGE,
+	  .help = "Miners logged in now.",
+	  .json = "miners", .key = "now", .v = &sl_stats.miners_now },
+	{ .name = "sluice_miners_max", .type = STATS_GAUGE,
+	  .help = "Most miners logged in at once since the start.",
+	  .json = "miners", .key = "max", .v = &sl_stats.miners_max },
+
+	{ .name = "sluice_shares_total",
+	  .help = "Shares by how they ended; expired shares are also "
+	  "accepted.",
+	  .label = "result", .label_value = "accepted",
+	  .json = "results", .key = "accepted", .v = &sl_stats.accepted },
+	{ .name = "sluice_shares_total",
+	  .label = "result", .label_value = "rejected",
+	  .json = "results", .key = "rejected", .v = &sl_stats.rejected },
+	{ .name = "sluice_shares_total",
+	  .label = "result", .label_value = "invalid",
+	  .v = &sl_stats.invalid },
+	/* xmrig-proxy counts a duplicate as invalid. */
+	{ .json = "results", .key = "invalid", .get = stats_invalid_all },
+	{ .name = "sluice_shares_total",
+	  .label = "result", .label_value = "expired",
+	  .json = "results", .key = "expired", .v = &sl_stats.expired },
+	{ .name = "sluice_shares_total",
+	  .label = "result", .label_value = "duplicate",
+	  .json = "sluice", .key = "duplicate", .v = &sl_stats.duplicate },
+	{ .name = "sluice_shares_total",
+	  .label = "result", .label_value = "local",
+	  .json = "sluice", .key = "local", .v = &sl_stats.local },
+	{ .name = "sluice_shares_total",
+	  .label = "result", .label_value = "bad_gateway",
+	  .json = "sluice", .key = "bad_gateway",
+	  .v = &sl_stats.bad_gateway },
+	{ .name = "sluice_shares_total",
+	  .label = "result", .label_value = "timeout",
+	  .json = "sluice", .key = "timeouts", .v = &sl_stats.timeouts },
+	{ .name = "sluice_hashes_total",
+	  .help = "Sum of the difficulties of the shares counted for "
+	  "hashrate.",
+	  .json = "results", .key = "hashes_total", .v = &sl_stats.hashes },
+
+	{ .name = "sluice_connections_total",
+	  .help = "Miner connections accepted by the listeners.",
+	  .json = "sluice", .key = "connections",
+	  .v = &sl_stats.connections },
+	{ .name = "sluice_connections_refused_total",
+	  .help = "Connections closed at once because max-connections was "
+	  "reached.",
+	  .json = "sluice", .key = "refused_max_connections",
+	  .v = &sl_stats.refused_max_conn },
+	{ .name = "sluice_connections_closed_total",
+	  .help = "Miner connections closed, by reason.",
+	  .label = "reason", .json = "sluice.connections_closed",
+	  .v = sl_stats.closed, .n = CLOSE_MAX,
+	  .text = stats_close_label },
+	{ .name = "sluice_logins_total",
+	  .help = "Miner logins that got an upstream.",
+	  .json = "sluice", .key = "logins", .v = &sl_stats.logins },
+	{ .name = "sluice_logins_refused_full_total",
+	  .help = "Logins refused because the proxy was full "
+	  "(max-upstreams).",
+	  .json = "sluice", .key = "refused_full",
+	  .v = &sl_stats.refused_full },
+	{ .name = "sluice_ratelimit_denied_total",
+	  .help = "Connections denied by the rate limit.",
+	  .json = "sluice", .key = "ratelimit_denied",
+	  .v = &sl_stats.ratelimit_denied },
+	{ .name = "sluice_protocol_errors_total",
+	  .help = "Miner lines that were not valid requests.",
+	  .json = "sluice", .key = "protocol_errors",
+	  .v = &sl_stats.protocol_errors },
+	{ .name = "sluice_lines_too_long_total",
+	  .help = "Miner connections closed for a line over the limit.",
+	  .json = "sluice", .key = "lines_too_long",
+	  .v = &sl_stats.lines_too_long },
+	{ .name = "sluice_output_overflows_total",
+	  .help = "Miner connections closed for reading too slowly.",
+	  .json = "sluice", .key = "overflows", .v = &sl_stats.overflows },
+	{ .name = "sluice_bytes_total",
+	  .help = "Bytes received from (in) and sent to (out) miners.",
+	  .label = "direction", .label_value = "in",
+	  .json = "sluice.bytes", .key = "in", .v = &sl_stats.bytes_in },
+	{ .name = "sluice_bytes_total",
+	  .label = "direction", .label_value = "out",
+	  .json = "sluice.bytes", .key = "out", .v = &sl_stats.bytes_out },
+
+	{ .name = "sluice_reloads_total",
+	  .help = "Configuration reloads, by outcome.",
+	  .label = "status", .label_value = "ok",
+	  .json = "sluice.reloads", .key = "ok", .v = &sl_stats.reloads_ok },
+	{ .name = "sluice_reloads_total",
+	  .label = "status", .label_value = "failed",
+	  .json = "sluice.reloads", .key = "failed",
+	  .v = &sl_stats.reloads_failed },
+	{ .name = "sluice_lua_errors_total",
+	  .help = "Lua hook calls that failed and fell back to the built-in "
+	  "policy, by hook.",
+	  .label = "hook", .json = "sluice.lua_errors",
+	  .v = sl_stats.lua_errors, .n = STATS_NHOOKS,
+	  .text = stats_hook_label },
+
+	{ .name = "sluice_workers_evicted_total",
+	  .help = "Idle workers forgotten to stay within workers-max.",
+	  .json = "sluice.workers", .key = "evicted",
+	  .v = &sl_stats.workers_evicted },
+	{ .name = "sluice_workers_untracked_total",
+	  .help = "Logins not tracked as workers because workers-max was "
+	  "reached with every worker connected.",
+	  .json = "sluice.workers", .key = "untracked",
+	  .v = &sl_stats.workers_untracked },
+};
+const size_t	 stats_ncounters = sizeof stats_counters /
+		    sizeof stats_counters[0];
 
 /* Milliseconds on the monotonic clock: the clock of every window. */
 int64_t
@@ -349,4 +474,76 @@ stats_hook_text(enum stats_hook h)
 		break;
 	}
 	return "unknown";
+}
+
+/* Label of a close reason by number, for the counter table. */
+static const char *
+stats_close_label(unsigned i)
+{
+	return stats_close_text((enum close_reason)i);
+}
+
+/* Name of a Lua hook by number, for the counter table. */
+static const char *
+stats_hook_label(unsigned i)
+{
+	return stats_hook_text((enum stats_hook)i);
+}
+
+/* Shares xmrig-proxy calls invalid: invalid and duplicate ones. */
+static uint64_t
+stats_invalid_all(void)
+{
+	return sl_stats.invalid + sl_stats.duplicate;
+}
+
+/* Prometheus type of a counter table row. */
+const char *
+stats_type_text(enum stats_type t)
+{
+	switch (t) {
+	case STATS_COUNTER:
+		return "counter";
+	case STATS_GAUGE:
+		return "gauge";
+	}
+	return "untyped";
+}
+
+/* Number of samples of a counter table row. */
+unsigned
+stats_counter_len(const struct stats_counter *c)
+{
+	return c->n > 0 ? c->n : 1;
+}
+
+/* Value of sample i of a counter table row. */
+uint64_t
+stats_counter_value(const struct stats_counter *c, unsigned i)
+{
+	if (c->v == NULL)
+		return c->get != NULL ? c->get() : 0;
+	return i < stats_counter_len(c) ? c->v[i] : 0;
+}
+
+/* Label value of sample i of a counter table row; NULL if unlabelled. */
+const char *
+stats_counter_label(const struct stats_counter *c, unsigned i)
+{
+	if (c->label == NULL)
+		return NULL;
+	if (c->label_value != NULL)
+		return c->label_value;
+	return c->text != NULL ? c->text(i) : "unknown";
+}
+
+/* Summary key of sample i of a counter table row; NULL if not there. */
+const char *
+stats_counter_key(const struct stats_counter *c, unsigned i)
+{
+	if (c->json == NULL)
+		return NULL;
+	if (c->key != NULL)
+		return c->key;
+	return c->text != NULL ? c->text(i) : "unknown";
 }

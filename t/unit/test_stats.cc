@@ -2,14 +2,16 @@
  * test_stats.cc: unit tests for src/stats.cc and src/workers.cc: the
  * hashrate windows (a young proxy divides by the time it has been up,
  * old buckets fall out, memory is fixed), the ten best difficulties, the
- * bounded latency median, the close-reason labels, the custom-diff-stats
- * weighting done in events.cc, and the worker table's LRU eviction and
- * bounded memory.
+ * bounded latency median, the close-reason labels, the counter table
+ * behind /metrics and /1/summary (with metrics.cc's rendering of it and
+ * the labels man/sluice.8 lists), the custom-diff-stats weighting done in
+ * events.cc, and the worker table's LRU eviction and bounded memory.
  *
  * Criterion runs every test in its own process, so the globals start
  * zeroed each time.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <criterion/criterion.h>
 
 #include "sluice.h"
+#include "api.h"
 #include "config.h"
 #include "events.h"
 #include "miner.h"
@@ -218,6 +221,379 @@ Test(stats, close_reasons)
 	cr_assert_str_eq(stats_close_text(CLOSE_MINER), "miner");
 	cr_assert_str_eq(stats_close_text(CLOSE_TLS_ERROR), "tls_error");
 	cr_assert_str_eq(stats_close_text(CLOSE_MAX), "unknown");
+}
+
+/* s is non-empty and every character is a-z, _ or one of extra. */
+static int
+is_word(const char *s, const char *extra)
+{
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if ((*s < 'a' || *s > 'z') && *s != '_' &&
+		    strchr(extra, *s) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* s ends with suffix. */
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t	 n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Every row is well formed; names, samples and summary keys are unique. */
+Test(stats, counter_table_shape)
+{
+	const struct stats_counter	*c, *d, *first = NULL;
+	size_t				 i, k;
+	unsigned			 j, l;
+
+	cr_assert_gt(stats_ncounters, 0);
+	for (i = 0; i < stats_ncounters; i++) {
+		c = &stats_counters[i];
+		cr_assert(c->name != NULL || c->json != NULL,
+		    "row %zu is shown nowhere", i);
+		cr_assert((c->v != NULL) != (c->get != NULL),
+		    "row %zu: one of v and get", i);
+		if (c->n > 0)
+			cr_assert(c->v != NULL && c->text != NULL &&
+			    c->label_value == NULL && c->key == NULL,
+			    "row %zu: an array labels by text(i)", i);
+		else
+			cr_assert_null(c->text, "row %zu", i);
+		if (c->name == NULL)
+			continue;
+
+		/* Prometheus: sluice_ names, _total counters, labels. */
+		cr_assert(strncmp(c->name, "sluice_", 7) == 0 &&
+		    is_word(c->name, ""), "bad name %s", c->name);
+		if (c->type == STATS_COUNTER)
+			cr_assert(ends_with(c->name, "_total"), "%s", c->name);
+		else
+			cr_assert(!ends_with(c->name, "_total"), "%s", c->name);
+		cr_assert(c->n == 0 || c->label != NULL, "%s", c->name);
+		if (c->label != NULL) {
+			cr_assert(is_word(c->label, ""), "%s", c->name);
+			for (j = 0; j < stats_counter_len(c); j++)
+				cr_assert(is_word(stats_counter_label(c, j),
+				    "0123456789"), "%s label %u", c->name, j);
+		}
+
+		/*
+		 * A family's rows are adjacent (rows shown in the summary
+		 * only may sit between them); the first has the help text,
+		 * the others share its type and label name.
+		 */
+		if (first == NULL || strcmp(first->name, c->name) != 0) {
+			first = c;
+			for (k = 0; k < i; k++)
+				cr_assert(stats_counters[k].name == NULL ||
+				    strcmp(stats_counters[k].name,
+				    c->name) != 0, "%s is split", c->name);
+			cr_assert(c->help != NULL && *c->help != '\0',
+			    "%s has no help", c->name);
+		} else {
+			cr_assert_null(c->help, "%s: help twice", c->name);
+			cr_assert_eq(c->type, first->type, "%s", c->name);
+			cr_assert(c->label != NULL && first->label != NULL &&
+			    strcmp(c->label, first->label) == 0,
+			    "%s: one label name per family", c->name);
+		}
+	}
+
+	/* No sample, and no summary key, twice. */
+	for (i = 0; i < stats_ncounters; i++) {
+		c = &stats_counters[i];
+		for (k = 0; k <= i; k++) {
+			d = &stats_counters[k];
+			for (j = 0; j < stats_counter_len(c); j++) {
+				for (l = 0; l < stats_counter_len(d); l++) {
+					if (k == i && l >= j)
+						break;
+					if (c->name != NULL && d->name != NULL &&
+					    strcmp(c->name, d->name) == 0)
+						cr_assert(c->label != NULL &&
+						    strcmp(stats_counter_label(
+						    c, j), stats_counter_label(
+						    d, l)) != 0, "%s twice",
+						    c->name);
+					if (c->json != NULL && d->json != NULL &&
+					    strcmp(c->json, d->json) == 0)
+						cr_assert_str_neq(
+						    stats_counter_key(c, j),
+						    stats_counter_key(d, l),
+						    "%s twice", c->json);
+				}
+			}
+		}
+	}
+}
+
+/* The sample of the table with this name and label value; NULL if none. */
+static const struct stats_counter *
+table_sample(const char *name, const char *label, unsigned *idx)
+{
+	const struct stats_counter	*c;
+	const char			*l;
+	size_t				 i;
+	unsigned			 j;
+
+	for (i = 0; i < stats_ncounters; i++) {
+		c = &stats_counters[i];
+		if (c->name == NULL || strcmp(c->name, name) != 0)
+			continue;
+		for (j = 0; j < stats_counter_len(c); j++) {
+			l = stats_counter_label(c, j);
+			if ((l == NULL && label == NULL) || (l != NULL &&
+			    label != NULL && strcmp(l, label) == 0)) {
+				*idx = j;
+				return c;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* The summary value of the table at object path json and key. */
+static int
+table_summary(const char *json, const char *key, uint64_t *v)
+{
+	const struct stats_counter	*c;
+	size_t				 i;
+	unsigned			 j;
+
+	for (i = 0; i < stats_ncounters; i++) {
+		c = &stats_counters[i];
+		if (c->json == NULL || strcmp(c->json, json) != 0)
+			continue;
+		for (j = 0; j < stats_counter_len(c); j++) {
+			if (strcmp(stats_counter_key(c, j), key) == 0) {
+				*v = stats_counter_value(c, j);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Every counter of struct stats but best[] (a list, not a counter) is
+ * reached by the table, and each sample reads its own member: a counter
+ * added to struct stats without a row fails here.
+ */
+Test(stats, counter_table_reaches_sl_stats)
+{
+	uint64_t			*base = (uint64_t *)&sl_stats, v;
+	const size_t			 nslots = sizeof sl_stats /
+					    sizeof(uint64_t);
+	unsigned char			 seen[sizeof sl_stats /
+					    sizeof(uint64_t)];
+	const struct stats_counter	*c;
+	size_t				 i, slot;
+	unsigned			 j;
+
+	static_assert(sizeof(struct stats) % sizeof(uint64_t) == 0,
+	    "struct stats holds only uint64_t counters");
+	memset(seen, 0, sizeof seen);
+	for (i = 0; i < nslots; i++)
+		base[i] = 1000 + i;
+	for (i = 0; i < stats_ncounters; i++) {
+		c = &stats_counters[i];
+		if (c->v == NULL)
+			continue;
+		cr_assert(c->v >= base && c->v + stats_counter_len(c) <=
+		    base + nslots, "row %zu points outside sl_stats", i);
+		for (j = 0; j < stats_counter_len(c); j++) {
+			slot = (size_t)(c->v - base) + j;
+			seen[slot] = 1;
+			cr_assert_eq(stats_counter_value(c, j), 1000 + slot);
+		}
+	}
+	for (i = 0; i < nslots; i++) {
+		if (&base[i] >= sl_stats.best && &base[i] < sl_stats.best +
+		    sizeof sl_stats.best / sizeof sl_stats.best[0])
+			continue;
+		cr_assert(seen[i], "sl_stats word %zu is in no table row", i);
+	}
+
+	/* A few samples by name, as /metrics and the summary show them. */
+	sl_stats.closed[CLOSE_NO_JOB] = 7;
+	sl_stats.lua_errors[STATS_HOOK_UPSTREAM_LOGIN] = 8;
+	sl_stats.timeouts = 9;
+	sl_stats.invalid = 10;
+	sl_stats.duplicate = 5;
+	c = table_sample("sluice_connections_closed_total", "no_job", &j);
+	cr_assert(c != NULL && stats_counter_value(c, j) == 7);
+	c = table_sample("sluice_lua_errors_total", "upstream_login", &j);
+	cr_assert(c != NULL && stats_counter_value(c, j) == 8);
+	c = table_sample("sluice_shares_total", "timeout", &j);
+	cr_assert(c != NULL && stats_counter_value(c, j) == 9);
+	c = table_sample("sluice_shares_total", "invalid", &j);
+	cr_assert(c != NULL && stats_counter_value(c, j) == 10);
+	cr_assert(table_summary("sluice.connections_closed", "no_job", &v) &&
+	    v == 7);
+	cr_assert(table_summary("sluice", "timeouts", &v) && v == 9);
+	/* xmrig-proxy's "invalid" counts duplicates too. */
+	cr_assert(table_summary("results", "invalid", &v) && v == 15);
+	cr_assert(!table_summary("sluice", "invalid", &v));
+}
+
+/*
+ * The whole /metrics page: one HELP and one TYPE line per family, before
+ * its samples, which are adjacent; sluice_ names, _total counters; and
+ * every sample of the counter table with its value.
+ */
+Test(stats, metrics_render_families)
+{
+	struct evbuffer			*b = evbuffer_new();
+	char				*text, *copy, *line, *next, *sp;
+	char				 fam[128], sample[256];
+	char				 families[64][128];
+	size_t				 nfam = 0, i, len;
+	int				 help = 0, type = 0, samples;
+	const struct stats_counter	*c;
+	unsigned			 j;
+
+	setup_conf(100);
+	for (i = 0; i < CLOSE_MAX; i++)
+		sl_stats.closed[i] = 100 + i;
+	sl_stats.bytes_out = 4242;
+	metrics_render(b, stats_clock_ms());
+	len = evbuffer_get_length(b);
+	text = XCALLOC(char, len + 1);
+	evbuffer_remove(b, text, len);
+	evbuffer_free(b);
+	copy = xstrdup(text);
+
+	fam[0] = '\0';
+	samples = 0;
+	for (line = text; *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		cr_assert_not_null(next, "unterminated line");
+		*next++ = '\0';
+		if (strncmp(line, "# HELP ", 7) == 0 ||
+		    strncmp(line, "# TYPE ", 7) == 0) {
+			sp = strchr(line + 7, ' ');
+			cr_assert_not_null(sp, "%s", line);
+			if (strncmp(fam, line + 7, (size_t)(sp - line - 7)) !=
+			    0 || fam[sp - line - 7] != '\0') {
+				/* A new family: not seen before. */
+				cr_assert(fam[0] == '\0' || (help == 1 &&
+				    type == 1 && samples > 0),
+				    "%s: HELP %d TYPE %d samples %d", fam,
+				    help, type, samples);
+				snprintf(fam, sizeof fam, "%.*s",
+				    (int)(sp - line - 7), line + 7);
+				for (i = 0; i < nfam; i++)
+					cr_assert_str_neq(families[i], fam,
+					    "%s twice", fam);
+				cr_assert_lt(nfam, 64);
+				snprintf(families[nfam++], sizeof families[0],
+				    "%s", fam);
+				cr_assert(strncmp(fam, "sluice_", 7) == 0 &&
+				    is_word(fam, ""), "bad name %s", fam);
+				help = type = samples = 0;
+			}
+			if (line[2] == 'H')
+				help++;
+			else {
+				type++;
+				cr_assert(strcmp(sp + 1, "gauge") == 0 ||
+				    (strcmp(sp + 1, "counter") == 0 &&
+				    ends_with(fam, "_total")), "%s", line);
+			}
+			cr_assert_eq(samples, 0, "%s after samples", line);
+			continue;
+		}
+		len = strcspn(line, "{ ");
+		cr_assert(len == strlen(fam) && strncmp(line, fam, len) == 0,
+		    "sample %s outside its family %s", line, fam);
+		samples++;
+	}
+	cr_assert(help == 1 && type == 1 && samples > 0, "%s", fam);
+
+	/* Every sample of the table, with its value. */
+	for (i = 0; i < stats_ncounters; i++) {
+		c = &stats_counters[i];
+		if (c->name == NULL)
+			continue;
+		for (j = 0; j < stats_counter_len(c); j++) {
+			if (c->label != NULL)
+				snprintf(sample, sizeof sample,
+				    "\n%s{%s=\"%s\"} %llu\n", c->name, c->label,
+				    stats_counter_label(c, j),
+				    (unsigned long long)stats_counter_value(c,
+				    j));
+			else
+				snprintf(sample, sizeof sample, "\n%s %llu\n",
+				    c->name, (unsigned long long)
+				    stats_counter_value(c, j));
+			cr_assert_not_null(strstr(copy, sample), "no %s",
+			    sample + 1);
+		}
+	}
+	cr_assert_not_null(strstr(copy, "\nsluice_bytes_total"
+	    "{direction=\"out\"} 4242\n"));
+	cr_assert_not_null(strstr(copy, "\nsluice_connections_closed_total"
+	    "{reason=\"job_too_large\"} 113\n"));
+	free(copy);
+	free(text);
+}
+
+/*
+ * The .Cm words of the entry of family in man/sluice.8's METRICS list, in
+ * order; their number.
+ */
+static int
+man_words(const char *family, char words[][32], int max)
+{
+	const char	*src = getenv("SLUICE_SRCDIR");
+	char		 path[PATH_MAX], line[512], head[256];
+	FILE		*f;
+	int		 n = 0, in = 0;
+
+	snprintf(path, sizeof path, "%s/man/sluice.8",
+	    src != NULL && *src != '\0' ? src : ".");
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "cannot open %s (run from the source tree or "
+	    "set SLUICE_SRCDIR)", path);
+	snprintf(head, sizeof head, ".It Li %s Ns Brq", family);
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (!in) {
+			in = strncmp(line, head, strlen(head)) == 0;
+			continue;
+		}
+		if (strncmp(line, ".It", 3) == 0 || strncmp(line, ".El", 3) == 0)
+			break;
+		if (strncmp(line, ".Cm ", 4) == 0 && n < max)
+			sscanf(line + 4, "%31[a-z0-9_]", words[n++]);
+	}
+	fclose(f);
+	cr_assert(in, "%s is not in man/sluice.8", family);
+	return n;
+}
+
+/* The manual lists exactly the close reasons and hooks /metrics labels. */
+Test(stats, manual_lists_labels)
+{
+	char	 words[64][32];
+	int	 n, i;
+
+	n = man_words("sluice_connections_closed_total", words, 64);
+	cr_assert_eq(n, CLOSE_MAX, "man/sluice.8 lists %d close reasons, "
+	    "enum close_reason has %d", n, CLOSE_MAX);
+	for (i = 0; i < n; i++)
+		cr_assert_str_eq(words[i],
+		    stats_close_text((enum close_reason)i));
+	n = man_words("sluice_lua_errors_total", words, 64);
+	cr_assert_eq(n, STATS_NHOOKS);
+	for (i = 0; i < n; i++)
+		cr_assert_str_eq(words[i], stats_hook_text((enum stats_hook)i));
 }
 
 Test(stats, custom_diff_stats_weighting)

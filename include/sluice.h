@@ -90,6 +90,11 @@ char		*intern(const char *);
 void		 intern_drop(const char *);
 size_t		 intern_count(void);
 
+/* secret.cc: passwords kept out of logs and answers. */
+#define SECRET_TAG_LEN	9	/* "pw:" and 6 hex digits */
+size_t		 secret_mask(char *, size_t, const char *line, size_t len);
+void		 secret_tag(const char *, char out[SECRET_TAG_LEN + 1]);
+
 /* log.cc */
 void		 log_init(int foreground, int verbose);
 void		 log_open_file(const char *);
@@ -106,6 +111,7 @@ void		 log_ssl_errors(const char *);
 const char	*log_escape(char *, size_t, const char *, int quoted);
 const char	*log_esc(const char *);
 const char	*log_word(const char *);
+const char	*log_line(const char *, size_t);
 NORETURN void	 fatal(const char *, ...) PRINTFLIKE(1, 2);
 NORETURN void	 fatalx(const char *, ...) PRINTFLIKE(1, 2);
 

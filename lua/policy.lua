@@ -72,7 +72,8 @@ function worker_name(m, mode)
 	elseif mode == "user" then
 		return m.user
 	elseif mode == "password" then
-		return m.pass
+		-- Never the password itself: the API shows worker names.
+		return sluice.secret_tag(m.pass)
 	elseif mode == "agent" then
 		return m.agent
 	elseif mode == "ip" then

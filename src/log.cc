@@ -186,6 +186,19 @@ log_esc(const char *s)
 	return log_escape_rot(s, 1);
 }
 
+/*
+ * A raw stratum line for a debug line: secrets masked (secret_mask),
+ * then escaped as a quoted value.
+ */
+const char *
+log_line(const char *line, size_t len)
+{
+	static char	 buf[384];
+
+	secret_mask(buf, sizeof buf, line, len);
+	return log_esc(buf);
+}
+
 /* Escape a value written bare: key=value. */
 const char *
 log_word(const char *s)

@@ -6,8 +6,8 @@
  * What scripts get: base (without dofile, loadfile, getfenv, setfenv,
  * print, newproxy, coroutine; load and loadstring take source text only),
  * string (without dump), table, math (seeded here) and bit, plus sluice:
- * log, now, monotonic, check_password, config, version and the LOG_*
- * levels, the same at load time and at hook time.
+ * log, now, monotonic, check_password, secret_tag, config, version and
+ * the LOG_* levels, the same at load time and at hook time.
  *
  * Globals: the thread's global table is replaced by an empty proxy whose
  * reads fall through to the real table. While the scripts' top level
@@ -54,6 +54,7 @@ static int	 lua_api_log(lua_State *);
 static int	 lua_api_now(lua_State *);
 static int	 lua_api_monotonic(lua_State *);
 static int	 lua_api_check_password(lua_State *);
+static int	 lua_api_secret_tag(lua_State *);
 
 /* "FILE:LINE:" of the Lua function running at level, or "?". */
 void
@@ -341,6 +342,21 @@ lua_api_monotonic(lua_State *L)
 }
 
 /*
+ * sluice.secret_tag(s): "pw:" and 6 hex digits of s's SHA-256, the name a
+ * password gets where it must name something (workers "password"), so
+ * that no password is shown in clear.
+ */
+static int
+lua_api_secret_tag(lua_State *L)
+{
+	char	 tag[SECRET_TAG_LEN + 1];
+
+	secret_tag(luaL_checkstring(L, 1), tag);
+	lua_pushstring(L, tag);
+	return 1;
+}
+
+/*
  * sluice.check_password(pass): true when no access-password is set or
  * pass matches it. Scripts check the password without ever seeing it.
  */
@@ -603,6 +619,8 @@ lua_sandbox_open(lua_State *L)
 	lua_pushlightuserdata(L, sb);
 	lua_pushcclosure(L, lua_api_check_password, 1);
 	lua_setfield(L, -2, "check_password");
+	lua_pushcfunction(L, lua_api_secret_tag);
+	lua_setfield(L, -2, "secret_tag");
 	lua_field_num(L, "LOG_WARN", 1);
 	lua_field_num(L, "LOG_INFO", 2);
 	lua_field_num(L, "LOG_DEBUG", 3);

@@ -429,7 +429,7 @@ miner_line(struct miner *m, char *line, size_t len)
 
 	if (log_get_verbose() >= 2)
 		log_debug2("miner %llu: < %s", (unsigned long long)m->peer.id,
-		    log_esc(line));
+		    log_line(line, len));
 	if (miner_line_fast(m, line, len))
 		return;
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);

@@ -278,6 +278,8 @@ policy_builtin_custom_diff(const struct config *c, const char *login,
 char *
 policy_builtin_worker_name(const struct config *c, const struct peer *m)
 {
+	char	 tag[SECRET_TAG_LEN + 1];
+
 	switch (c->workers) {
 	case WORKERS_NONE:
 		return NULL;
@@ -286,7 +288,8 @@ policy_builtin_worker_name(const struct config *c, const struct peer *m)
 	case WORKERS_USER:
 		return xstrdup(m->user);
 	case WORKERS_PASSWORD:
-		return xstrdup(m->pass);
+		secret_tag(m->pass, tag);
+		return xstrdup(tag);
 	case WORKERS_AGENT:
 		return xstrdup(m->agent);
 	case WORKERS_IP:

@@ -314,8 +314,8 @@ pool_send(struct pool *p, const char *buf, size_t len)
 	p->tx += len;
 	p->last_send = sl.now;
 	if (log_get_verbose() >= 2)
-		log_debug2("pool %llu: > %.*s", (unsigned long long)p->id,
-		    (int)(len > 0 ? len - 1 : 0), buf);
+		log_debug2("pool %llu: > %s", (unsigned long long)p->id,
+		    log_line(buf, len > 0 ? len - 1 : 0));
 	return 0;
 }
 
@@ -505,7 +505,7 @@ pool_line(struct pool *p, char *line, size_t len)
 
 	if (log_get_verbose() >= 2)
 		log_debug2("pool %llu: < %s", (unsigned long long)p->id,
-		    log_esc(line));
+		    log_line(line, len));
 	if (pool_line_fast(p, line, len))
 		return;
 	if ((msg = json_loadb(line, len, 0, &err)) == NULL ||

@@ -9,6 +9,7 @@ BENCH_OBJS = $(BENCH_SRCS:%.cc=$(O)/%.o)
 BENCH_BIN = $(O)/sluice-bench
 # The daemon's pure pieces the tool shares: target math, nonce sets.
 BENCH_DAEMON_OBJS = $(O)/src/stratum.o $(O)/src/job.o $(O)/src/nonceset.o \
+	$(O)/src/secret.o \
 	$(O)/src/xmalloc.o $(O)/src/strlist.o \
 	$(O)/src/log.o
 

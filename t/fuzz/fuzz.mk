@@ -36,7 +36,7 @@ FUZZ_LDSAN = -fsanitize=fuzzer,address,undefined
 # The daemon files the targets need (config.cc calls tls.cc; sluice.cc
 # holds the globals); no stubs.
 FUZZ_SRC_OBJS = $(patsubst %,$(FUZZ_O)/src/%.o,stratum job nonceset xmalloc \
-	strlist log \
+	strlist secret log \
 	config tls sluice)
 FUZZ_UTIL_OBJ = $(FUZZ_O)/t/fuzz/fuzz_util.o
 FUZZ_BINS = $(FUZZ_ALL:%=$(FUZZ_O)/fuzz_%)

@@ -247,8 +247,10 @@ rig_config(int bind, int pool, int http_port, const char *http_extra,
 	    "\"pass\":\"" POOL_PASS "\"}],\"retries\":1,\"retry-pause\":1,"
 	    "\"watch\":false,\"access-password\":\"" ACCESS_PASS "\","
 	    "\"http\":{\"enabled\":true,\"host\":\"127.0.0.1\",\"port\":%d%s},"
-	    "\"workers\":\"rig_id\"%s%s}\n", bind, pool, http_port,
-	    http_extra, *extra != '\0' ? "," : "", extra) != -1);
+	    "%s%s%s}\n", bind, pool, http_port, http_extra,
+	    strstr(extra, "\"workers\"") != NULL ? "\"syslog\":false" :
+	    "\"workers\":\"rig_id\"", *extra != '\0' ? "," : "",
+	    extra) != -1);
 	return s;
 }
 
@@ -1055,4 +1057,67 @@ Test(api, log_failure_is_counted_once_and_recovers)
 	free(dir);
 	tc_close(a.c);
 	rig_stop(&rg);
+}
+
+/*
+ * No password in any log line at -vv or in any answer: the pool's pass in
+ * the proxy's login, the access password in a miner's, a wrong guess, and
+ * workers "password", whose names are a short hash instead.
+ */
+Test(api, secrets_never_shown_at_vv)
+{
+	static const char *const paths[] = { "/1/summary", "/1/workers",
+	    "/1/miners", "/1/upstreams", "/metrics" };
+	struct rig	 rg;
+	struct fm	 m;
+	struct hresp	*r;
+	struct tconn	*bad;
+	json_t		*reply;
+	char		*s, *path;
+	size_t		 i;
+
+	rig_start(&rg, "", "\"verbose\":1,\"workers\":\"password\","
+	    "\"access-log-file\":\"access.log\","
+	    "\"share-log-file\":\"shares.log\"");
+	fm_login(&rg, &m, "WALLET", "rig1");
+	fm_share_ok(&rg, &m, 2, 1);
+	bad = tc_connect(rg.bind);
+	reply = miner_login(bad, "WALLET", "guess-SECRET4", NULL, WAIT_MS);
+	cr_assert(reply != NULL && !json_is_null(json_object_get(reply,
+	    "error")), "a wrong password logged in: %s", jtext(reply));
+	json_decref(reply);
+	cr_assert(proxy_wait_log(rg.p, "type=login_rejected", WAIT_MS));
+
+	/* -vv shows the lines, with every pass masked. */
+	cr_assert(proxy_log_count(rg.p, "pool 0: > ") >= 1,
+	    "no -vv line for the proxy's own login");
+	cr_assert(proxy_log_count(rg.p, "\\x22pass\\x22:\\x22***\\x22") >= 3,
+	    "the pool login and both miner logins, masked");
+
+	for (i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		r = http(rg.http, "GET", paths[i], NULL);
+		cr_assert_eq(r->status, 200, "GET %s: %d", paths[i],
+		    r->status);
+		cr_assert_null(strstr(r->body, "SECRET"), "GET %s shows a "
+		    "secret:\n%s", paths[i], r->body);
+		if (strcmp(paths[i], "/1/workers") == 0)
+			cr_assert_not_null(strstr(r->body, "\"pw:"),
+			    "no hashed worker name: %s", r->body);
+		hfree(r);
+	}
+	tc_close(bad);
+	tc_close(m.c);
+	cr_assert(proxy_wait_log(rg.p, "type=miner_close", WAIT_MS));
+	proxy_signal(rg.p, SIGUSR1);	/* flush and reopen the log files */
+	cr_assert(proxy_wait_log(rg.p, "type=reopen", WAIT_MS));
+	for (i = 0; i < 2; i++) {
+		cr_assert(asprintf(&path, "%s/%s", rg.p->dir, i == 0 ?
+		    "access.log" : "shares.log") != -1);
+		s = slurp(path);
+		cr_assert_null(strstr(s, "SECRET"), "%s shows a secret:\n%s",
+		    path, s);
+		free(s);
+		free(path);
+	}
+	rig_stop(&rg);		/* and no "SECRET" in the daemon's log */
 }

@@ -15,7 +15,8 @@ enum share_result {
 	SHARE_DUPLICATE,	/* nonce already seen for that job */
 	SHARE_LOCAL,		/* met custom diff only: OK, not forwarded */
 	SHARE_BAD_GATEWAY,	/* no upstream to send it to */
-	SHARE_TIMEOUT		/* pool never answered */
+	SHARE_TIMEOUT,		/* pool never answered */
+	SHARE_LOST		/* its pool connection ended first */
 };
 
 /*

@@ -73,6 +73,7 @@ struct stats {
 	uint64_t	 local;
 	uint64_t	 bad_gateway;
 	uint64_t	 timeouts;
+	uint64_t	 lost;		/* pool connection ended before answering */
 	uint64_t	 hashes;	/* sum of counted difficulties */
 	uint64_t	 best[10];
 	uint64_t	 connections;

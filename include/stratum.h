@@ -18,6 +18,8 @@ int		 stratum_reqid(json_t *, char out[SLUICE_REQID_MAX]);
 void		 stratum_random_hex(char *out, size_t len);
 size_t		 stratum_error_line(char *buf, size_t cap, const char *reqid,
 		     const char *message);
+size_t		 stratum_rpc_error_line(char *buf, size_t cap,
+		     const char *reqid, int code, const char *message);
 size_t		 stratum_status_line(char *buf, size_t cap, const char *reqid,
 		     const char *status);
 

@@ -141,6 +141,9 @@ events_share(struct share *s, enum share_result r, const char *message)
 	case SHARE_TIMEOUT:
 		sl_stats.timeouts++;
 		break;
+	case SHARE_LOST:
+		sl_stats.lost++;
+		break;
 	}
 	now_ms = stats_clock_ms();
 	if (counted > 0) {

@@ -285,12 +285,14 @@ logfile_share(const struct peer *m, const struct share *s,
 	default:
 		if (message == NULL)
 			message = r == SHARE_TIMEOUT ? "Pool timeout" :
+			    r == SHARE_LOST ? "Pool connection lost" :
 			    r == SHARE_BAD_GATEWAY ? "Bad gateway" : "Rejected";
 		n = snprintf(line, sizeof line, "%s REJECT id=%llu user=%s "
 		    "reason=\"%s\"%s\n", logfile_time(),
 		    (unsigned long long)m->id, user,
 		    log_escape(reason, sizeof reason, message, 1),
-		    r == SHARE_REJECTED || r == SHARE_TIMEOUT ? "" :
+		    r == SHARE_REJECTED || r == SHARE_TIMEOUT ||
+		    r == SHARE_LOST ? "" :
 		    " local=1");
 		break;
 	}

@@ -51,6 +51,7 @@ static void	 miner_login_args(struct miner *, const char *, const char *,
 static json_t	*miner_falgo(const struct jobj *);
 static const char *miner_fstr(const struct jobj *, const char *, size_t);
 static const char *miner_str(json_t *, const char *, size_t);
+static void	 miner_reply_rpc_error(struct miner *, int, const char *);
 
 static const struct miner_method miner_methods[] = {
 	{ "login", miner_login, 0 },
@@ -436,12 +437,17 @@ miner_line(struct miner *m, char *line, size_t len)
 	if (req == NULL || !json_is_object(req) ||
 	    stratum_reqid(json_object_get(req, "id"), reqid) != 0) {
 		sl_stats.protocol_errors++;
-		if (req != NULL)
-			json_decref(req);
 		if (m->state == MINER_WAIT_LOGIN) {
-			miner_close(m, CLOSE_PROTOCOL_ERROR, NULL);
+			/* Say why before the close: JSON-RPC's own codes. */
+			miner_reply_rpc_error(m, req == NULL ? -32700 : -32600,
+			    req == NULL ? "Parse error" : "Invalid request");
+			if (req != NULL)
+				json_decref(req);
+			miner_finish(m, CLOSE_PROTOCOL_ERROR, NULL);
 			return;
 		}
+		if (req != NULL)
+			json_decref(req);
 		miner_reply_error(m, "null", "Invalid request");
 		return;
 	}
@@ -456,9 +462,10 @@ miner_line(struct miner *m, char *line, size_t len)
 	}
 	if (mm == NULL || mm->handler == NULL) {
 		sl_stats.protocol_errors++;
-		if (m->state == MINER_WAIT_LOGIN)
-			miner_close(m, CLOSE_UNKNOWN_METHOD, NULL);
-		else
+		if (m->state == MINER_WAIT_LOGIN) {
+			miner_reply_error(m, reqid, "Invalid method");
+			miner_finish(m, CLOSE_UNKNOWN_METHOD, NULL);
+		} else
 			miner_reply_error(m, reqid, "Invalid method");
 		json_decref(req);
 		return;
@@ -498,6 +505,19 @@ miner_reply_error(struct miner *m, const char *reqid, const char *message)
 	size_t	 n;
 
 	if ((n = stratum_error_line(buf, sizeof buf, reqid, message)) > 0)
+		wire_write(m, buf, n);
+}
+
+/* A JSON-RPC error with a standard code and id null (a line that is no
+ * request). */
+static void
+miner_reply_rpc_error(struct miner *m, int code, const char *message)
+{
+	char	 buf[256];
+	size_t	 n;
+
+	if ((n = stratum_rpc_error_line(buf, sizeof buf, "null", code,
+	    message)) > 0)
 		wire_write(m, buf, n);
 }
 

@@ -287,7 +287,7 @@ pool_close(struct pool *p, enum pool_fail why, const char *text)
 		if (why == POOL_FAIL_TIMEOUT)
 			share_finish(s, SHARE_TIMEOUT, "Pool timeout");
 		else
-			share_finish(s, SHARE_BAD_GATEWAY, "Bad gateway");
+			share_finish(s, SHARE_LOST, "Pool connection lost");
 	}
 	if (p->bev != NULL) {
 		bufferevent_free(p->bev);

@@ -64,6 +64,8 @@ share_result_text(enum share_result r)
 		return "bad_gateway";
 	case SHARE_TIMEOUT:
 		return "timeout";
+	case SHARE_LOST:
+		return "lost";
 	}
 	return "unknown";
 }
@@ -98,6 +100,9 @@ share_finish(struct share *s, enum share_result r, const char *message)
 		break;
 	case SHARE_TIMEOUT:
 		miner_reply_error(m, s->reqid, "Pool timeout");
+		break;
+	case SHARE_LOST:
+		miner_reply_error(m, s->reqid, "Pool connection lost");
 		break;
 	}
 	events_share(s, r, message);

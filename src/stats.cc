@@ -117,6 +117,9 @@ const struct stats_counter stats_counters[] = {
 	{ .name = "sluice_shares_total",
 	  .label = "result", .label_value = "timeout",
 	  .json = "sluice", .key = "timeouts", .v = &sl_stats.timeouts },
+	{ .name = "sluice_shares_total",
+	  .label = "result", .label_value = "lost",
+	  .json = "sluice", .key = "lost", .v = &sl_stats.lost },
 	{ .name = "sluice_hashes_total",
 	  .help = "Sum of the difficulties of the shares counted for "
 	  "hashrate.",

@@ -277,6 +277,23 @@ stratum_error_line(char *buf, size_t cap, const char *reqid,
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
+/*
+ * A JSON-RPC 2.0 error line with a standard code (-32700 Parse error,
+ * -32600 Invalid request), for lines that are not a stratum request.
+ */
+size_t
+stratum_rpc_error_line(char *buf, size_t cap, const char *reqid, int code,
+    const char *message)
+{
+	char	 esc[512];
+	int	 n;
+
+	stratum_escape(esc, sizeof esc, message);
+	n = snprintf(buf, cap, "{\"id\":%s,\"jsonrpc\":\"2.0\",\"error\":"
+	    "{\"code\":%d,\"message\":\"%s\"}}\n", reqid, code, esc);
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
 /* A JSON-RPC status reply line ("OK", "KEEPALIVED"). */
 size_t
 stratum_status_line(char *buf, size_t cap, const char *reqid,

@@ -377,6 +377,9 @@ wire_lines(struct miner *m, char *buf, size_t len)
 		return;
 	n = (size_t)(end - p);
 	if (n > SLUICE_MAX_LINE) {
+		/* Count what was read, so the close line says so. */
+		m->rx += n;
+		sl_stats.bytes_in += n;
 		sl_stats.lines_too_long++;
 		miner_close(m, CLOSE_LINE_TOO_LONG, NULL);
 		return;

@@ -283,6 +283,7 @@ workers_share(struct worker *w, enum share_result r, uint64_t diff,
 	case SHARE_REJECTED:
 	case SHARE_BAD_GATEWAY:
 	case SHARE_TIMEOUT:
+	case SHARE_LOST:
 		w->rejected++;
 		break;
 	case SHARE_INVALID:

@@ -664,12 +664,15 @@ Test(failover, bad_gateway_while_down)
 	pc = pool_up(p, tl, "WALLET", "session-1", &j1);
 	fm_login(p, bind, &m);
 
-	/* A share in flight when the pool dies still gets its one answer. */
+	/*
+	 * A share in flight when the pool dies still gets its one answer:
+	 * its pool connection ended before the pool answered.
+	 */
 	fm_send_share(&m, 2, "j1", 1, nonce, result);
 	pool_expect_submit(pc, "session-1", "j1", nonce, result);
 	tl_close(tl);
 	tc_close(pc);
-	expect_error(p, m.c, 2, "Bad gateway", WAIT_MS);
+	expect_error(p, m.c, 2, "Pool connection lost", WAIT_MS);
 	cr_assert(proxy_wait_log(p, "state=down", WAIT_MS));
 
 	/* With no pool, a share for the last job: Bad gateway, still open. */

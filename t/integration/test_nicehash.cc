@@ -1569,3 +1569,53 @@ Test(nicehash, malformed_inputs)
 	free(t.v);
 	rig_stop(&r);
 }
+
+/*
+ * A line that is no request before login is answered with JSON-RPC's own
+ * error, then closed: -32700 for what is not JSON, -32600 for JSON that
+ * is not a request. A line too long is counted in the close line's rx.
+ */
+Test(nicehash, protocol_error_before_login_answered)
+{
+	static const struct {
+		const char	*line;
+		const char	*want;
+	} cases[] = {
+		{ "this is not json", "{\"id\":null,\"jsonrpc\":\"2.0\","
+		    "\"error\":{\"code\":-32700,\"message\":\"Parse error\"}}" },
+		{ "[1,2,3]", "{\"id\":null,\"jsonrpc\":\"2.0\",\"error\":"
+		    "{\"code\":-32600,\"message\":\"Invalid request\"}}" },
+	};
+	struct rig	 r;
+	struct tconn	*c;
+	char		*line, *big;
+	size_t		 i, n = 20000;
+
+	rig_start(&r, "", "job1");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		c = tc_connect(r.bind);
+		tc_send(c, "%s", cases[i].line);
+		line = tc_recv_line(c, WAIT_MS);
+		cr_assert(line != NULL, "[%s] no answer before the close",
+		    cases[i].line);
+		cr_assert_str_eq(line, cases[i].want);
+		free(line);
+		cr_assert(tc_wait_closed(c, WAIT_MS), "[%s] not closed",
+		    cases[i].line);
+		tc_close(c);
+	}
+	cr_assert(proxy_wait_log(r.p, "close=protocol_error", WAIT_MS));
+
+	/* No newline within 16 KiB: closed, and the bytes are counted. */
+	c = tc_connect(r.bind);
+	big = (char *)malloc(n);
+	memset(big, 'a', n);
+	tc_send_raw(c, big, n);
+	free(big);
+	cr_assert(tc_wait_closed(c, WAIT_MS));
+	cr_assert(proxy_wait_log(r.p, "close=line_too_long", WAIT_MS));
+	cr_assert_eq(proxy_log_count(r.p, "close=line_too_long reason=\"line "
+	    "too long\" rx=0 "), 0, "a line too long logged rx=0");
+	tc_close(c);
+	rig_stop(&r);
+}

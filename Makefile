@@ -111,8 +111,9 @@ demo: $(BIN) $(BENCH_BIN)
 unit: $(UNIT_BIN)
 	$(UNIT_BIN) $(CRITERION_ARGS)
 
-integration: $(BIN) $(INTEG_BIN)
+integration: $(BIN) $(INTEG_BIN) $(BENCH_BIN)
 	SLUICE_BIN=$(abspath $(BIN)) SLUICE_SRCDIR=$(CURDIR) \
+		SLUICE_BENCH=$(abspath $(BENCH_BIN)) \
 		$(INTEG_BIN) $(CRITERION_ARGS)
 
 lint:
@@ -122,11 +123,12 @@ lint:
 check-includes:
 	./t/check-includes
 
-check-suite: $(BIN) $(UNIT_BIN) $(INTEG_BIN)
+check-suite: $(BIN) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 	@echo "== unit tests ($(O))"
 	$(UNIT_BIN) $(CRITERION_ARGS)
 	@echo "== integration tests ($(O))"
 	SLUICE_BIN=$(abspath $(BIN)) SLUICE_SRCDIR=$(CURDIR) \
+		SLUICE_BENCH=$(abspath $(BENCH_BIN)) \
 		$(INTEG_BIN) $(CRITERION_ARGS)
 
 check:

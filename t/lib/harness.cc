@@ -476,6 +476,21 @@ proxy_log_count(struct proxy *p, const char *substring)
 	return n;
 }
 
+/*
+ * Keep reading the daemon's log for ms milliseconds: a test that does
+ * something else for a while must not let the pipe fill, or the daemon
+ * blocks on its next log line.
+ */
+void
+proxy_drain(struct proxy *p, int ms)
+{
+	int64_t	 deadline = now_ms() + ms;
+
+	while (p->logfd != -1 && left_ms(deadline) > 0)
+		pipe_drain(&p->logfd, &p->log, &p->loglen, &p->logcap,
+		    left_ms(deadline));
+}
+
 /* Send sig to the running daemon. */
 void
 proxy_signal(struct proxy *p, int sig)

@@ -87,6 +87,7 @@ int		 proxy_start_expect_fail(const char *config_json,
 bool		 proxy_wait_log(struct proxy *, const char *substring,
 		     int timeout_ms);
 int		 proxy_log_count(struct proxy *, const char *substring);
+void		 proxy_drain(struct proxy *, int ms);
 void		 proxy_dump_log(struct proxy *);
 void		 proxy_signal(struct proxy *, int sig);
 bool		 proxy_exited(struct proxy *, int timeout_ms);

@@ -5,6 +5,7 @@
 #define SLUICE_CONFIG_H
 
 #include "sluice.h"
+#include "stats.h"
 
 /* config.cc */
 enum proxy_mode {
@@ -19,6 +20,15 @@ enum workers_mode {
 	WORKERS_PASSWORD,
 	WORKERS_AGENT,
 	WORKERS_IP
+};
+
+/*
+ * What a failed Lua hook call decides (policy.on-error). builtin is the
+ * built-in decision, which fails open; deny fails closed (policy.cc).
+ */
+enum on_error {
+	ON_ERROR_BUILTIN,
+	ON_ERROR_DENY
 };
 
 struct bind_conf {
@@ -104,6 +114,7 @@ struct config {
 	size_t		 nlua_scripts;
 	long long	 lua_instruction_limit;
 	long long	 lua_memory_limit;	/* MiB */
+	enum on_error	 on_error[STATS_NHOOKS]; /* policy.on-error, per hook */
 	int		 rate_limit_per_minute;	/* 0 = off */
 	int		 rate_limit_ban;	/* seconds */
 };
@@ -114,6 +125,7 @@ struct config	*config_ref(struct config *);
 void		 config_unref(struct config *);
 const char	*config_mode_text(enum proxy_mode);
 const char	*config_workers_text(enum workers_mode);
+const char	*config_on_error_text(enum on_error);
 int		 config_parse_url(const char *, char **host, int *port,
 		     int *tls, const char **why);
 int		 config_standby(const struct config *);

@@ -26,7 +26,7 @@ extern int	 lua_alloc_fallback;	/* tests: force luaL_newstate */
 /*
  * lua_hook.cc: each hook's arguments and return values. Each
  * lua_hook_<hook>() returns -1 when the call failed (already logged and
- * counted): use the built-in then.
+ * counted): policy.cc then decides as the config's on-error says.
  */
 struct lua_conn {
 	const char	*ip;

@@ -11,7 +11,8 @@
  * policy.cc: connection admission (with ratelimit.cc), login acceptance,
  * custom difficulty, worker naming and simple mode's upstream login. The
  * built-in policy and the Lua policy (lua_hook.cc) have the same interface; a
- * script error falls back to the built-in. policy_login() must precede
+ * script error falls back to the built-in or, per hook, to a denial
+ * (policy.on-error in the config). policy_login() must precede
  * policy_custom_diff() and policy_worker_name() for the same miner, as
  * miner_login() calls them: custom_diff(m) gets that miner's table.
  */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "stats.h"
 #include "stratum.h"
 #include "tls.h"
 
@@ -37,7 +38,8 @@ static const char *config_top_keys[] = {
 	"failover-standby", "watch", "verbose", "log-file",
 	"syslog", "print-time", "background", "pid-file", "max-connections",
 	"max-upstreams", "pool-connect-timeout", "pool-response-timeout",
-	"miner-output-limit", "workers-max", "lua", "rate-limit", NULL
+	"miner-output-limit", "workers-max", "lua", "policy", "rate-limit",
+	NULL
 };
 
 static const char *config_pool_keys[] = {
@@ -64,6 +66,9 @@ static void	 config_workers(struct cfgctx *, struct config *, json_t *);
 static void	 config_free(struct config *);
 static void	 config_path(const struct config *, char **);
 static void	 config_lua(struct cfgctx *, struct config *, json_t *);
+static int	 config_on_error_value(struct cfgctx *, json_t *,
+		     const char *, enum on_error *);
+static void	 config_policy(struct cfgctx *, struct config *, json_t *);
 static json_t	*config_read(const char *, struct strlist *);
 static struct config *config_new(const char *);
 static void	 config_mode(struct cfgctx *, struct config *, json_t *);
@@ -508,6 +513,88 @@ config_lua(struct cfgctx *cx, struct config *c, json_t *o)
 	}
 }
 
+/* Read one policy.on-error value: "builtin" or "deny". */
+static int
+config_on_error_value(struct cfgctx *cx, json_t *v, const char *path,
+    enum on_error *out)
+{
+	const char	*s;
+
+	if (!json_is_string(v)) {
+		config_err(cx, path, "expected \"builtin\" or \"deny\"");
+		return -1;
+	}
+	s = json_string_value(v);
+	if (strcmp(s, "builtin") == 0)
+		*out = ON_ERROR_BUILTIN;
+	else if (strcmp(s, "deny") == 0)
+		*out = ON_ERROR_DENY;
+	else {
+		config_err(cx, path, "unknown value \"%s\" (builtin or deny)",
+		    s);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parse "policy": {"on-error": V}, where V is "builtin" or "deny" for
+ * every hook, or an object from hook names to those values; a hook the
+ * object leaves out stays "builtin". Unlike an unknown key, an unknown
+ * hook name is an error: a misspelled "on_login" would quietly leave the
+ * deny list failing open.
+ */
+static void
+config_policy(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "on-error", NULL };
+	const char		*name;
+	char			 path[128];
+	enum on_error		 e;
+	json_t			*v, *hv;
+	int			 h;
+
+	for (h = 0; h < STATS_NHOOKS; h++)
+		c->on_error[h] = ON_ERROR_BUILTIN;
+	if (o == NULL || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		config_err(cx, "policy", "expected an object");
+		return;
+	}
+	config_check_keys(cx, o, "policy.", keys);
+	v = json_object_get(o, "on-error");
+	if (v == NULL || json_is_null(v))
+		return;
+	if (json_is_string(v)) {
+		if (config_on_error_value(cx, v, "policy.on-error", &e) == 0) {
+			for (h = 0; h < STATS_NHOOKS; h++)
+				c->on_error[h] = e;
+		}
+		return;
+	}
+	if (!json_is_object(v)) {
+		config_err(cx, "policy.on-error", "expected \"builtin\", "
+		    "\"deny\" or an object of hook names");
+		return;
+	}
+	json_object_foreach(v, name, hv) {
+		snprintf(path, sizeof path, "policy.on-error.%s", name);
+		for (h = 0; h < STATS_NHOOKS; h++) {
+			if (strcmp(name,
+			    stats_hook_text((enum stats_hook)h)) == 0)
+				break;
+		}
+		if (h == STATS_NHOOKS) {
+			config_err(cx, path, "unknown hook (on_connect, "
+			    "on_login, custom_diff, worker_name or "
+			    "upstream_login)");
+			continue;
+		}
+		config_on_error_value(cx, hv, path, &c->on_error[h]);
+	}
+}
+
 /* Read and parse the file; NULL (with the error added) unless an object. */
 static json_t *
 config_read(const char *path, struct strlist *errors)
@@ -825,6 +912,7 @@ config_load(const char *path, struct strlist *errors, struct strlist *warnings)
 	config_process(&cx, c, root);
 	config_limits(&cx, c, root);
 	config_lua(&cx, c, json_object_get(root, "lua"));
+	config_policy(&cx, c, json_object_get(root, "policy"));
 	config_ratelimit(&cx, c, json_object_get(root, "rate-limit"));
 
 	config_paths(c);
@@ -947,6 +1035,13 @@ const char *
 config_mode_text(enum proxy_mode m)
 {
 	return m == MODE_SIMPLE ? "simple" : "nicehash";
+}
+
+/* Name of a policy.on-error value, as written in the file. */
+const char *
+config_on_error_text(enum on_error e)
+{
+	return e == ON_ERROR_DENY ? "deny" : "builtin";
 }
 
 /* Name of a workers mode, as xmrig-proxy reports it. */

@@ -15,7 +15,8 @@
  * limits and a traceback handler, calls lua_pcall, checks the returned
  * types with the hook's checker (lua_hook.cc), and on any failure logs a
  * rate-limited type=lua_error line, counts it per hook and returns -1 so
- * the caller (lua_hook.cc, then policy.cc) applies the built-in decision.
+ * the caller (lua_hook.cc, then policy.cc) applies the built-in decision
+ * or a denial, as policy.on-error says; the line names it as fallback=.
  * At load time the same failure is an entry in the errors list instead
  * ("FILE:LINE: message").
  *
@@ -328,13 +329,15 @@ lua_vm_defined(struct luavm *vm, int hook, char *buf, size_t len)
  * location prefix); that part becomes at=, else the hook's definition.
  * At load time (errors != NULL): "FILE:LINE: [hook: ]message".
  * At run time: a type=lua_error line, at most one per hook per second
- * (the next one says how many were suppressed), and the counter.
+ * (the next one says how many were suppressed), and the counter. The
+ * line's fallback= is the on-error of the VM's config: main.cc swaps the
+ * policy and sl.conf together, so it is what policy.cc then applies.
  */
 static void
 lua_vm_fail(struct luavm *vm, int hook, const char *msg,
     struct strlist *errors)
 {
-	const char	*p, *q, *rest = msg;
+	const char	*p, *q, *rest = msg, *fallback;
 	char		 at[160], clean[512];
 	size_t		 i;
 	time_t		 now;
@@ -374,14 +377,16 @@ lua_vm_fail(struct luavm *vm, int hook, const char *msg,
 		if ((unsigned char)clean[i] < 0x20 || clean[i] == '"')
 			clean[i] = clean[i] == '"' ? '\'' : ' ';
 	}
+	fallback = config_on_error_text(vm->conf->on_error[hook]);
 	if (vm->errlog[hook].suppressed > 0) {
 		log_warnx("type=lua_error hook=%s msg=\"%s\" at=%s "
-		    "suppressed=%lu", lua_vm_hook_names[hook], clean, at,
-		    vm->errlog[hook].suppressed);
+		    "fallback=%s suppressed=%lu", lua_vm_hook_names[hook],
+		    clean, at, fallback, vm->errlog[hook].suppressed);
 		vm->errlog[hook].suppressed = 0;
 	} else
-		log_warnx("type=lua_error hook=%s msg=\"%s\" at=%s",
-		    lua_vm_hook_names[hook], clean, at);
+		log_warnx("type=lua_error hook=%s msg=\"%s\" at=%s "
+		    "fallback=%s", lua_vm_hook_names[hook], clean, at,
+		    fallback);
 }
 
 /* Read a script, record its identity, load it as text, run its top level. */

@@ -5,17 +5,23 @@
  * Each decision has a built-in form (policy_builtin_*, pure: config and
  * miner in, decision out) and may have a Lua hook (lua_hook.cc). The public
  * policy_* functions call the hook when the live policy defines one and
- * fall back to the built-in when it does not, or when the call fails
- * (error, limit, wrong return type: lua_vm.cc has logged and counted it). So
- * a broken script never drops a miner. Per hook, the fallback is:
- *   on_connect      the native token bucket's verdict (fails open to the
- *                   rate limit, which still applies);
- *   on_login        the built-in checks (fails open to them: an address
- *                   or agent the script meant to block gets in, but an
- *                   access-password is still enforced);
- *   custom_diff     the "+N" suffix, else custom-diff;
- *   worker_name     the workers mode;
- *   upstream_login  the configured pool credentials.
+ * fall back to the built-in when it does not.
+ *
+ * Fail open or closed: when a hook call fails (error, limit, wrong return
+ * type: lua_vm.cc has logged and counted it), policy.on-error says what
+ * decides instead, per hook. "builtin", the default, fails open and keeps
+ * miners mining while a script is broken; "deny" keeps a deny list honest
+ * when a miner can make the script fail. Per hook, builtin / deny:
+ *   on_connect      the native token bucket's verdict (the rate limit
+ *                   still applies) / refused, as a native deny;
+ *   on_login        the built-in checks (an address or agent the script
+ *                   meant to block gets in; access-password still holds)
+ *                   / refused with POLICY_DENIED and closed, like a
+ *                   script's own refusal;
+ *   custom_diff     the "+N" suffix, else custom-diff / the user without
+ *                   its "+N" and custom-diff: the miner's ask is ignored;
+ *   worker_name     the workers mode / no worker name;
+ *   upstream_login  the configured pool credentials, under both.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +34,8 @@
 #include "stats.h"
 
 #define POLICY_MIN_DIFF	100	/* xmrig-proxy ignores a smaller +N */
+/* The refusal of a failed on_login under on-error "deny". */
+#define POLICY_DENIED	"Access denied by policy"
 
 /* A loaded policy: the Lua VM, or none for the built-in alone. */
 struct policy {
@@ -36,6 +44,10 @@ struct policy {
 
 static struct policy	*policy_live;
 
+static struct luavm	*policy_vm(enum stats_hook);
+static int		 policy_deny(const struct config *, enum stats_hook);
+static int64_t		 policy_ms(void);
+
 /* The live VM if it defines hook, else NULL. */
 static struct luavm *
 policy_vm(enum stats_hook hook)
@@ -43,6 +55,13 @@ policy_vm(enum stats_hook hook)
 	if (policy_live == NULL || !lua_vm_has(policy_live->vm, hook))
 		return NULL;
 	return policy_live->vm;
+}
+
+/* Does a failed call of hook fail closed (policy.on-error "deny")? */
+static int
+policy_deny(const struct config *c, enum stats_hook hook)
+{
+	return c->on_error[hook] == ON_ERROR_DENY;
 }
 
 /* Milliseconds on the monotonic clock, for the rate limiter. */
@@ -112,9 +131,10 @@ policy_lua_memory(void)
 
 /*
  * Admit a new connection (0) or refuse it (-1). The token bucket and bans
- * give the native verdict; on_connect may override it and may ban. An
- * address refused for an empty bucket is banned for ban-duration unless
- * the script banned it itself.
+ * give the native verdict; on_connect may override it and may ban. A
+ * failed on_connect keeps the native verdict, or with on-error "deny"
+ * refuses (without a ban of its own). An address refused for an empty
+ * bucket is banned for ban-duration unless the script banned it itself.
  */
 int
 policy_connect(const struct config *c, const char *ip, int local_port,
@@ -124,7 +144,7 @@ policy_connect(const struct config *c, const char *ip, int local_port,
 	struct lua_conn	 lc;
 	enum rl_verdict	 v;
 	int64_t		 now = policy_ms();
-	int		 allow, decided = 0, lallow = 0, ban = 0;
+	int		 allow, decided = 0, lallow = 0, ban = 0, rc;
 	const char	*why;
 
 	v = ratelimit_take(ip, c->rate_limit_per_minute, now, &lc.tokens,
@@ -136,10 +156,14 @@ policy_connect(const struct config *c, const char *ip, int local_port,
 		lc.port = local_port;
 		lc.tls = tls;
 		lc.allowed = allow;
-		if (lua_hook_connect(vm, &lc, &decided, &lallow, &ban) == 0 &&
-		    decided) {
+		rc = lua_hook_connect(vm, &lc, &decided, &lallow, &ban);
+		if (rc == 0 && decided) {
 			allow = lallow;
 			why = "lua";
+		} else if (rc != 0 && allow &&
+		    policy_deny(c, STATS_HOOK_ON_CONNECT)) {
+			allow = 0;
+			why = "lua_error";
 		}
 	}
 	if (allow) {
@@ -175,7 +199,8 @@ policy_tick(time_t now)
 /*
  * Simple mode: the pool user and pass for this miner's own upstream.
  * Returns 1 with both set (the caller frees them), or 0 to use the
- * configured pool's.
+ * configured pool's, which is also what a failed hook gives under either
+ * on-error: the operator's own credentials are already the closed choice.
  */
 int
 policy_upstream_login(const struct config *c, const struct peer *m,
@@ -195,7 +220,8 @@ policy_upstream_login(const struct config *c, const struct peer *m,
 
 /*
  * Accept a login (NULL) or say why not. The message stays valid until
- * the next call.
+ * the next call. A failed on_login gives the built-in checks, or with
+ * on-error "deny" a refusal, which the miner gets like a script's own.
  */
 const char *
 policy_login(const struct config *c, const struct peer *m)
@@ -203,13 +229,20 @@ policy_login(const struct config *c, const struct peer *m)
 	struct luavm	*vm;
 	const char	*why;
 
-	if ((vm = policy_vm(STATS_HOOK_ON_LOGIN)) == NULL ||
-	    lua_hook_login(vm, m, &why) != 0)
-		why = policy_builtin_login(c, m);
-	return why;
+	if ((vm = policy_vm(STATS_HOOK_ON_LOGIN)) == NULL)
+		return policy_builtin_login(c, m);
+	if (lua_hook_login(vm, m, &why) == 0)
+		return why;
+	if (policy_deny(c, STATS_HOOK_ON_LOGIN))
+		return POLICY_DENIED;
+	return policy_builtin_login(c, m);
 }
 
-/* The user and custom difficulty for a miner's login. */
+/*
+ * The user and custom difficulty for a miner's login. A failed hook gives
+ * the built-in split of "+N", or with on-error "deny" the same user but
+ * custom-diff, as if the miner had asked for no difficulty.
+ */
 void
 policy_custom_diff(const struct config *c, const struct peer *m, char **user,
     uint64_t *diff)
@@ -220,19 +253,27 @@ policy_custom_diff(const struct config *c, const struct peer *m, char **user,
 	    lua_hook_custom_diff(vm, m, m->login, user, diff) == 0)
 		return;
 	policy_builtin_custom_diff(c, m->login, user, diff);
+	if (vm != NULL && policy_deny(c, STATS_HOOK_CUSTOM_DIFF))
+		*diff = c->custom_diff;
 }
 
-/* The worker name; NULL for none. Ends the login policy_login began. */
+/*
+ * The worker name; NULL for none. Ends the login policy_login began. A
+ * failed hook gives the workers mode's name, or with on-error "deny" none.
+ */
 char *
 policy_worker_name(const struct config *c, const struct peer *m)
 {
 	struct luavm	*vm;
 	char		*name;
 
-	if ((vm = policy_vm(STATS_HOOK_WORKER_NAME)) != NULL &&
-	    lua_hook_worker_name(vm, m, config_workers_text(c->workers),
-	    &name) == 0)
-		return name;
+	if ((vm = policy_vm(STATS_HOOK_WORKER_NAME)) != NULL) {
+		if (lua_hook_worker_name(vm, m,
+		    config_workers_text(c->workers), &name) == 0)
+			return name;
+		if (policy_deny(c, STATS_HOOK_WORKER_NAME))
+			return NULL;
+	}
 	return policy_builtin_worker_name(c, m);
 }
 

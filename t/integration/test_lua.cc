@@ -5,7 +5,9 @@
  * refusing one address, upstream_login in simple mode, the native rate
  * limit, sandbox escapes served by the built-in policy, a script edit
  * taking effect within 2 s without dropping a miner, a broken script
- * keeping the old policy, and -n reporting file:line.
+ * keeping the old policy, and -n reporting file:line. Then issue 18's
+ * policy.on-error: a failing on_login admitted under "builtin" and
+ * refused after a reload to "deny", a failing on_connect refused.
  */
 #include <sys/socket.h>
 
@@ -451,6 +453,97 @@ Test(lua, escapes_served_by_builtin)
 	    json_object_get(s, "sluice"), "lua_errors"), "on_login")), 8,
 	    "escapes counted: %s", json_dumps(s, JSON_COMPACT));
 	json_decref(s);
+	rig_stop(&rg);
+}
+
+/*
+ * A deny list that fails on a login shape it did not expect ("WALLET"
+ * without "+N"): with on-error "builtin" (the default) the blocked wallet
+ * gets in; after a reload to "deny" it is refused with "Access denied by
+ * policy" and closed, while the script's own decisions stand.
+ */
+Test(lua, on_error_login_builtin_then_deny)
+{
+	struct rig	 rg;
+	struct tconn	*mc;
+	json_t		*r, *s;
+	char		*cfg;
+
+	rig_start(&rg,
+	    "local blocked = { BADWALLET = true }\n"
+	    "function on_login(m)\n"
+	    "  if m.sample then return true end\n"
+	    "  local wallet = m.login:match('^(%w+)%+%d+$')\n"
+	    "  if blocked[wallet:upper()] then return false, 'blocked' end\n"
+	    "  return true\n"
+	    "end\n", "nicehash", 0, 1, "");
+	login_refused(&rg, "BADWALLET+5000", "blocked");
+	mc = tc_connect(rg.bind);
+	r = login_ok(&rg, mc, "BADWALLET");
+	cr_assert(proxy_wait_log(rg.p, "type=lua_error hook=on_login",
+	    WAIT_MS), "no lua_error logged");
+	cr_assert(proxy_log_count(rg.p, "fallback=builtin") == 1,
+	    "the lua_error line does not say fallback=builtin");
+	json_decref(r);
+
+	cfg = lua_config(&rg, "nicehash", 0,
+	    "\"policy\":{\"on-error\":{\"on_login\":\"deny\"}}");
+	proxy_write_config(rg.p, cfg);
+	free(cfg);
+	proxy_signal(rg.p, SIGHUP);
+	cr_assert(proxy_wait_log(rg.p, "type=reload status=done", WAIT_MS),
+	    "no reload");
+	login_refused(&rg, "BADWALLET", "Access denied by policy");
+	cr_assert(proxy_wait_log(rg.p, "type=lua_error hook=on_login",
+	    WAIT_MS), "no lua_error logged after the reload");
+	cr_assert(proxy_log_count(rg.p, "fallback=deny") == 1,
+	    "the lua_error line does not say fallback=deny");
+	cr_assert(proxy_log_count(rg.p, "close=login_rejected reason=\"Access "
+	    "denied by policy\"") == 1, "not closed as a refused login");
+	login_refused(&rg, "BADWALLET+5000", "blocked");
+	/* The miner admitted before the reload is still served. */
+	cr_assert_not(tc_wait_closed(mc, 0), "the admitted miner was dropped");
+	tc_close(mc);
+	mc = tc_connect(rg.bind);
+	json_decref(login_ok(&rg, mc, "GOOD+5000"));
+	tc_close(mc);
+	s = api_get(&rg, "/1/summary");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(s, "sluice"), "lua_errors"), "on_login")), 2,
+	    "errors counted: %s", json_dumps(s, JSON_COMPACT));
+	json_decref(s);
+	rig_stop(&rg);
+}
+
+/* on_connect failing with on-error "deny" refuses, as a native deny. */
+Test(lua, on_error_connect_deny)
+{
+	struct rig	 rg;
+	struct tconn	*mc, *bad;
+	json_t		*r, *s;
+
+	rig_start(&rg,
+	    "function on_connect(c)\n"
+	    "  if c.sample or c.ip == '127.0.0.1' then return nil end\n"
+	    "  error('no idea about ' .. c.ip)\n"
+	    "end\n", "nicehash", 0, 1, "\"policy\":{\"on-error\":\"deny\"}");
+	bad = tc_connect_from("127.0.0.2", rg.bind);
+	cr_assert(tc_wait_closed(bad, WAIT_MS), "127.0.0.2 was not closed");
+	tc_close(bad);
+	cr_assert(proxy_wait_log(rg.p, "type=lua_error hook=on_connect",
+	    WAIT_MS), "no lua_error for on_connect");
+	cr_assert_eq(proxy_log_count(rg.p, "fallback=deny"), 1);
+	mc = tc_connect_from("127.0.0.1", rg.bind);
+	r = login_ok(&rg, mc, "WALLET");
+	s = api_get(&rg, "/1/summary");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(s,
+	    "sluice"), "ratelimit_denied")), 1, "denial not counted");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(s, "sluice"), "lua_errors"), "on_connect")), 1,
+	    "error not counted");
+	json_decref(s);
+	json_decref(r);
+	tc_close(mc);
 	rig_stop(&rg);
 }
 

@@ -12,6 +12,7 @@
 
 #include "sluice.h"
 #include "config.h"
+#include "stats.h"
 #include "stratum.h"
 #include "tls.h"
 
@@ -136,6 +137,24 @@ workers_of(const char *value)
 	w = l.conf->workers;
 	load_done(&l);
 	return w;
+}
+
+/* Load MINIMAL with "policy": value; the on-error per hook in out. */
+static void
+on_error_of(const char *value, enum on_error out[STATS_NHOOKS])
+{
+	struct load	 l;
+	char		 text[512];
+	char		*w;
+
+	snprintf(text, sizeof(text), "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"policy\":%s}", value);
+	expect_ok(&l, text);
+	w = joined(&l.warnings);
+	cr_assert_eq(l.warnings.n, 0, "policy %s warned:\n%s", value, w);
+	free(w);
+	memcpy(out, l.conf->on_error, sizeof(l.conf->on_error));
+	load_done(&l);
 }
 
 Test(config, minimal_defaults)
@@ -631,4 +650,121 @@ Test(config, mode_and_workers_text)
 	cr_assert_not_null(config_mode_text(MODE_NICEHASH));
 	cr_assert_str_eq(config_mode_text(MODE_NICEHASH), "nicehash");
 	cr_assert_str_eq(config_mode_text(MODE_SIMPLE), "simple");
+}
+
+Test(config, on_error_default_builtin)
+{
+	struct load	 l;
+	enum on_error	 e[STATS_NHOOKS];
+	int		 h;
+
+	expect_ok(&l, MINIMAL);
+	for (h = 0; h < STATS_NHOOKS; h++)
+		cr_assert_eq(l.conf->on_error[h], ON_ERROR_BUILTIN,
+		    "hook %d", h);
+	load_done(&l);
+	/* An empty "policy" and a null on-error are the default too. */
+	on_error_of("{}", e);
+	for (h = 0; h < STATS_NHOOKS; h++)
+		cr_assert_eq(e[h], ON_ERROR_BUILTIN, "hook %d", h);
+	on_error_of("{\"on-error\":null}", e);
+	for (h = 0; h < STATS_NHOOKS; h++)
+		cr_assert_eq(e[h], ON_ERROR_BUILTIN, "hook %d", h);
+	cr_assert_str_eq(config_on_error_text(ON_ERROR_BUILTIN), "builtin");
+	cr_assert_str_eq(config_on_error_text(ON_ERROR_DENY), "deny");
+}
+
+Test(config, on_error_string_every_hook)
+{
+	enum on_error	 e[STATS_NHOOKS];
+	int		 h;
+
+	on_error_of("{\"on-error\":\"deny\"}", e);
+	for (h = 0; h < STATS_NHOOKS; h++)
+		cr_assert_eq(e[h], ON_ERROR_DENY, "hook %d", h);
+	on_error_of("{\"on-error\":\"builtin\"}", e);
+	for (h = 0; h < STATS_NHOOKS; h++)
+		cr_assert_eq(e[h], ON_ERROR_BUILTIN, "hook %d", h);
+}
+
+Test(config, on_error_object_per_hook)
+{
+	enum on_error	 e[STATS_NHOOKS];
+
+	on_error_of("{\"on-error\":{\"on_login\":\"deny\","
+	    "\"on_connect\":\"builtin\"}}", e);
+	cr_assert_eq(e[STATS_HOOK_ON_LOGIN], ON_ERROR_DENY);
+	cr_assert_eq(e[STATS_HOOK_ON_CONNECT], ON_ERROR_BUILTIN);
+	/* left out: builtin */
+	cr_assert_eq(e[STATS_HOOK_CUSTOM_DIFF], ON_ERROR_BUILTIN);
+	cr_assert_eq(e[STATS_HOOK_WORKER_NAME], ON_ERROR_BUILTIN);
+	cr_assert_eq(e[STATS_HOOK_UPSTREAM_LOGIN], ON_ERROR_BUILTIN);
+
+	on_error_of("{\"on-error\":{\"on_connect\":\"deny\","
+	    "\"custom_diff\":\"deny\",\"worker_name\":\"deny\","
+	    "\"upstream_login\":\"deny\"}}", e);
+	cr_assert_eq(e[STATS_HOOK_ON_CONNECT], ON_ERROR_DENY);
+	cr_assert_eq(e[STATS_HOOK_ON_LOGIN], ON_ERROR_BUILTIN);
+	cr_assert_eq(e[STATS_HOOK_CUSTOM_DIFF], ON_ERROR_DENY);
+	cr_assert_eq(e[STATS_HOOK_WORKER_NAME], ON_ERROR_DENY);
+	cr_assert_eq(e[STATS_HOOK_UPSTREAM_LOGIN], ON_ERROR_DENY);
+
+	on_error_of("{\"on-error\":{}}", e);
+	cr_assert_eq(e[STATS_HOOK_ON_LOGIN], ON_ERROR_BUILTIN);
+}
+
+Test(config, on_error_errors)
+{
+	struct load	 l;
+	char		*e;
+
+#define ON_ERROR_CONF(v) "{\"bind\":[\"127.0.0.1:3333\"]," \
+	"\"pools\":[{\"url\":\"p:1\"}],\"policy\":" v "}"
+	expect_error(ON_ERROR_CONF("{\"on-error\":\"allow\"}"),
+	    ": policy.on-error: ", "unknown value \"allow\" (builtin or deny)");
+	expect_error(ON_ERROR_CONF("{\"on-error\":true}"),
+	    ": policy.on-error: ", "expected \"builtin\", \"deny\" or an "
+	    "object");
+	expect_error(ON_ERROR_CONF("{\"on-error\":[\"deny\"]}"),
+	    ": policy.on-error: ", "expected");
+	expect_error(ON_ERROR_CONF("{\"on-error\":{\"onlogin\":\"deny\"}}"),
+	    ": policy.on-error.onlogin: ", "unknown hook");
+	expect_error(ON_ERROR_CONF("{\"on-error\":{\"on_login\":\"Deny\"}}"),
+	    ": policy.on-error.on_login: ", "unknown value \"Deny\"");
+	expect_error(ON_ERROR_CONF("{\"on-error\":{\"on_login\":false}}"),
+	    ": policy.on-error.on_login: ",
+	    "expected \"builtin\" or \"deny\"");
+	expect_error(ON_ERROR_CONF("\"deny\""), ": policy: ",
+	    "expected an object");
+
+	/* The error names the file, and every bad hook is reported. */
+	load_text(&l, ON_ERROR_CONF("{\"on-error\":{\"on_login\":\"deny\","
+	    "\"bogus\":\"deny\",\"worker_name\":\"nope\"}}"));
+	cr_assert_null(l.conf);
+	e = joined(&l.errors);
+	cr_assert_eq(l.errors.n, 2, "errors:\n%s", e);
+	cr_assert_geq(find_entry(&l.errors, l.path,
+	    ": policy.on-error.bogus: unknown hook"), 0, "errors:\n%s", e);
+	cr_assert_geq(find_entry(&l.errors, l.path,
+	    ": policy.on-error.worker_name: unknown value \"nope\""), 0,
+	    "errors:\n%s", e);
+	free(e);
+	load_done(&l);
+#undef ON_ERROR_CONF
+}
+
+Test(config, policy_unknown_key_warns)
+{
+	struct load	 l;
+	char		*w;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"policy\":{\"on-eror\":"
+	    "\"deny\"}}");
+	w = joined(&l.warnings);
+	cr_assert_geq(find_entry(&l.warnings, "policy.on-eror",
+	    "unknown key"), 0, "warnings:\n%s", w);
+	free(w);
+	cr_assert_eq(l.conf->on_error[STATS_HOOK_ON_LOGIN], ON_ERROR_BUILTIN);
+	load_done(&l);
 }

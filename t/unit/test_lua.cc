@@ -2,9 +2,10 @@
  * test_lua.cc: unit tests for src/lua_*.cc and src/policy.cc: the sandbox
  * (what is absent, bytecode, locked globals, the instruction and memory
  * limits), the fallback to the built-in policy on errors and wrong return
- * types, loading and its errors, the sluice table, and lua/policy.lua
- * deciding exactly as the built-in policy on a table of inputs. The last
- * test measures the CPU cost of a login through the Lua hooks.
+ * types or, with policy.on-error "deny", a denial, loading and its errors,
+ * the sluice table, and lua/policy.lua deciding exactly as the built-in
+ * policy on a table of inputs. The last test measures the CPU cost of a
+ * login through the Lua hooks.
  *
  * Criterion runs each test in its own process, so the live policy, the
  * counters and the rate limiter start fresh every time.
@@ -854,6 +855,174 @@ Test(lua, failed_load_keeps_live)
 	miner_init(&m, "W", "x", NULL);
 	cr_assert_str_eq(policy_login(c, &m), "v1");
 	miner_done(&m);
+	policy_swap(NULL);
+	fx_done(&f);
+}
+
+/*
+ * A deny list that fails on a login shape it did not expect: "WALLET"
+ * without "+N" leaves wallet nil, and indexing it raises.
+ */
+#define DENY_LIST_SCRIPT \
+	"local blocked = { BADWALLET = true }\n" \
+	"function on_login(m)\n" \
+	"  if m.sample then return true end\n" \
+	"  local wallet = m.login:match('^(%w+)%+%d+$')\n" \
+	"  if blocked[wallet:upper()] then return false, 'blocked' end\n" \
+	"  return true\n" \
+	"end\n"
+
+/* The deny list's failed call, under on-error c: what policy_login says. */
+static const char *
+deny_list_login(struct config *c, const char *login)
+{
+	static char	 got[128];
+	struct peer	 m;
+	const char	*why;
+
+	miner_init(&m, login, "x", NULL);
+	why = policy_login(c, &m);
+	xstrlcpy(got, why != NULL ? why : "(accepted)", sizeof got);
+	miner_done(&m);
+	return got;
+}
+
+/* on-error "builtin" (the default): a failed on_login admits the miner. */
+Test(lua, on_error_builtin_fails_open)
+{
+	struct fx	 f;
+	struct config	*c;
+
+	c = live(&f, DENY_LIST_SCRIPT, "\"policy\":{\"on-error\":\"builtin\"}");
+	cr_assert_str_eq(deny_list_login(c, "BADWALLET+5000"), "blocked");
+	cr_assert_str_eq(deny_list_login(c, "GOOD+5000"), "(accepted)");
+	cr_assert_eq(sl_stats.lua_errors[STATS_HOOK_ON_LOGIN], 0);
+	/* The shape the script did not expect gets the blocked wallet in. */
+	cr_assert_str_eq(deny_list_login(c, "BADWALLET"), "(accepted)");
+	cr_assert_eq(sl_stats.lua_errors[STATS_HOOK_ON_LOGIN], 1);
+	/* The built-in checks still apply: an empty login is refused. */
+	cr_assert_str_eq(deny_list_login(c, ""),
+	    "Invalid payment address provided");
+	cr_assert_eq(sl_stats.lua_errors[STATS_HOOK_ON_LOGIN], 2);
+	policy_swap(NULL);
+	fx_done(&f);
+}
+
+/* on-error "deny": a failed on_login refuses, the script still decides. */
+Test(lua, on_error_deny_login)
+{
+	struct fx	 f;
+	struct config	*c;
+
+	c = live(&f, DENY_LIST_SCRIPT,
+	    "\"policy\":{\"on-error\":{\"on_login\":\"deny\"}}");
+	cr_assert_eq(c->on_error[STATS_HOOK_ON_LOGIN], ON_ERROR_DENY);
+	cr_assert_str_eq(deny_list_login(c, "BADWALLET+5000"), "blocked");
+	cr_assert_str_eq(deny_list_login(c, "GOOD+5000"), "(accepted)");
+	cr_assert_str_eq(deny_list_login(c, "BADWALLET"),
+	    "Access denied by policy");
+	cr_assert_str_eq(deny_list_login(c, "GOOD"), "Access denied by policy");
+	cr_assert_eq(sl_stats.lua_errors[STATS_HOOK_ON_LOGIN], 2);
+	policy_swap(NULL);
+	fx_done(&f);
+}
+
+/*
+ * on-error "deny" for every hook: on_connect refuses (without a ban),
+ * custom_diff ignores the miner's "+N", worker_name gives none,
+ * upstream_login the configured credentials. The log line says so.
+ */
+Test(lua, on_error_deny_every_hook)
+{
+	struct fx	 f;
+	struct config	*c;
+	struct peer	 m;
+	char		*user, *pass, path[256], buf[8192];
+	uint64_t	 diff;
+	double		 tokens;
+	int		 conns, banned;
+	FILE		*fp;
+	size_t		 n;
+
+	c = live(&f,
+	    "local function real(m) return m.sample end\n"
+	    "function on_connect(c)\n"
+	    "  if c.sample then return nil end\n"
+	    "  if c.ip == '10.0.0.9' then return false end\n"
+	    "  if c.ip == '10.0.0.1' then return nil end\n"
+	    "  error('boom')\n"
+	    "end\n"
+	    "function on_login(m) if real(m) then return true end "
+	    "error('no') end\n"
+	    "function custom_diff(m) if real(m) then return 'u', 0 end "
+	    "return 5 end\n"
+	    "function worker_name(m) if real(m) then return nil end "
+	    "return {} end\n"
+	    "function upstream_login(m) if real(m) then return nil end "
+	    "return 'user', 7 end\n",
+	    "\"workers\":\"user\",\"custom-diff\":777,"
+	    "\"policy\":{\"on-error\":\"deny\"}");
+	snprintf(path, sizeof path, "%s/log", f.dir);
+	log_open_file(path);
+
+	/* on_connect: the script still decides; its failure refuses. */
+	cr_assert_eq(policy_connect(c, "10.0.0.1", 3333, 0), 0);
+	cr_assert_eq(policy_connect(c, "10.0.0.9", 3333, 0), -1);
+	cr_assert_eq(policy_connect(c, "10.0.0.3", 3333, 0), -1);
+	cr_assert_eq(sl_stats.lua_errors[STATS_HOOK_ON_CONNECT], 1);
+	cr_assert_eq(sl_stats.ratelimit_denied, 2);
+	cr_assert_eq(ratelimit_info("10.0.0.3", 0, &tokens, &conns, &banned),
+	    0);
+	cr_assert_eq(banned, 0, "a failed on_connect banned the address");
+
+	miner_init(&m, "WALLET+5000", "x", "rig1");
+	cr_assert_str_eq(policy_login(c, &m), "Access denied by policy");
+	policy_custom_diff(c, &m, &user, &diff);
+	cr_assert_str_eq(user, "WALLET");
+	cr_assert_eq(diff, 777, "the miner's +5000 was honoured: %llu",
+	    (unsigned long long)diff);
+	m.user = user;
+	cr_assert_null(policy_worker_name(c, &m));
+	cr_assert_eq(policy_upstream_login(c, &m, &user, &pass), 0);
+	cr_assert_null(user);
+	cr_assert_null(pass);
+	cr_assert_eq(lua_errors_total(), 5);
+	miner_done(&m);
+
+	log_open_file(NULL);
+	fp = fopen(path, "r");
+	cr_assert(fp != NULL);
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	cr_assert(strstr(buf, "type=lua_error hook=on_connect msg=") != NULL,
+	    "%s", buf);
+	cr_assert(strstr(buf, "fallback=deny") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "fallback=builtin") == NULL, "%s", buf);
+	policy_swap(NULL);
+	fx_done(&f);
+}
+
+/* A new snapshot with another on-error changes the decision (reload). */
+Test(lua, on_error_follows_reload)
+{
+	struct fx	 f;
+	struct config	*c;
+	struct policy	*p;
+
+	c = live(&f, DENY_LIST_SCRIPT, NULL);
+	cr_assert_str_eq(deny_list_login(c, "BADWALLET"), "(accepted)");
+	/* As sluice_build() and the swap in main.cc do on a reload. */
+	config_unref(f.conf);
+	f.conf = NULL;
+	c = fx_config(&f, "[\"policy.lua\"]",
+	    "\"policy\":{\"on-error\":\"deny\"}");
+	cr_assert(c != NULL, "config: %s", fx_errors(&f));
+	cr_assert((p = policy_load(c, &f.errors)) != NULL, "%s",
+	    fx_errors(&f));
+	policy_swap(p);
+	cr_assert_str_eq(deny_list_login(c, "BADWALLET"),
+	    "Access denied by policy");
 	policy_swap(NULL);
 	fx_done(&f);
 }

@@ -66,6 +66,9 @@ struct http_conf {
 	int		 port;
 	char		*access_token;
 	int		 restricted;
+	int		 timeout;	/* s per request, from the connection's
+					   start or the previous answer */
+	int		 max_connections;	/* API connections at once */
 };
 
 /*

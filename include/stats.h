@@ -94,6 +94,9 @@ struct stats {
 	uint64_t	 closed[CLOSE_MAX];
 	uint64_t	 workers_evicted;
 	uint64_t	 workers_untracked;	/* logins past workers-max */
+	uint64_t	 http_connections;	/* API connections open now */
+	uint64_t	 http_timeouts;		/* requests past http.timeout */
+	uint64_t	 http_refused;		/* past http.max-connections */
 };
 extern struct stats sl_stats;
 

@@ -26,9 +26,18 @@
  * The two tables that grow with the proxy (/1/workers, /1/miners) are
  * written straight into the reply buffer rather than built as a jansson
  * tree, so a large proxy costs the reply's size and not ten times that.
+ *
+ * Limits, so that the API cannot eat the file descriptors the miners
+ * need: a request must be read and answered within http.timeout seconds
+ * of its connection's start (on a kept-alive connection, of the previous
+ * answer), however slowly it trickles in; and past http.max-connections
+ * open connections the API stops handing sockets to evhttp and closes new
+ * ones at once (api_refuse). Both are read from the live config.
  */
+#include <sys/socket.h>
 #include <sys/types.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +45,7 @@
 #include <unistd.h>
 
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -58,6 +68,7 @@
 	EVHTTP_REQ_PATCH)
 #define API_JSON	"application/json"
 #define API_METRICS	"text/plain; version=0.0.4; charset=utf-8"
+#define API_REFUSE_BATCH 32	/* connections refused per loop turn */
 
 struct api_route {
 	const char	*path;
@@ -66,13 +77,77 @@ struct api_route {
 	const char	*ctype;
 };
 
+/*
+ * One API connection, beside the evhttp_connection that evhttp owns: the
+ * deadline of its current request and its place in the count.
+ */
+enum api_conn_state {
+	API_CONN_NEW,		/* accepted; evhttp's connection not yet known */
+	API_CONN_REQUEST,	/* waiting for, or reading, a request */
+	API_CONN_REPLY,		/* the answer is being written */
+	API_CONN_DEAD		/* in api_conn_close */
+};
+
+enum api_close {
+	API_CLOSE_DONE,		/* evhttp closed it: peer gone, answer sent
+				   with Connection: close, bad request, stop */
+	API_CLOSE_TIMEOUT,	/* http.timeout passed during a request */
+	API_CLOSE_IDLE,		/* ... on a kept-alive connection, idle */
+	API_CLOSE_REFUSED	/* over http.max-connections */
+};
+
+struct api_conn {
+	uint64_t			 id;
+	enum api_conn_state		 state;
+	struct bufferevent		*bev;	/* evhttp's; our ref while NEW */
+	struct evhttp_connection	*evcon;	/* NULL while NEW or once gone */
+	struct event			*timer;	/* adoption, then the deadline */
+	struct evbuffer_cb_entry	*rxcb;	/* on evhttp's input buffer */
+	int64_t				 since_ms;	/* the request's start */
+	int64_t				 start_ms;
+	unsigned			 requests;	/* answered or being so */
+	int				 rx;	/* bytes since the last answer */
+	int				 refuse;	/* over the cap at accept */
+	char				 peer[80];
+	TAILQ_ENTRY(api_conn)		 entry;
+};
+
 static struct evhttp		*api_http;
 static struct evhttp_bound_socket *api_sock;
 static char			*api_host;
 static int			 api_port;
 static char			 api_id[SLUICE_SESSION_LEN + 1];
 static char			 api_worker_id[256];
+static TAILQ_HEAD(, api_conn)	 api_conns = TAILQ_HEAD_INITIALIZER(api_conns);
+static size_t			 api_nconns;
+static uint64_t			 api_next_id = 1;
+static struct event		*api_refuse_ev;	/* on api_sock while full */
+static struct event		*api_resume_ev;	/* ends an EMFILE pause */
+static int			 api_paused;
+static int			 api_full;
 
+static struct bufferevent *api_conn_new(struct event_base *, void *);
+static void	 api_conn_timer(evutil_socket_t, short, void *);
+static void	 api_conn_adopt(struct api_conn *);
+static void	 api_conn_arm(struct api_conn *);
+static void	 api_conn_lost(struct evhttp_connection *, void *);
+static void	 api_conn_rx(struct evbuffer *, const struct evbuffer_cb_info *,
+		     void *);
+static int	 api_conn_idle(struct api_conn *);
+static void	 api_conn_unhook(struct api_conn *, struct evhttp_connection *);
+static void	 api_conn_done(struct evhttp_request *, void *);
+static void	 api_conn_set_state(struct api_conn *, enum api_conn_state);
+static const char *api_conn_state_text(enum api_conn_state);
+static const char *api_close_text(enum api_close);
+static void	 api_conn_close(struct api_conn *, enum api_close);
+static struct api_conn *api_conn_find(struct evhttp_connection *);
+static void	 api_accept_update(void);
+static void	 api_accept_pause(void);
+static void	 api_accept_resume(evutil_socket_t, short, void *);
+static void	 api_accept_error(struct evconnlistener *, void *);
+static void	 api_refuse(evutil_socket_t, short, void *);
+static void	 api_refuse_stop(void);
+static void	 api_sock_setup(void);
 static void	 api_request(struct evhttp_request *, void *);
 static void	 api_reply(struct evhttp_request *, int, const char *,
 		     struct evbuffer *, const char *);
@@ -150,27 +225,39 @@ api_bind(const char *host, int port)
 		evhttp_set_allowed_methods(api_http, API_ALL_METHODS);
 		evhttp_set_max_headers_size(api_http, 8192);
 		evhttp_set_max_body_size(api_http, 65536);
-		evhttp_set_timeout(api_http, 30);
+		/*
+		 * No evhttp_set_timeout(): its timeout restarts at every
+		 * byte read or written. The deadline of api_conn_arm()
+		 * does not, and covers idle keep-alive connections too.
+		 */
+		evhttp_set_bevcb(api_http, api_conn_new, NULL);
 		evhttp_set_gencb(api_http, api_request, NULL);
 	}
 	sock = evhttp_bind_socket_with_handle(api_http, host, (uint16_t)port);
 	if (sock == NULL && api_sock != NULL) {
+		api_refuse_stop();
 		evhttp_del_accept_socket(api_http, api_sock);
 		api_sock = NULL;
 		sock = evhttp_bind_socket_with_handle(api_http, host,
 		    (uint16_t)port);
-		if (sock == NULL && api_host != NULL)
+		if (sock == NULL && api_host != NULL) {
 			api_sock = evhttp_bind_socket_with_handle(api_http,
 			    api_host, (uint16_t)api_port);
+			if (api_sock != NULL)
+				api_sock_setup();
+		}
 	}
 	if (sock == NULL) {
 		if (api_sock == NULL)
 			api_unbind();
 		return -1;
 	}
-	if (api_sock != NULL)
+	if (api_sock != NULL) {
+		api_refuse_stop();
 		evhttp_del_accept_socket(api_http, api_sock);
+	}
 	api_sock = sock;
+	api_sock_setup();
 	free(api_host);
 	api_host = xstrdup(host);
 	api_port = port;
@@ -178,24 +265,52 @@ api_bind(const char *host, int port)
 	return 0;
 }
 
-/* Close the API server and every connection it has. */
+/* A new listening socket: pause on EMFILE, and apply the cap. */
+static void
+api_sock_setup(void)
+{
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(api_sock),
+	    api_accept_error);
+	api_accept_update();
+}
+
+/*
+ * Close the API server and every connection it has. The refusing event
+ * goes before evhttp closes the socket it watches.
+ */
 static void
 api_unbind(void)
 {
+	struct api_conn	*ac;
+
+	api_refuse_stop();
+	if (api_resume_ev != NULL)
+		event_free(api_resume_ev);
+	api_resume_ev = NULL;
+	api_paused = 0;
+	api_sock = NULL;
+	/* Each adopted connection ends in api_conn_lost(). */
 	if (api_http != NULL)
 		evhttp_free(api_http);
 	api_http = NULL;
-	api_sock = NULL;
+	/* Those not adopted yet: evhttp has dropped their bufferevents. */
+	while ((ac = TAILQ_FIRST(&api_conns)) != NULL)
+		api_conn_close(ac, API_CLOSE_DONE);
+	api_full = 0;
 	free(api_host);
 	api_host = NULL;
 	api_port = 0;
 }
 
-/* Apply a reloaded config: enable, disable, or move the server. */
+/*
+ * Apply a reloaded config: enable, disable, or move the server; the
+ * deadlines of open connections and the cap follow the new values.
+ */
 void
 api_reload(struct config *c)
 {
-	int	 want = c->http.enabled && c->http.port != 0;
+	struct api_conn	*ac;
+	int		 want = c->http.enabled && c->http.port != 0;
 
 	if (!want) {
 		if (api_http != NULL) {
@@ -204,9 +319,15 @@ api_reload(struct config *c)
 		}
 		return;
 	}
+	TAILQ_FOREACH(ac, &api_conns, entry) {
+		if (ac->state != API_CONN_NEW)
+			api_conn_arm(ac);
+	}
 	if (api_sock != NULL && api_port == c->http.port &&
-	    strcmp(api_host, c->http.host) == 0)
+	    strcmp(api_host, c->http.host) == 0) {
+		api_accept_update();
 		return;
+	}
 	if (api_bind(c->http.host, c->http.port) != 0)
 		log_warnx("http: cannot listen on %s:%d: %s%s", c->http.host,
 		    c->http.port, evutil_socket_error_to_string(
@@ -219,6 +340,401 @@ void
 api_stop(void)
 {
 	api_unbind();
+}
+
+/*
+ * evhttp accepted a connection and wants a bufferevent for it: make one
+ * and start tracking the connection.
+ *
+ * libevent 2.1 has no callback for a new connection (evhttp_set_newreqcb
+ * is 2.2), and this one runs before evhttp makes its evhttp_connection.
+ * So the connection is adopted a moment later, still in this loop turn:
+ * the timer is made active now, and api_conn_adopt() finds the
+ * connection as the argument evhttp gave the bufferevent's callbacks.
+ * Until then a reference keeps the bufferevent from being freed under
+ * us, should evhttp drop the connection first (bufferevent_free() clears
+ * the callbacks, which is how api_conn_adopt() notices).
+ */
+static struct bufferevent *
+api_conn_new(struct event_base *base, void *arg)
+{
+	struct api_conn	*ac;
+
+	(void)arg;
+	ac = XCALLOC(struct api_conn, 1);
+	ac->id = api_next_id++;
+	ac->state = API_CONN_NEW;
+	ac->start_ms = ac->since_ms = stats_clock_ms();
+	xstrlcpy(ac->peer, "?", sizeof ac->peer);
+	if ((ac->bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (ac->timer = evtimer_new(base, api_conn_timer, ac)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	bufferevent_incref(ac->bev);
+	/* Normally unreachable: the listener is off while full. */
+	ac->refuse = api_nconns >= (size_t)sl.conf->http.max_connections;
+	TAILQ_INSERT_TAIL(&api_conns, ac, entry);
+	api_nconns++;
+	sl_stats.http_connections = api_nconns;
+	event_active(ac->timer, EV_TIMEOUT, 1);
+	/* Full now: evhttp's accept loop stops after this connection. */
+	api_accept_update();
+	return ac->bev;
+}
+
+/*
+ * The connection's timer: adopt it if new, else its deadline passed, in
+ * the middle of a request (a timeout) or between two (idle).
+ */
+static void
+api_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_conn	*ac = (struct api_conn *)arg;
+
+	(void)fd;
+	(void)what;
+	if (ac->state == API_CONN_NEW)
+		api_conn_adopt(ac);
+	else
+		api_conn_close(ac, api_conn_idle(ac) ? API_CLOSE_IDLE :
+		    API_CLOSE_TIMEOUT);
+}
+
+/* Find evhttp's connection, hook its close, and arm the deadline. */
+static void
+api_conn_adopt(struct api_conn *ac)
+{
+	struct evhttp_connection	*evcon;
+	void				*cbarg = NULL;
+	char				*addr = NULL;
+	ev_uint16_t			 port = 0;
+
+	bufferevent_getcb(ac->bev, NULL, NULL, NULL, &cbarg);
+	evcon = (struct evhttp_connection *)cbarg;
+	if (evcon == NULL || evhttp_connection_get_bufferevent(evcon) !=
+	    ac->bev) {
+		/* evhttp has let go of it already. */
+		api_conn_close(ac, API_CLOSE_DONE);
+		return;
+	}
+	bufferevent_decref(ac->bev);	/* evhttp's own reference remains */
+	ac->bev = NULL;
+	ac->evcon = evcon;
+	evhttp_connection_set_closecb(evcon, api_conn_lost, ac);
+	if ((ac->rxcb = evbuffer_add_cb(bufferevent_get_input(
+	    evhttp_connection_get_bufferevent(evcon)), api_conn_rx,
+	    ac)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	snprintf(ac->peer, sizeof ac->peer, "%s:%u", addr != NULL ? addr :
+	    "?", (unsigned)port);
+	if (ac->refuse) {
+		api_conn_close(ac, API_CLOSE_REFUSED);
+		return;
+	}
+	log_debug("type=api_connect id=%llu peer=%s connections=%zu",
+	    (unsigned long long)ac->id, ac->peer, api_nconns);
+	api_conn_set_state(ac, API_CONN_REQUEST);
+	api_conn_arm(ac);
+}
+
+/*
+ * (Re)arm the deadline: http.timeout seconds from the start of the
+ * current request, which is the connection's start or the end of the
+ * previous answer. Already past (a reload shortened it), it fires now.
+ */
+static void
+api_conn_arm(struct api_conn *ac)
+{
+	struct timeval	 tv;
+	int64_t		 left;
+
+	left = ac->since_ms + (int64_t)sl.conf->http.timeout * 1000 -
+	    stats_clock_ms();
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	evtimer_add(ac->timer, &tv);
+}
+
+/*
+ * evhttp is freeing the connection (peer gone, Connection: close, bad
+ * request, evhttp_free): forget it. Runs inside evhttp, which frees the
+ * evhttp_connection itself afterwards.
+ */
+static void
+api_conn_lost(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_conn	*ac = (struct api_conn *)arg;
+
+	api_conn_unhook(ac, evcon);
+	ac->evcon = NULL;
+	api_conn_close(ac, API_CLOSE_DONE);
+}
+
+/* Bytes came in: the connection is not idle. */
+static void
+api_conn_rx(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct api_conn	*ac = (struct api_conn *)arg;
+
+	(void)b;
+	if (info->n_added > 0)
+		ac->rx = 1;
+}
+
+/*
+ * Is the connection idle between two requests: something answered, and
+ * not one byte of a next request since? Only then is its deadline not a
+ * timeout: a keep-alive client that goes quiet is no fault.
+ */
+static int
+api_conn_idle(struct api_conn *ac)
+{
+	return ac->state == API_CONN_REQUEST && ac->requests > 0 && !ac->rx &&
+	    ac->evcon != NULL && evbuffer_get_length(bufferevent_get_input(
+	    evhttp_connection_get_bufferevent(ac->evcon))) == 0;
+}
+
+/* Take our callbacks off evhttp's connection, which is going away. */
+static void
+api_conn_unhook(struct api_conn *ac, struct evhttp_connection *evcon)
+{
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (ac->rxcb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(
+		    evhttp_connection_get_bufferevent(evcon)), ac->rxcb);
+	ac->rxcb = NULL;
+}
+
+/*
+ * The answer is written: the next request's time starts now, with what
+ * a pipelining client has already sent of it.
+ */
+static void
+api_conn_done(struct evhttp_request *req, void *arg)
+{
+	struct api_conn	*ac = (struct api_conn *)arg;
+
+	(void)req;
+	ac->since_ms = stats_clock_ms();
+	ac->rx = ac->evcon != NULL && evbuffer_get_length(
+	    bufferevent_get_input(evhttp_connection_get_bufferevent(
+	    ac->evcon))) > 0;
+	api_conn_set_state(ac, API_CONN_REQUEST);
+	api_conn_arm(ac);
+}
+
+/* Name of a connection state, for the log. */
+static const char *
+api_conn_state_text(enum api_conn_state st)
+{
+	switch (st) {
+	case API_CONN_NEW:
+		return "new";
+	case API_CONN_REQUEST:
+		return "request";
+	case API_CONN_REPLY:
+		return "reply";
+	case API_CONN_DEAD:
+		return "dead";
+	}
+	return "?";
+}
+
+/* Name of a close reason, for the log. */
+static const char *
+api_close_text(enum api_close why)
+{
+	switch (why) {
+	case API_CLOSE_DONE:
+		return "closed";
+	case API_CLOSE_TIMEOUT:
+		return "timeout";
+	case API_CLOSE_IDLE:
+		return "idle";
+	case API_CLOSE_REFUSED:
+		return "refused";
+	}
+	return "?";
+}
+
+/* Change a connection's state; logged at -vv. */
+static void
+api_conn_set_state(struct api_conn *ac, enum api_conn_state st)
+{
+	if (ac->state == st)
+		return;
+	log_debug2("api: connection %llu: %s -> %s",
+	    (unsigned long long)ac->id, api_conn_state_text(ac->state),
+	    api_conn_state_text(st));
+	ac->state = st;
+}
+
+/*
+ * The one end of a connection: count it, log one line, close evhttp's
+ * connection if it is still open, free ours, and accept again if that
+ * makes room. evhttp's connection is freed here only from the timer's
+ * callback (never from inside evhttp); from api_conn_lost() it is
+ * already NULL.
+ */
+static void
+api_conn_close(struct api_conn *ac, enum api_close why)
+{
+	struct evhttp_connection	*evcon = ac->evcon;
+
+	if (ac->state == API_CONN_DEAD)
+		return;
+	api_conn_set_state(ac, API_CONN_DEAD);
+	if (why == API_CLOSE_TIMEOUT)
+		sl_stats.http_timeouts++;
+	else if (why == API_CLOSE_REFUSED)
+		sl_stats.http_refused++;
+	TAILQ_REMOVE(&api_conns, ac, entry);
+	api_nconns--;
+	sl_stats.http_connections = api_nconns;
+	log_debug("type=api_close id=%llu peer=%s reason=%s requests=%u "
+	    "ms=%lld connections=%zu", (unsigned long long)ac->id, ac->peer,
+	    api_close_text(why), ac->requests,
+	    (long long)(stats_clock_ms() - ac->start_ms), api_nconns);
+	ac->evcon = NULL;
+	if (evcon != NULL) {
+		api_conn_unhook(ac, evcon);
+		evhttp_connection_free(evcon);
+	}
+	if (ac->bev != NULL)
+		bufferevent_decref(ac->bev);
+	event_free(ac->timer);
+	free(ac);
+	api_accept_update();
+}
+
+/* Our record of evhttp's connection, or NULL. At most max-connections. */
+static struct api_conn *
+api_conn_find(struct evhttp_connection *evcon)
+{
+	struct api_conn	*ac;
+
+	TAILQ_FOREACH(ac, &api_conns, entry) {
+		if (ac->evcon == evcon)
+			return ac;
+	}
+	return NULL;
+}
+
+/*
+ * Accept through evhttp while below http.max-connections; at the cap,
+ * accept and close at once (api_refuse) instead, which costs no memory
+ * and holds a descriptor only for the length of a close. Neither during
+ * an EMFILE pause.
+ */
+static void
+api_accept_update(void)
+{
+	struct evconnlistener	*l;
+	int			 full;
+
+	if (api_sock == NULL)
+		return;
+	full = api_nconns >= (size_t)sl.conf->http.max_connections;
+	l = evhttp_bound_socket_get_listener(api_sock);
+	if (full || api_paused)
+		evconnlistener_disable(l);
+	else
+		evconnlistener_enable(l);
+	if (full && !api_paused) {
+		if (api_refuse_ev == NULL &&
+		    (api_refuse_ev = event_new(sl.base,
+		    evhttp_bound_socket_get_fd(api_sock), EV_READ | EV_PERSIST,
+		    api_refuse, NULL)) == NULL)
+			fatalx("%s: out of memory", __func__);
+		event_add(api_refuse_ev, NULL);
+	} else if (api_refuse_ev != NULL)
+		event_del(api_refuse_ev);
+	if (full != api_full) {
+		api_full = full;
+		log_debug("type=api status=%s connections=%zu max=%d",
+		    full ? "full" : "accepting", api_nconns,
+		    sl.conf->http.max_connections);
+	}
+}
+
+/* Free the refusing event (before its socket is closed). */
+static void
+api_refuse_stop(void)
+{
+	if (api_refuse_ev != NULL)
+		event_free(api_refuse_ev);
+	api_refuse_ev = NULL;
+}
+
+/* The API is full: close new connections at once, a batch a turn. */
+static void
+api_refuse(evutil_socket_t fd, short what, void *arg)
+{
+	int	 s, i;
+
+	(void)what;
+	(void)arg;
+	for (i = 0; i < API_REFUSE_BATCH; i++) {
+		if ((s = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				api_accept_pause();
+			return;
+		}
+		close(s);
+		sl_stats.http_refused++;
+		log_debug("type=api_refused connections=%zu max=%d",
+		    api_nconns, sl.conf->http.max_connections);
+	}
+}
+
+/* accept(2) failed in evhttp's listener: pause on EMFILE, else log. */
+static void
+api_accept_error(struct evconnlistener *l, void *arg)
+{
+	int	 err = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	(void)arg;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+		api_accept_pause();
+	else
+		log_debug("api: accept: %s", evutil_socket_error_to_string(err));
+}
+
+/* Out of descriptors: stop accepting for a second rather than spin. */
+static void
+api_accept_pause(void)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	if (api_paused)
+		return;
+	if (api_resume_ev == NULL &&
+	    (api_resume_ev = evtimer_new(sl.base, api_accept_resume,
+	    NULL)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	api_paused = 1;
+	evtimer_add(api_resume_ev, &tv);
+	log_warnx("type=api status=accept_paused reason=\"out of file "
+	    "descriptors\"");
+	api_accept_update();
+}
+
+/* The pause is over: accept again. */
+static void
+api_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	api_paused = 0;
+	log_info("type=api status=accept_resumed");
+	api_accept_update();
 }
 
 /* Name of a method, for the debug log. */
@@ -311,6 +827,7 @@ api_request(struct evhttp_request *req, void *arg)
 	const struct http_conf	*hc = &sl.conf->http;
 	const struct api_route	*rt = NULL;
 	struct evhttp_connection *conn;
+	struct api_conn		*ac;
 	const char		*path, *auth;
 	char			*peer;
 	ev_uint16_t		 port;
@@ -322,8 +839,16 @@ api_request(struct evhttp_request *req, void *arg)
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	peer = NULL;
 	port = 0;
-	if ((conn = evhttp_request_get_connection(req)) != NULL)
+	if ((conn = evhttp_request_get_connection(req)) != NULL) {
 		evhttp_connection_get_peer(conn, &peer, &port);
+		/* The deadline runs on until the answer is written. */
+		if ((ac = api_conn_find(conn)) != NULL) {
+			ac->requests++;
+			api_conn_set_state(ac, API_CONN_REPLY);
+			evhttp_request_set_on_complete_cb(req, api_conn_done,
+			    ac);
+		}
+	}
 	log_debug("api: %s %s from %s:%u", api_method_text(method),
 	    path != NULL ? path : "?", peer != NULL ? peer : "?",
 	    (unsigned)port);

@@ -681,11 +681,13 @@ static void
 config_http(struct cfgctx *cx, struct config *c, json_t *o)
 {
 	static const char	*keys[] = { "enabled", "host", "port",
-	    "access-token", "restricted", NULL };
+	    "access-token", "restricted", "timeout", "max-connections", NULL };
 	long long		 n;
 
 	c->http.host = xstrdup("127.0.0.1");
 	c->http.restricted = 1;
+	c->http.timeout = 10;
+	c->http.max_connections = 64;
 	if (o == NULL || json_is_null(o))
 		return;
 	if (!json_is_object(o)) {
@@ -702,6 +704,11 @@ config_http(struct cfgctx *cx, struct config *c, json_t *o)
 	    &c->http.access_token);
 	config_bool(cx, o, "restricted", "http.restricted", 1,
 	    &c->http.restricted);
+	config_int(cx, o, "timeout", "http.timeout", 1, 3600, 10, &n);
+	c->http.timeout = (int)n;
+	config_int(cx, o, "max-connections", "http.max-connections", 1, 4096,
+	    64, &n);
+	c->http.max_connections = (int)n;
 	if (c->http.access_token != NULL && c->http.access_token[0] == '\0') {
 		free(c->http.access_token);
 		c->http.access_token = NULL;

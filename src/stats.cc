@@ -194,6 +194,21 @@ const struct stats_counter stats_counters[] = {
 	  "reached with every worker connected.",
 	  .json = "sluice.workers", .key = "untracked",
 	  .v = &sl_stats.workers_untracked },
+
+	{ .name = "sluice_http_connections", .type = STATS_GAUGE,
+	  .help = "HTTP API connections open now.",
+	  .json = "sluice.http", .key = "connections",
+	  .v = &sl_stats.http_connections },
+	{ .name = "sluice_http_timeouts_total",
+	  .help = "HTTP API connections closed because a request was not "
+	  "answered within http.timeout.",
+	  .json = "sluice.http", .key = "timeouts",
+	  .v = &sl_stats.http_timeouts },
+	{ .name = "sluice_http_refused_total",
+	  .help = "HTTP API connections closed at once because "
+	  "http.max-connections were open.",
+	  .json = "sluice.http", .key = "refused",
+	  .v = &sl_stats.http_refused },
 };
 const size_t	 stats_ncounters = sizeof stats_counters /
 		    sizeof stats_counters[0];

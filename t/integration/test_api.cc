@@ -2,8 +2,10 @@
  * test_api.cc: the monitoring subsystem against the real daemon: the
  * shapes of /1/summary, /1/workers, /1/miners and /1/upstreams with live
  * miners, the access token and the restricted mode, /metrics through
- * promtool, workers-max eviction, and the access and share logs with
- * their reopen on SIGUSR1.
+ * promtool, workers-max eviction, the access and share logs with their
+ * reopen on SIGUSR1, and the API's own limits: http.timeout against idle,
+ * dribbling and kept-alive clients, http.max-connections, and both across
+ * a reload.
  *
  * The HTTP client is a few lines of plain sockets and poll() against a
  * deadline; log files are waited on with inotify. No sleeps.
@@ -1120,4 +1122,255 @@ Test(api, secrets_never_shown_at_vv)
 		free(path);
 	}
 	rig_stop(&rg);		/* and no "SECRET" in the daemon's log */
+}
+
+/* -------------------------------------------------------------------- */
+/* http.timeout and http.max-connections */
+
+/* A /metrics sample, fetched now. */
+static double
+metric_now(struct rig *rg, const char *sample)
+{
+	struct hresp	*r = http(rg->http, "GET", "/metrics", NULL);
+	double		 v;
+
+	cr_assert_eq(r->status, 200, "GET /metrics: %d", r->status);
+	v = metric(r->body, sample);
+	hfree(r);
+	return v;
+}
+
+/* GET /1/summary answers 200: the API serves beside the held sockets. */
+static void
+api_still_serves(struct rig *rg)
+{
+	json_t	*j = api_get(rg, "/1/summary", NULL, NULL);
+
+	cr_assert_str_eq(jstr_must(j, "kind"), "proxy");
+	json_decref(j);
+}
+
+/*
+ * Wait until the daemon closes c; the milliseconds since t0, or -1 if it
+ * is still open after timeout_ms.
+ */
+static long long
+closed_after(struct tconn *c, long long t0, int timeout_ms)
+{
+	if (!tc_wait_closed(c, timeout_ms))
+		return -1;
+	return mono_ms() - t0;
+}
+
+/* One keep-alive GET on c; the status (the body is one JSON line). */
+static int
+keepalive_get(struct tconn *c, const char *path)
+{
+	static const char tail[] = " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	char	*line, *body;
+	int	 status = 0;
+	long	 len = -1;
+
+	cr_assert(tc_send_raw(c, "GET ", 4) && tc_send_raw(c, path,
+	    strlen(path)) && tc_send_raw(c, tail, sizeof tail - 1),
+	    "the API closed a kept-alive connection");
+	line = tc_recv_line(c, WAIT_MS);
+	cr_assert(line != NULL && sscanf(line, "HTTP/1.1 %d", &status) == 1,
+	    "no status line: %s", line != NULL ? line : "(closed)");
+	free(line);
+	for (;;) {
+		line = tc_recv_line(c, WAIT_MS);
+		cr_assert(line != NULL, "the headers did not end");
+		if (strcmp(line, "\r") == 0) {
+			free(line);
+			break;
+		}
+		if (strncasecmp(line, "Content-Length:", 15) == 0)
+			len = strtol(line + 15, NULL, 10);
+		free(line);
+	}
+	cr_assert_gt(len, 0, "no Content-Length");
+	body = tc_recv_line(c, WAIT_MS);
+	cr_assert(body != NULL && (long)strlen(body) + 1 == len,
+	    "body of %ld bytes expected, got %s", len,
+	    body != NULL ? body : "(closed)");
+	free(body);
+	return status;
+}
+
+/* A client that connects and sends nothing is closed at http.timeout. */
+Test(api, timeout_closes_idle_connection)
+{
+	struct rig	 rg;
+	struct tconn	*c;
+	long long	 t0, ms;
+
+	rig_start(&rg, ",\"timeout\":1", "");
+	t0 = mono_ms();
+	c = tc_connect(rg.http);
+	api_still_serves(&rg);
+	ms = closed_after(c, t0, 2000);
+	cr_assert(ms != -1, "an idle API connection is open after 2 s with "
+	    "http.timeout 1");
+	cr_assert_geq(ms, 900, "closed after %lld ms, before http.timeout",
+	    ms);
+	tc_close(c);
+	cr_assert_eq(metric_now(&rg, "sluice_http_timeouts_total"), 1);
+	cr_assert_eq(metric_now(&rg, "sluice_http_refused_total"), 0);
+	api_still_serves(&rg);
+	rig_stop(&rg);
+}
+
+/*
+ * A byte of a valid request every 300 ms, never finishing: each byte comes
+ * well within any per-read timeout, and the deadline closes it anyway.
+ */
+Test(api, timeout_closes_dribbling_client)
+{
+	static const char req[] = "GET /1/summary HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\nUser-Agent: dribble-dribble-dribble-dribble\r\n"
+	    "Accept: application/json\r\n";
+	struct rig	 rg;
+	struct tconn	*c;
+	long long	 t0, ms = -1;
+	size_t		 sent = 0;
+
+	rig_start(&rg, ",\"timeout\":2", "");
+	t0 = mono_ms();
+	c = tc_connect(rg.http);
+	while (sent < sizeof req - 1 && mono_ms() - t0 < 3500) {
+		if (!tc_send_raw(c, req + sent, 1))
+			break;
+		sent++;
+		if (sent == 3)
+			api_still_serves(&rg);
+		/* The pause between bytes is a wait for the close. */
+		if ((ms = closed_after(c, t0, 300)) != -1)
+			break;
+	}
+	if (ms == -1)
+		ms = closed_after(c, t0, 0);
+	cr_assert(ms != -1, "a dribbling client is open after %lld ms with "
+	    "http.timeout 2 (%zu bytes sent)", mono_ms() - t0, sent);
+	cr_assert_geq(ms, 1900, "closed after %lld ms, before http.timeout",
+	    ms);
+	cr_assert_leq(ms, 3000, "closed after %lld ms", ms);
+	cr_assert_geq(sent, 5, "only %zu bytes were sent", sent);
+	tc_close(c);
+	cr_assert_eq(metric_now(&rg, "sluice_http_timeouts_total"), 1);
+	api_still_serves(&rg);
+	rig_stop(&rg);
+}
+
+/*
+ * Keep-alive: each answer restarts the time, and a connection left idle
+ * after an answer is closed one http.timeout later, not counted as a
+ * timeout.
+ */
+Test(api, timeout_keepalive_idle)
+{
+	struct rig	 rg;
+	struct tconn	*c;
+	long long	 t0, t1, ms;
+
+	rig_start(&rg, ",\"timeout\":3", "");
+	t0 = mono_ms();
+	c = tc_connect(rg.http);
+	cr_assert_eq(keepalive_get(c, "/1/summary"), 200);
+	cr_assert_eq(closed_after(c, t0, 1500), -1,
+	    "closed before http.timeout");
+	cr_assert_eq(keepalive_get(c, "/1/upstreams"), 200);
+	t1 = mono_ms();
+	/* Past the connection's first 3 s: the answer restarted the time. */
+	cr_assert_eq(closed_after(c, t0, 2000), -1,
+	    "closed %lld ms after its start, %lld ms after an answer",
+	    mono_ms() - t0, mono_ms() - t1);
+	ms = closed_after(c, t1, 4000);
+	cr_assert(ms != -1, "an idle kept-alive connection stays open");
+	cr_assert_geq(ms, 2900, "closed %lld ms after the answer", ms);
+	tc_close(c);
+	cr_assert_eq(metric_now(&rg, "sluice_http_timeouts_total"), 0);
+	rig_stop(&rg);
+}
+
+/*
+ * http.max-connections 4: four idle connections are held, a fifth is
+ * closed at once and counted; once the four are gone a GET works.
+ */
+Test(api, max_connections_refuses)
+{
+	struct rig	 rg;
+	struct tconn	*held[4], *c;
+	json_t		*j;
+	long long	 t0, ms;
+	size_t		 i;
+
+	rig_start(&rg, ",\"max-connections\":4", "\"verbose\":1");
+	for (i = 0; i < 4; i++) {
+		held[i] = tc_connect(rg.http);
+		cr_assert(proxy_wait_log(rg.p, "type=api_connect", WAIT_MS));
+	}
+	t0 = mono_ms();
+	c = tc_connect(rg.http);
+	ms = closed_after(c, t0, WAIT_MS);
+	cr_assert(ms != -1, "a fifth API connection was not closed");
+	cr_assert_lt(ms, 1000, "the fifth closed after %lld ms", ms);
+	tc_close(c);
+	cr_assert(proxy_wait_log(rg.p, "type=api_refused", WAIT_MS));
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(closed_after(held[i], t0, 0), -1,
+		    "held connection %zu was closed", i);
+
+	/* The client side closes: each one frees its place. */
+	for (i = 0; i < 4; i++) {
+		tc_close(held[i]);
+		cr_assert(proxy_wait_log(rg.p, "type=api_close", WAIT_MS));
+	}
+	j = api_get(&rg, "/1/summary", NULL, NULL);
+	cr_assert_eq(jint(j, "sluice.http.refused"), 1);
+	cr_assert_eq(jint(j, "sluice.http.timeouts"), 0);
+	cr_assert_eq(jint(j, "sluice.http.connections"), 1);
+	json_decref(j);
+	cr_assert_eq(metric_now(&rg, "sluice_http_refused_total"), 1);
+	cr_assert_eq(metric_now(&rg, "sluice_http_connections"), 1);
+	rig_stop(&rg);
+}
+
+/* A reload applies both keys, to the connections already open too. */
+Test(api, limits_follow_reload)
+{
+	struct rig	 rg;
+	struct tconn	*a, *b;
+	long long	 t0, ms;
+	char		*c2;
+
+	rig_start(&rg, ",\"timeout\":60", "");
+	a = tc_connect(rg.http);
+	api_still_serves(&rg);
+	c2 = rig_config(rg.bind, rg.tl->port, rg.http,
+	    ",\"timeout\":1,\"max-connections\":1", "");
+	proxy_write_config(rg.p, c2);
+	proxy_signal(rg.p, SIGHUP);
+	cr_assert(proxy_wait_log(rg.p, "type=reload status=done", WAIT_MS));
+	/* a now has 1 s from its start, not 60. */
+	t0 = mono_ms();
+	ms = closed_after(a, t0, 2000);
+	cr_assert(ms != -1, "the reload did not shorten an open deadline");
+	tc_close(a);
+
+	/* One connection at most now. */
+	a = tc_connect(rg.http);
+	t0 = mono_ms();
+	b = tc_connect(rg.http);
+	ms = closed_after(b, t0, WAIT_MS);
+	cr_assert(ms != -1 && ms < 1000, "a second connection was not "
+	    "refused (%lld ms)", ms);
+	tc_close(b);
+	ms = closed_after(a, t0, 2000);
+	cr_assert(ms != -1, "the held connection outlived http.timeout 1");
+	tc_close(a);
+	cr_assert_eq(metric_now(&rg, "sluice_http_refused_total"), 1);
+	cr_assert_eq(metric_now(&rg, "sluice_http_timeouts_total"), 2);
+	free(c2);
+	rig_stop(&rg);
 }

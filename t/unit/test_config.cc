@@ -186,6 +186,8 @@ Test(config, minimal_defaults)
 	cr_assert_eq(c->pool_response_timeout, 5);
 	cr_assert_eq(c->pool_connect_timeout, 10);
 	cr_assert_eq(c->http.restricted, 1);
+	cr_assert_eq(c->http.timeout, 10);
+	cr_assert_eq(c->http.max_connections, 64);
 	cr_assert_not_null(c->path);
 	cr_assert_str_eq(c->path, l.path);
 	load_done(&l);
@@ -393,6 +395,38 @@ Test(config, error_retry_pause_max_out_of_range)
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
 	    "\"pools\":[{\"url\":\"p:1\"}],\"retry-pause-max\":3601}",
 	    ": retry-pause-max:", "out of range");
+}
+
+Test(config, http_timeout_and_max_connections)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"enabled\":true,"
+	    "\"port\":8080,\"timeout\":3600,\"max-connections\":1}}");
+	cr_assert_eq(l.conf->http.timeout, 3600);
+	cr_assert_eq(l.conf->http.max_connections, 1);
+	load_done(&l);
+	/* An "http" object without them keeps the defaults. */
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"port\":8080}}");
+	cr_assert_eq(l.conf->http.timeout, 10);
+	cr_assert_eq(l.conf->http.max_connections, 64);
+	load_done(&l);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"timeout\":0}}",
+	    ": http.timeout:", "out of range");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"timeout\":3601}}",
+	    ": http.timeout:", "out of range");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],"
+	    "\"http\":{\"max-connections\":0}}",
+	    ": http.max-connections:", "out of range");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],"
+	    "\"http\":{\"max-connections\":4097}}",
+	    ": http.max-connections:", "out of range");
 }
 
 Test(config, error_pool_without_url)

@@ -553,6 +553,9 @@ strategy_standby_adopt(struct pool *p)
 	if (!config_standby(sl.conf) || sl.stopping ||
 	    pool_index(p) != standby_target() || !pool_is_ready(p))
 		return -1;
+	/* One standby is enough: a second would close the first's pool. */
+	if (standby != NULL && standby->up)
+		return -1;
 	if (standby != NULL)
 		strategy_free(standby);
 	standby = strategy_new(&standby_ops, NULL);

@@ -891,3 +891,51 @@ Test(failover, short_sessions_are_failures)
 	proxy_finish(p);
 	free(conf);
 }
+
+/*
+ * A primary that accepts TCP and never answers, with the standby on: the
+ * login's timeout is the detection, and within 1 s of it the waiting
+ * miner has the backup's job from the standby's connection.
+ */
+Test(failover, silent_primary_standby)
+{
+	int		 bind = free_port();
+	struct tlisten	*prim = tl_listen(0), *back = tl_listen(0);
+	char		*conf = config_pools(bind, prim->port, back->port,
+	    "\"failover-standby\":true");
+	struct proxy	*p = proxy_start(conf);
+	struct tconn	*silent, *bc;
+	struct tjob	 b1;
+	char		 bblob[256];
+	struct fm	 m;
+	json_t		*login, *r;
+	long long	 t0;
+
+	/* The standby logs in to the backup; the primary stays silent. */
+	silent = pool_accept(p, prim, "WALLET", WAIT_MS, &login, NULL);
+	json_decref(login);
+	job_variant(&b1, bblob, "b1", 'f');
+	bc = pool_up(p, back, "BACKUP", "standby-session", &b1);
+	cr_assert(proxy_wait_log(p, "type=pool_standby", WAIT_MS));
+	fm_send_login(&m, bind);
+	cr_assert(proxy_wait_log(p, "type=miner_login", WAIT_MS));
+
+	/* Detection: the login's reply never came. */
+	cr_assert(proxy_wait_log(p, "reason=timeout", RESPONSE_S * 1000 +
+	    2500), "the silent primary was never given up");
+	t0 = mono_ms();
+	r = tc_recv_reply(m.c, 1, 1000);
+	fm_take_reply(p, &m, r);
+	json_decref(r);
+	cr_assert_str_eq(m.job_id, "b1");
+	cr_assert_lt(mono_ms() - t0, 1000, "the backup's job came %lld ms "
+	    "after the timeout", mono_ms() - t0);
+	cr_assert(proxy_log_count(p, "reason=standby") == 1);
+	tc_close(m.c);
+	tc_close(silent);
+	tc_close(bc);
+	tl_close(prim);
+	tl_close(back);
+	proxy_finish(p);
+	free(conf);
+}

@@ -21,7 +21,7 @@ void		 lua_vm_free(struct luavm *);
 int		 lua_vm_has(const struct luavm *, int hook);
 size_t		 lua_vm_memory(const struct luavm *);
 int		 lua_vm_files_changed(struct luavm *);
-extern int	 lua_alloc_fallback;	/* tests: force luaL_newstate */
+extern int	 lua_vm_alloc_fallback;	/* tests: force luaL_newstate */
 
 /*
  * lua_hook.cc: each hook's arguments and return values. Each

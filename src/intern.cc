@@ -81,7 +81,7 @@ intern_drop(const char *s)
 
 	if (s == NULL)
 		return;
-	e = (struct istr *)(void *)(s - offsetof(struct istr, s));
+	e = (struct istr *)(uintptr_t)(s - offsetof(struct istr, s));
 	if (--e->refs > 0)
 		return;
 	for (p = &intern_tab[e->hash & (intern_cap - 1)]; *p != e;

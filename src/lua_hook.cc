@@ -283,16 +283,21 @@ lua_hook_samples(struct luavm *vm, const struct config *conf,
 	struct lua_conn		 c = { "192.0.2.1", 3333, 0, 1, 30, 0 };
 	struct lua_result	 r;
 	json_t			*algos = json_pack("[s]", "rx/0");
+	/* The sample login: writable copies, as a peer's strings are. */
+	char			 sample_login[] = "SAMPLEWALLET+5000";
+	char			 sample_pass[] = "x", sample_rigid[] = "sample-rig";
+	char			 sample_agent[] = "XMRig/6.21.0";
+	char			 sample_user[] = "SAMPLEWALLET";
 	int			 h, rc = 0;
 
 	memset(&m, 0, sizeof m);
 	xstrlcpy(m.ip, "192.0.2.1", sizeof m.ip);
 	m.local_port = 3333;
 	m.port = 50000;
-	m.login = (char *)"SAMPLEWALLET+5000";
-	m.pass = (char *)"x";
-	m.agent = (char *)"XMRig/6.21.0";
-	m.rigid = (char *)"sample-rig";
+	m.login = sample_login;
+	m.pass = sample_pass;
+	m.agent = sample_agent;
+	m.rigid = sample_rigid;
 	m.algos = algos;
 	for (h = 0; h < STATS_NHOOKS && rc == 0; h++) {
 		if (!lua_vm_has(vm, h))
@@ -319,7 +324,7 @@ lua_hook_samples(struct luavm *vm, const struct config *conf,
 			    &r, errors);
 			break;
 		case STATS_HOOK_WORKER_NAME:
-			m.user = (char *)"SAMPLEWALLET";
+			m.user = sample_user;
 			lua_hook_push_miner(vm, &m, 1);
 			lua_field_bool(L, "sample", 1);
 			lua_pushstring(L, config_workers_text(conf->workers));
@@ -327,7 +332,7 @@ lua_hook_samples(struct luavm *vm, const struct config *conf,
 			    &r, errors);
 			break;
 		case STATS_HOOK_UPSTREAM_LOGIN:
-			m.user = (char *)"SAMPLEWALLET";
+			m.user = sample_user;
 			lua_hook_push_miner(vm, &m, 1);
 			lua_field_bool(L, "sample", 1);
 			rc = lua_vm_call(vm, h, 1,

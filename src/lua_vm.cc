@@ -94,7 +94,7 @@ struct luavm {
 static struct luavm	*lua_vm_running;
 
 /* Tests set this to exercise the luaL_newstate fallback. */
-int			 lua_alloc_fallback;
+int			 lua_vm_alloc_fallback;
 
 static const char *const lua_vm_hook_names[STATS_NHOOKS] = {
 	"on_connect", "on_login", "custom_diff", "worker_name",
@@ -491,7 +491,7 @@ lua_vm_load(struct config *conf, struct strlist *errors)
 	 * without GC64 returns NULL here ("must use luaL_newstate"), and
 	 * then the limit is checked from the count hook and after calls.
 	 */
-	if (!lua_alloc_fallback)
+	if (!lua_vm_alloc_fallback)
 		vm->L = lua_newstate(lua_vm_alloc, vm);
 	if (vm->L != NULL)
 		vm->custom_alloc = 1;

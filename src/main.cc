@@ -35,7 +35,7 @@
 
 /*
  * Everything one configuration needs, built whole before any of it is
- * applied: start, -n and every reload make it with sluice_build(). It is
+ * applied: start, -n and every reload make it with main_build(). It is
  * either complete or empty; applying it moves each part into place.
  */
 struct build {
@@ -52,19 +52,19 @@ static int		 pidfile_written;
 
 static void	 usage(void) NORETURN;
 static void	 version(void);
-static void	 sluice_signal(evutil_socket_t, short, void *);
-static void	 sluice_tick(evutil_socket_t, short, void *);
-static int	 sluice_build(const char *, struct build *, struct strlist *,
+static void	 main_signal(evutil_socket_t, short, void *);
+static void	 main_tick(evutil_socket_t, short, void *);
+static int	 main_build(const char *, struct build *, struct strlist *,
 		     struct strlist *);
-static void	 sluice_build_free(struct build *);
-static void	 sluice_reload(const char *);
-static void	 sluice_apply(struct config *, struct config *);
-static void	 sluice_stop(void);
-static void	 sluice_stop_check(evutil_socket_t, short, void *);
-static void	 sluice_summary(void);
-static int	 sluice_mtime(const char *, struct timespec *);
-static void	 sluice_pidfile(const struct config *);
-static void	 sluice_print_errors(struct strlist *, struct strlist *);
+static void	 main_build_free(struct build *);
+static void	 main_reload(const char *);
+static void	 main_apply(struct config *, struct config *);
+static void	 main_stop(void);
+static void	 main_stop_check(evutil_socket_t, short, void *);
+static void	 main_summary(void);
+static int	 main_mtime(const char *, struct timespec *);
+static void	 main_pidfile(const struct config *);
+static void	 main_print_errors(struct strlist *, struct strlist *);
 
 /* Print usage and exit 1. */
 static void
@@ -90,14 +90,14 @@ version(void)
  * errors: whatever part was made has been freed.
  */
 static int
-sluice_build(const char *path, struct build *b, struct strlist *errors,
+main_build(const char *path, struct build *b, struct strlist *errors,
     struct strlist *warnings)
 {
 	memset(b, 0, sizeof *b);
 	if ((b->conf = config_load(path, errors, warnings)) == NULL ||
 	    tls_server_load(b->conf, &b->tls, errors) != 0 ||
 	    (b->policy = policy_load(b->conf, errors)) == NULL) {
-		sluice_build_free(b);
+		main_build_free(b);
 		return -1;
 	}
 	return 0;
@@ -105,7 +105,7 @@ sluice_build(const char *path, struct build *b, struct strlist *errors,
 
 /* Free a build, or what part of one was made, that is not applied. */
 static void
-sluice_build_free(struct build *b)
+main_build_free(struct build *b)
 {
 	policy_free(b->policy);
 	tls_server_free(b->tls);
@@ -115,7 +115,7 @@ sluice_build_free(struct build *b)
 
 /* Print config errors and warnings, one per line. */
 static void
-sluice_print_errors(struct strlist *errors, struct strlist *warnings)
+main_print_errors(struct strlist *errors, struct strlist *warnings)
 {
 	size_t	 i;
 
@@ -169,14 +169,14 @@ main(int argc, char **argv)
 		usage();
 
 	/* -n builds exactly what a start would, then frees it. */
-	rc = sluice_build(path, &b, &errors, &warnings);
+	rc = main_build(path, &b, &errors, &warnings);
 	if (check || rc != 0) {
-		sluice_print_errors(&errors, &warnings);
+		main_print_errors(&errors, &warnings);
 		strlist_clear(&errors);
 		strlist_clear(&warnings);
 		if (rc != 0)
 			exit(1);
-		sluice_build_free(&b);
+		main_build_free(&b);
 		printf("configuration OK\n");
 		exit(0);
 	}
@@ -191,7 +191,7 @@ main(int argc, char **argv)
 	strlist_clear(&warnings);
 	log_set_syslog(sl.conf->syslog);
 	log_open_file(sl.conf->log_file);
-	sluice_mtime(path, &conf_mtime);
+	main_mtime(path, &conf_mtime);
 
 	if (!foreground && daemon(0, 0) != 0)
 		fatal("daemon");
@@ -209,16 +209,16 @@ main(int argc, char **argv)
 	sl.now = sl.started = sluice_now();
 
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
-		sig_evs[i] = evsignal_new(sl.base, signals[i], sluice_signal,
+		sig_evs[i] = evsignal_new(sl.base, signals[i], main_signal,
 		    NULL);
 		evsignal_add(sig_evs[i], NULL);
 	}
 	if (listener_open_all(sl.conf) != 0 || api_start(sl.conf) != 0)
 		exit(1);
 	if (!foreground)
-		sluice_pidfile(sl.conf);
+		main_pidfile(sl.conf);
 
-	tick_ev = event_new(sl.base, -1, EV_PERSIST, sluice_tick, NULL);
+	tick_ev = event_new(sl.base, -1, EV_PERSIST, main_tick, NULL);
 	struct timeval one = { 1, 0 };
 	event_add(tick_ev, &one);
 	last_print = sl.now;
@@ -239,7 +239,7 @@ main(int argc, char **argv)
 		sigaddset(&block, signals[i]);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 
-	/* Everything has been closed by sluice_stop(); free what is left. */
+	/* Everything has been closed by main_stop(); free what is left. */
 	miner_shutdown();
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
 		event_free(sig_evs[i]);
@@ -259,7 +259,7 @@ main(int argc, char **argv)
 
 /* Write the pid file; failure is a warning, not fatal. */
 static void
-sluice_pidfile(const struct config *c)
+main_pidfile(const struct config *c)
 {
 	FILE	*f;
 
@@ -276,17 +276,17 @@ sluice_pidfile(const struct config *c)
 
 /* Signals: TERM/INT stop, HUP reloads, USR1 reopens logs. */
 static void
-sluice_signal(evutil_socket_t sig, short events, void *arg)
+main_signal(evutil_socket_t sig, short events, void *arg)
 {
 	(void)events;
 	(void)arg;
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
-		sluice_stop();
+		main_stop();
 		break;
 	case SIGHUP:
-		sluice_reload("signal");
+		main_reload("signal");
 		break;
 	case SIGUSR1:
 		log_info("type=reopen status=start");
@@ -298,7 +298,7 @@ sluice_signal(evutil_socket_t sig, short events, void *arg)
 
 /* The modification time of a file; -1 if it cannot be read. */
 static int
-sluice_mtime(const char *path, struct timespec *ts)
+main_mtime(const char *path, struct timespec *ts)
 {
 	struct stat	 st;
 
@@ -310,7 +310,7 @@ sluice_mtime(const char *path, struct timespec *ts)
 
 /* Once a second: timeouts, GC, windows, the watcher, the summary line. */
 static void
-sluice_tick(evutil_socket_t fd, short events, void *arg)
+main_tick(evutil_socket_t fd, short events, void *arg)
 {
 	struct timespec	 ts;
 
@@ -325,21 +325,21 @@ sluice_tick(evutil_socket_t fd, short events, void *arg)
 	policy_tick(sl.now);
 
 	if (sl.conf->watch && !sl.stopping &&
-	    ((sluice_mtime(sl.conf->path, &ts) == 0 &&
+	    ((main_mtime(sl.conf->path, &ts) == 0 &&
 	    (ts.tv_sec != conf_mtime.tv_sec ||
 	    ts.tv_nsec != conf_mtime.tv_nsec)) || policy_files_changed())) {
-		sluice_reload("watch");
+		main_reload("watch");
 	}
 	if (sl.conf->print_time > 0 &&
 	    sl.now - last_print >= sl.conf->print_time) {
 		last_print = sl.now;
-		sluice_summary();
+		main_summary();
 	}
 }
 
 /* The periodic one-line summary. */
 static void
-sluice_summary(void)
+main_summary(void)
 {
 	uint64_t	 active, sleep, error, total;
 
@@ -362,7 +362,7 @@ sluice_summary(void)
  * change at runtime. A failure is logged and changes nothing.
  */
 static void
-sluice_reload(const char *why)
+main_reload(const char *why)
 {
 	struct strlist	 errors = {}, warnings = {};
 	struct build	 b;
@@ -374,8 +374,8 @@ sluice_reload(const char *why)
 		return;
 	log_info("type=reload status=start trigger=%s file=%s", why,
 	    sl.conf->path);
-	sluice_mtime(sl.conf->path, &conf_mtime);
-	rc = sluice_build(sl.conf->path, &b, &errors, &warnings);
+	main_mtime(sl.conf->path, &conf_mtime);
+	rc = main_build(sl.conf->path, &b, &errors, &warnings);
 	for (i = 0; i < warnings.n; i++)
 		log_warnx("%s", warnings.v[i]);
 	for (i = 0; i < errors.n; i++)
@@ -392,7 +392,7 @@ sluice_reload(const char *why)
 	tls_server_swap(b.tls);
 	old = sl.conf;
 	sl.conf = b.conf;
-	sluice_apply(old, b.conf);
+	main_apply(old, b.conf);
 	config_unref(old);
 	sl_stats.reloads_ok++;
 	log_info("type=reload status=done trigger=%s", why);
@@ -400,7 +400,7 @@ sluice_reload(const char *why)
 
 /* Apply a new snapshot: what can change at runtime does. */
 static void
-sluice_apply(struct config *old, struct config *nc)
+main_apply(struct config *old, struct config *nc)
 {
 	size_t	 i;
 	int	 same = old->nbinds == nc->nbinds;
@@ -433,7 +433,7 @@ sluice_apply(struct config *old, struct config *nc)
  * the last one answered (sluice_stop_ready) or after SHUTDOWN_GRACE.
  */
 static void
-sluice_stop(void)
+main_stop(void)
 {
 	struct timeval	 tv = { SHUTDOWN_GRACE, 0 };
 
@@ -443,7 +443,7 @@ sluice_stop(void)
 	log_info("type=shutdown status=start inflight=%zu", share_inflight());
 	listener_close_all();
 	miner_quiesce();
-	sl.stop_ev = evtimer_new(sl.base, sluice_stop_check, NULL);
+	sl.stop_ev = evtimer_new(sl.base, main_stop_check, NULL);
 	if (share_inflight() == 0)
 		sluice_stop_ready();
 	else
@@ -452,7 +452,7 @@ sluice_stop(void)
 
 /* Finish the stop: the last submit was answered, or the grace is over. */
 static void
-sluice_stop_check(evutil_socket_t fd, short events, void *arg)
+main_stop_check(evutil_socket_t fd, short events, void *arg)
 {
 	static int	 done;
 

@@ -478,8 +478,9 @@ stratum_terminate(struct jflat *o)
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < objs[k]->n; i++) {
 			if (objs[k]->m[i].type == 's')
-				((char *)objs[k]->m[i].val)[objs[k]->m[i].vlen] =
-				    '\0';
+				/* val points into the caller's line. */
+				((char *)(uintptr_t)objs[k]->m[i].val)[
+				    objs[k]->m[i].vlen] = '\0';
 		}
 	}
 }

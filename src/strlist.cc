@@ -9,26 +9,26 @@
 
 /* Append a formatted string to a list. */
 void
-strlist_add(struct strlist *sl, const char *fmt, ...)
+strlist_add(struct strlist *list, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	sl->v = (char **)xrealloc(sl->v, (sl->n + 1) * sizeof *sl->v);
+	list->v = (char **)xrealloc(list->v, (list->n + 1) * sizeof *list->v);
 	va_start(ap, fmt);
-	xvasprintf(&sl->v[sl->n], fmt, ap);
+	xvasprintf(&list->v[list->n], fmt, ap);
 	va_end(ap);
-	sl->n++;
+	list->n++;
 }
 
 /* Free every string of a list and empty it. */
 void
-strlist_clear(struct strlist *sl)
+strlist_clear(struct strlist *list)
 {
 	size_t	 i;
 
-	for (i = 0; i < sl->n; i++)
-		free(sl->v[i]);
-	free(sl->v);
-	sl->v = NULL;
-	sl->n = 0;
+	for (i = 0; i < list->n; i++)
+		free(list->v[i]);
+	free(list->v);
+	list->v = NULL;
+	list->n = 0;
 }

@@ -465,7 +465,7 @@ Test(lua, fallback_allocator_limits)
 	struct fx	 f;
 	struct config	*c;
 
-	lua_alloc_fallback = 1;
+	lua_vm_alloc_fallback = 1;
 	c = live(&f,
 	    "function on_login(m)\n"
 	    "  if m.sample then return true end\n"
@@ -479,7 +479,7 @@ Test(lua, fallback_allocator_limits)
 	expect_login_fallback(c, "LOOP", "bad");
 	policy_swap(NULL);
 	fx_done(&f);
-	lua_alloc_fallback = 0;
+	lua_vm_alloc_fallback = 0;
 }
 
 /* Errors and wrong return types in every hook fall back. */
@@ -1012,7 +1012,7 @@ Test(lua, on_error_follows_reload)
 
 	c = live(&f, DENY_LIST_SCRIPT, NULL);
 	cr_assert_str_eq(deny_list_login(c, "BADWALLET"), "(accepted)");
-	/* As sluice_build() and the swap in main.cc do on a reload. */
+	/* As main_build() and the swap in main.cc do on a reload. */
 	config_unref(f.conf);
 	f.conf = NULL;
 	c = fx_config(&f, "[\"policy.lua\"]",

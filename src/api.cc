@@ -52,6 +52,7 @@
 #include "api.h"
 #include "config.h"
 #include "job.h"
+#include "listener.h"
 #include "logfile.h"
 #include "miner.h"
 #include "policy.h"
@@ -700,7 +701,7 @@ api_accept_error(struct evconnlistener *l, void *arg)
 
 	(void)l;
 	(void)arg;
-	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+	if (listener_out_of_files(err))
 		api_accept_pause();
 	else
 		log_debug("api: accept: %s", evutil_socket_error_to_string(err));

@@ -238,6 +238,14 @@ listener_sniff(evutil_socket_t fd, short what, void *arg)
 	listener_sniff_free(sn, 0);
 }
 
+/* Did accept(2) fail for want of descriptors or memory (pause, retry)? */
+int
+listener_out_of_files(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM;
+}
+
 /* accept(2) failed: pause on descriptor exhaustion, else log. */
 static void
 listener_error(struct evconnlistener *evl, void *arg)
@@ -246,7 +254,7 @@ listener_error(struct evconnlistener *evl, void *arg)
 
 	(void)evl;
 	(void)arg;
-	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+	if (listener_out_of_files(err))
 		listener_pause();
 	else
 		log_warnx("accept: %s", evutil_socket_error_to_string(err));

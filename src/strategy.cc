@@ -80,6 +80,8 @@ static int	 strategy_pause(int);
 static void	 strategy_set_up(struct strategy *, int);
 static int	 strategy_proven(int);
 static int	 strategy_take_standby(struct strategy *);
+static void	 strategy_session_up(struct strategy *, struct pool *,
+		     struct job *);
 static void	 strategy_retry_cb(evutil_socket_t, short, void *);
 static void	 strategy_probe_cb(evutil_socket_t, short, void *);
 static void	 strategy_schedule(struct event *, int);
@@ -435,6 +437,17 @@ strategy_pool_ready(struct strategy *st, struct pool *p, struct job *j)
 		    pool_name(p));
 	} else if (p != st->cur)
 		return;
+	strategy_session_up(st, p, j);
+}
+
+/*
+ * A new pool session serves (a login, or the standby taken over): log
+ * the one up line, start counting towards pool-min-session, probe the
+ * primary while on a backup, and give the owner the session's job.
+ */
+static void
+strategy_session_up(struct strategy *st, struct pool *p, struct job *j)
+{
 	evtimer_del(st->retry_ev);
 	strategy_set_up(st, 1);
 	st->down_logged = 0;
@@ -518,24 +531,13 @@ strategy_take_standby(struct strategy *st)
 	sb->cur = NULL;
 	pool_detach(p);
 	pool_attach(p, st);
-	evtimer_del(st->retry_ev);
 	st->cur = p;
 	st->cur_index = pool_index(p);
 	st->fails = 0;
-	strategy_set_up(st, 1);
-	st->down_logged = 0;
-	/* The standby's session has been up for a while: count from now. */
-	st->lasted = 0;
-	st->login_at = sl.now;
-	st->session_gen++;
 	log_info("type=pool_switch upstream=%llu to=%s reason=standby",
 	    (unsigned long long)st->id, pool_name(p));
-	log_info("type=pool_state upstream=%llu pool=%s state=up index=%d",
-	    (unsigned long long)st->id, pool_name(p), st->cur_index);
-	if (st->cur_index != 0 && !evtimer_pending(st->probe_ev, NULL))
-		strategy_schedule(st->probe_ev,
-		    strategy_pause(st->probe_fails));
-	st->ops->on_job(st->owner, j, 1);
+	/* The session counts towards pool-min-session from now. */
+	strategy_session_up(st, p, j);
 	job_unref(j);
 	/* A new standby, in the background, on the next tick. */
 	strategy_free(sb);

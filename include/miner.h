@@ -68,6 +68,7 @@ void		 miner_reply_error(struct miner *, const char *reqid,
 void		 miner_reply_status(struct miner *, const char *reqid,
 		     const char *status);
 void		 miner_tick(time_t now);
+void		 miner_summary(void);
 void		 miner_close_all(enum close_reason);
 void		 miner_quiesce(void);
 void		 miner_reap(void);

@@ -61,12 +61,17 @@ static const struct miner_method miner_methods[] = {
 };
 
 static uint64_t	 miner_next_id = 1;
+/* Since the last summary line: connections opened, logins, closes. */
+static uint64_t	 miner_opened;
+static uint64_t	 miner_logins;
+static uint64_t	 miner_closed[CLOSE_MAX];
 static size_t	 miner_n;
 static struct minerq miner_list = TAILQ_HEAD_INITIALIZER(miner_list);
 static struct minerq miner_dead = TAILQ_HEAD_INITIALIZER(miner_dead);
 static struct event *miner_reaper;
 
 static void	 miner_reap_cb(evutil_socket_t, short, void *);
+static int	 miner_close_is_error(enum close_reason);
 
 /* Name of a state, for logs and the API. */
 const char *
@@ -176,6 +181,7 @@ miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
 	}
 	TAILQ_INSERT_TAIL(&miner_list, m, entry);
 	miner_n++;
+	miner_opened++;
 	log_debug("miner %llu: connect from %s:%d port %d",
 	    (unsigned long long)m->peer.id, m->peer.ip, m->peer.port, local_port);
 	events_connect(m);
@@ -259,7 +265,9 @@ miner_close(struct miner *m, enum close_reason reason, const char *detail)
 	why = detail != NULL ? detail : miner_close_text(reason);
 	splitter_close(m);
 	events_close(m, why);
-	(miner_close_is_error(reason) ? log_warnx : log_info)(
+	/* One line per miner at -v; the default level gets the summary. */
+	miner_closed[reason]++;
+	log_debug(
 	    "type=miner_close id=%llu ip=%s user=%s state=%s close=%s "
 	    "reason=\"%s\" rx=%llu tx=%llu accepted=%llu rejected=%llu "
 	    "invalid=%llu seconds=%lld",
@@ -576,7 +584,7 @@ miner_login_args(struct miner *m, const char *reqid, const char *login,
 	xstrlcpy(m->login_id, reqid, sizeof m->login_id);
 
 	if ((why = policy_login(sl.conf, &m->peer)) != NULL) {
-		log_info("type=login_rejected id=%llu ip=%s user=%s "
+		log_debug("type=login_rejected id=%llu ip=%s user=%s "
 		    "reason=\"%s\"", (unsigned long long)m->peer.id, m->peer.ip,
 		    log_word(m->peer.login), log_esc(why));
 		miner_reply_error(m, reqid, why);
@@ -605,6 +613,7 @@ miner_login_args(struct miner *m, const char *reqid, const char *login,
 		m->peer.algos = NULL;
 	}
 	sl_stats.logins++;
+	miner_logins++;
 	log_debug("type=miner_login id=%llu ip=%s user=%s rigid=%s agent=\"%s\" "
 	    "diff=%llu slot=%d", (unsigned long long)m->peer.id, m->peer.ip,
 	    log_word(m->peer.user), log_word(m->peer.rigid), log_esc(m->peer.agent),
@@ -757,7 +766,44 @@ miner_keepalived(struct miner *m, const char *reqid, json_t *params)
 	miner_reply_status(m, reqid, "KEEPALIVED");
 }
 
-/* Once a second: login and idle timeouts. */
+/*
+ * The default level's view of miners coming and going: at most one line
+ * a second, with the counts since the last one and the closes by reason,
+ * so that a reconnect storm of 10,000 miners costs a line, not 10,000.
+ * A warning when any close was an error. One line per miner is at -v,
+ * and in the access log.
+ */
+void
+miner_summary(void)
+{
+	char		 buf[1024];
+	uint64_t	 closed = 0;
+	size_t		 o = 0;
+	int		 i, n, error = 0;
+
+	for (i = 0; i < CLOSE_MAX; i++) {
+		if (miner_closed[i] == 0)
+			continue;
+		closed += miner_closed[i];
+		error |= miner_close_is_error((enum close_reason)i);
+		n = snprintf(buf + o, sizeof buf - o, " %s=%llu",
+		    stats_close_text((enum close_reason)i),
+		    (unsigned long long)miner_closed[i]);
+		if (n > 0 && (size_t)n < sizeof buf - o)
+			o += (size_t)n;
+		miner_closed[i] = 0;
+	}
+	buf[o] = '\0';
+	if (miner_opened == 0 && miner_logins == 0 && closed == 0)
+		return;
+	(error ? log_warnx : log_info)("type=miners opened=%llu logins=%llu "
+	    "closed=%llu now=%zu%s", (unsigned long long)miner_opened,
+	    (unsigned long long)miner_logins, (unsigned long long)closed,
+	    miner_n, buf);
+	miner_opened = miner_logins = 0;
+}
+
+/* Once a second: login and idle timeouts, then the summary line. */
 void
 miner_tick(time_t now)
 {
@@ -774,6 +820,7 @@ miner_tick(time_t now)
 			miner_close(m, m->state == MINER_READY ?
 			    CLOSE_IDLE_TIMEOUT : CLOSE_NO_JOB, NULL);
 	}
+	miner_summary();
 }
 
 /* Stop reading from every miner (shutdown: no new submits). */
@@ -794,4 +841,5 @@ miner_close_all(enum close_reason reason)
 
 	while ((m = TAILQ_FIRST(&miner_list)) != NULL)
 		miner_close(m, reason, NULL);
+	miner_summary();
 }

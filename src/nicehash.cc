@@ -49,7 +49,7 @@ nicehash_new(void)
 	u = upstream_new();
 	u->slots = XCALLOC(struct nonce_storage, 1);
 	storage_init(u->slots, (int)arc4random_uniform(SLUICE_SLOTS));
-	log_info("type=upstream_new upstream=%llu", (unsigned long long)u->id);
+	log_debug("type=upstream_new upstream=%llu", (unsigned long long)u->id);
 	upstream_start(u);
 	return u;
 }
@@ -90,7 +90,7 @@ nicehash_login(struct miner *m)
 	u->idle_rounds = 0;
 	if (u->suspended) {
 		u->suspended = 0;
-		log_info("type=upstream_resume upstream=%llu",
+		log_debug("type=upstream_resume upstream=%llu",
 		    (unsigned long long)u->id);
 		upstream_start(u);
 	}
@@ -142,6 +142,7 @@ static void
 nicehash_gc(void)
 {
 	struct upstream	*u, *next;
+	int		 suspended = 0, deleted = 0;
 
 	for (u = upstream_first(); u != NULL; u = next) {
 		next = upstream_next(u);
@@ -150,17 +151,23 @@ nicehash_gc(void)
 		if (!u->suspended) {
 			u->suspended = 1;
 			u->idle_rounds = 0;
-			log_info("type=upstream_suspend upstream=%llu",
+			log_debug("type=upstream_suspend upstream=%llu",
 			    (unsigned long long)u->id);
 			upstream_suspend(u);
+			suspended++;
 			continue;
 		}
 		if (++u->idle_rounds >= NICEHASH_DELETE_ROUNDS) {
-			log_info("type=upstream_delete upstream=%llu",
+			log_debug("type=upstream_delete upstream=%llu",
 			    (unsigned long long)u->id);
 			upstream_free(u);
+			deleted++;
 		}
 	}
+	/* One line a round at the default level, one per upstream at -v. */
+	if (suspended > 0 || deleted > 0)
+		log_info("type=upstreams_gc suspended=%d deleted=%d now=%zu",
+		    suspended, deleted, upstream_count());
 }
 
 /* The pool list changed: every active upstream starts over at the primary. */

@@ -448,14 +448,22 @@ strategy_pool_ready(struct strategy *st, struct pool *p, struct job *j)
 static void
 strategy_session_up(struct strategy *st, struct pool *p, struct job *j)
 {
+	int	 news;
+
+	/*
+	 * News is a pool coming up, or an upstream coming back: a new
+	 * upstream joining a pool others are already up on is routine,
+	 * and a farm's login storm would log it 80 times.
+	 */
+	news = st->session_gen > 0 || !strategy_proven(pool_index(p));
 	evtimer_del(st->retry_ev);
 	strategy_set_up(st, 1);
 	st->down_logged = 0;
 	st->lasted = 0;
 	st->login_at = sl.now;
 	st->session_gen++;
-	log_info("type=%s upstream=%llu pool=%s state=up index=%d",
-	    st->pinned ? "pool_standby" : "pool_state",
+	(news ? log_info : log_debug)("type=%s upstream=%llu pool=%s "
+	    "state=up index=%d", st->pinned ? "pool_standby" : "pool_state",
 	    (unsigned long long)st->id, pool_name(p), pool_index(p));
 	if (!st->pinned && pool_index(p) != 0 &&
 	    !evtimer_pending(st->probe_ev, NULL))

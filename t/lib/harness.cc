@@ -295,6 +295,7 @@ proxy_new(void)
 	p = (struct proxy *)calloc(1, sizeof(*p));
 	cr_assert(p != NULL, "out of memory");
 	p->pid = -1;
+	p->verbose = 1;
 	p->logfd = -1;
 	buf_add(&p->log, &p->loglen, &p->logcap, "", 0);
 	if (tmp == NULL || *tmp == '\0')
@@ -358,7 +359,8 @@ proxy_launch(struct proxy *p)
 	}
 	argv[argc++] = sluice_bin();
 	argv[argc++] = "-d";
-	argv[argc++] = "-v";
+	if (p->verbose)
+		argv[argc++] = "-v";
 	argv[argc++] = "-c";
 	argv[argc++] = p->config;
 	argv[argc] = NULL;
@@ -366,13 +368,21 @@ proxy_launch(struct proxy *p)
 	free(words);
 }
 
-/* Start a daemon on config_json and wait until it logs type=ready. */
+/* Start a daemon on config_json (at -v) and wait until it is ready. */
 struct proxy *
 proxy_start(const char *config_json)
+{
+	return proxy_start_verbose(config_json, 1);
+}
+
+/* The same, at the default log level when verbose is 0. */
+struct proxy *
+proxy_start_verbose(const char *config_json, int verbose)
 {
 	struct proxy	*p = proxy_new();
 	int64_t		 deadline = now_ms() + START_TIMEOUT_MS;
 
+	p->verbose = verbose;
 	proxy_write_config(p, config_json);
 	proxy_launch(p);
 	/* Not proxy_wait_log: lines logged before ready stay waitable. */

@@ -40,6 +40,7 @@ struct proxy {
 	size_t	 logpos;	/* end of the last proxy_wait_log match */
 	char	*dir;		/* private temp dir, removed by proxy_free */
 	char	*config;	/* dir/config.json */
+	int	 verbose;	/* launch with -v (proxy_new sets it) */
 };
 
 /* A fake pool's listening socket. */
@@ -82,6 +83,7 @@ void		 proxy_write_file(struct proxy *, const char *name,
 		     const char *text);
 void		 proxy_launch(struct proxy *);
 struct proxy	*proxy_start(const char *config_json);
+struct proxy	*proxy_start_verbose(const char *config_json, int verbose);
 int		 proxy_start_expect_fail(const char *config_json,
 		     char **output);
 bool		 proxy_wait_log(struct proxy *, const char *substring,

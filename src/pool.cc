@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,8 @@ struct pool {
 	int		 index;		/* into conf->pools */
 	struct config	*conf;		/* reference */
 	struct bufferevent *bev;
+	struct event	*flush_ev;	/* plain: end-of-turn write, or NULL */
+	int		 direct;	/* plain and connected: we write */
 	char		*qsession;	/* the pool's id for us, JSON-quoted */
 	int		 ext_algo;
 	int		 ext_keepalive;
@@ -78,6 +81,9 @@ static void	 pool_set_state(struct pool *, enum pool_state);
 static int	 pool_send(struct pool *, const char *, size_t);
 static void	 pool_free_cb(evutil_socket_t, short, void *);
 static void	 pool_new_job(struct pool *, struct job *);
+static void	 pool_flush_cb(evutil_socket_t, short, void *);
+static void	 pool_flush(struct pool *);
+static void	 pool_drained(struct bufferevent *, void *);
 
 /* Name of a failure reason (counters, logs). */
 const char *
@@ -289,6 +295,10 @@ pool_close(struct pool *p, enum pool_fail why, const char *text)
 		else
 			share_finish(s, SHARE_LOST, "Pool connection lost");
 	}
+	if (p->flush_ev != NULL) {
+		event_free(p->flush_ev);
+		p->flush_ev = NULL;
+	}
 	if (p->bev != NULL) {
 		bufferevent_free(p->bev);
 		p->bev = NULL;
@@ -310,6 +320,10 @@ pool_send(struct pool *p, const char *buf, size_t len)
 		pool_close(p, POOL_FAIL_OVERFLOW, "pool stopped reading");
 		return -1;
 	}
+	/* Plain: the first line of a turn schedules the turn's one write. */
+	if (p->direct && evbuffer_get_length(out) == 0 &&
+	    !(bufferevent_get_enabled(p->bev) & EV_WRITE))
+		event_active(p->flush_ev, EV_WRITE, 0);
 	evbuffer_add(out, buf, len);
 	p->tx += len;
 	p->last_send = sl.now;
@@ -317,6 +331,50 @@ pool_send(struct pool *p, const char *buf, size_t len)
 		log_debug2("pool %llu: > %s", (unsigned long long)p->id,
 		    log_line(buf, len > 0 ? len - 1 : 0));
 	return 0;
+}
+
+/*
+ * End of a loop turn with output for a plain pool: every line queued in
+ * the turn goes out in one write, straight to the socket. Only when the
+ * kernel's buffer is full does the bufferevent's write event take over
+ * (armed here, disarmed by pool_drained()), so the steady state costs
+ * no epoll_ctl per share.
+ */
+static void
+pool_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pool_flush((struct pool *)arg);
+}
+
+/* Write what is queued now; leave the rest to the write event. */
+static void
+pool_flush(struct pool *p)
+{
+	struct evbuffer	*out = bufferevent_get_output(p->bev);
+	int		 n;
+
+	if (p->state == POOL_CLOSED || evbuffer_get_length(out) == 0)
+		return;
+	n = evbuffer_write(out, bufferevent_getfd(p->bev));
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		pool_close(p, POOL_FAIL_CLOSED, strerror(errno));
+		return;
+	}
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(p->bev, EV_WRITE);
+}
+
+/* The write event emptied the output: back to writing at turn's end. */
+static void
+pool_drained(struct bufferevent *bev, void *arg)
+{
+	struct pool	*p = (struct pool *)arg;
+
+	if (p->direct)
+		bufferevent_disable(bev, EV_WRITE);
 }
 
 /* Connected, or failed to. */
@@ -333,6 +391,20 @@ pool_event(struct bufferevent *bev, short what, void *arg)
 		    &one, sizeof one);
 		log_debug("pool %llu: connected to %s%s",
 		    (unsigned long long)p->id, p->name, p->tls ? " (tls)" : "");
+		if (!p->tls) {
+			/*
+			 * From now on a plain pool's output is written by
+			 * pool_flush() at the end of the loop turn, straight
+			 * to the socket: no write event is armed unless the
+			 * kernel's buffer is full.
+			 */
+			p->direct = 1;
+			p->flush_ev = event_new(sl.base, -1, 0, pool_flush_cb,
+			    p);
+			bufferevent_disable(bev, EV_WRITE);
+			bufferevent_setcb(bev, pool_read, pool_drained,
+			    pool_event, p);
+		}
 		if (p->tls && pool_check_pin(p) != 0)
 			return;
 		pool_login(p);

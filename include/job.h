@@ -46,14 +46,18 @@ size_t		 job_render_object(const struct job *, int slot,
 		     size_t cap);
 void		 job_blob_slot(char *blob, size_t len, uint8_t slot);
 
-/* A nonce set for duplicate detection; open addressing, bounded. */
+/*
+ * A nonce set for duplicate detection, per job: open addressing in at
+ * most NONCESET_SLOTS slots (32 KiB); past half of that it forgets some
+ * nonces rather than grow (nonceset.cc).
+ */
 struct nonceset {
-	uint32_t	*v;		/* 0 is the empty marker, stored +1 */
+	uint32_t	*v;		/* 0 is the empty marker (0 is has_zero) */
 	uint32_t	 cap;
 	uint32_t	 n;
 	int		 has_zero;
 };
-#define NONCESET_MAX	(1u << 20)	/* shares per job before we stop tracking */
+#define NONCESET_SLOTS	8192	/* 4,096 nonces per job remembered in full */
 int		 nonceset_add(struct nonceset *, uint32_t);	/* 1 new, 0 dup */
 void		 nonceset_clear(struct nonceset *);
 void		 nonceset_free(struct nonceset *);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@
 #include "upstream.h"
 
 #define SHUTDOWN_GRACE	5	/* seconds to wait for in-flight submits */
+#define MAIN_TRIM_INTERVAL 10	/* seconds between heap checks */
+#define MAIN_TRIM_MIN	(4 << 20)	/* free bytes worth a malloc_trim() */
 
 /*
  * Everything one configuration needs, built whole before any of it is
@@ -48,6 +51,7 @@ static struct event	*tick_ev;
 static struct event	*sig_evs[4];
 static struct timespec	 conf_mtime;
 static time_t		 last_print;
+static time_t		 last_trim;
 static int		 pidfile_written;
 
 static void	 usage(void) NORETURN;
@@ -62,6 +66,7 @@ static void	 main_apply(struct config *, struct config *);
 static void	 main_stop(void);
 static void	 main_stop_check(evutil_socket_t, short, void *);
 static void	 main_summary(void);
+static void	 main_trim(void);
 static int	 main_mtime(const char *, struct timespec *);
 static void	 main_pidfile(const struct config *);
 static void	 main_print_errors(struct strlist *, struct strlist *);
@@ -335,6 +340,32 @@ main_tick(evutil_socket_t fd, short events, void *arg)
 		last_print = sl.now;
 		main_summary();
 	}
+	if (sl.now - last_trim >= MAIN_TRIM_INTERVAL) {
+		last_trim = sl.now;
+		main_trim();
+	}
+}
+
+/*
+ * Give the kernel back what a burst left free in the heap. A share
+ * storm allocates shares, backlogs and nonce tables by the thousand and
+ * frees them; glibc keeps the pages, so RSS stayed at the burst's high
+ * mark. Every MAIN_TRIM_INTERVAL seconds, when more than a quarter of
+ * the heap (and at least MAIN_TRIM_MIN) is free, malloc_trim() returns
+ * it: about a millisecond, a few times a minute at most.
+ */
+static void
+main_trim(void)
+{
+	struct mallinfo2	 mi = mallinfo2();
+	size_t			 before = mi.fordblks;
+
+	if (mi.fordblks < MAIN_TRIM_MIN || mi.fordblks < mi.arena / 4)
+		return;
+	malloc_trim(0);
+	mi = mallinfo2();
+	log_debug("heap: trimmed, %zu of %zu bytes free before, %zu after",
+	    before, mi.arena, mi.fordblks);
 }
 
 /* The periodic one-line summary. */

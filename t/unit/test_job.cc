@@ -565,12 +565,13 @@ Test(job, nonceset_many)
 	struct nonceset	ns;
 	uint32_t	i, v;
 
+	/* Up to half the slots every nonce is remembered. */
 	memset(&ns, 0, sizeof(ns));
-	for (i = 0; i < 10000; i++) {
+	for (i = 0; i < NONCESET_SLOTS / 2; i++) {
 		v = i * 2654435761u;	/* distinct: odd multiplier */
 		cr_assert_eq(nonceset_add(&ns, v), 1, "first add of %u", v);
 	}
-	for (i = 0; i < 10000; i++) {
+	for (i = 0; i < NONCESET_SLOTS / 2; i++) {
 		v = i * 2654435761u;
 		cr_assert_eq(nonceset_add(&ns, v), 0, "second add of %u", v);
 	}
@@ -583,10 +584,38 @@ Test(job, nonceset_sequential)
 	uint32_t	i;
 
 	memset(&ns, 0, sizeof(ns));
-	for (i = 0; i < 10000; i++)
+	for (i = 0; i < NONCESET_SLOTS / 2; i++)
 		cr_assert_eq(nonceset_add(&ns, 0x2a000000 | i), 1);
-	for (i = 0; i < 10000; i++)
+	for (i = 0; i < NONCESET_SLOTS / 2; i++)
 		cr_assert_eq(nonceset_add(&ns, 0x2a000000 | i), 0);
+	nonceset_free(&ns);
+}
+
+/*
+ * Past half of the slots the set stays at its size and forgets some
+ * nonces: never a new nonce taken for a duplicate, and the latest ones
+ * still caught.
+ */
+Test(job, nonceset_fixed_memory)
+{
+	struct nonceset	ns;
+	uint32_t	i, v, caught = 0;
+
+	memset(&ns, 0, sizeof(ns));
+	for (i = 1; i <= 200000; i++) {
+		v = i * 2654435761u;
+		cr_assert_eq(nonceset_add(&ns, v), 1, "new nonce %u refused",
+		    v);
+		cr_assert_leq(ns.cap, NONCESET_SLOTS);
+	}
+	cr_assert_eq(ns.cap, NONCESET_SLOTS);
+	/* The last thousand: most still remembered. */
+	for (i = 200000; i > 199000; i--)
+		caught += nonceset_add(&ns, i * 2654435761u) == 0;
+	cr_assert_gt(caught, 500, "only %u of the last 1000 caught", caught);
+	nonceset_clear(&ns);
+	cr_assert_eq(nonceset_add(&ns, 1), 1);
+	cr_assert_eq(nonceset_add(&ns, 1), 0);
 	nonceset_free(&ns);
 }
 

@@ -8,6 +8,7 @@
  * Timings are asserted from the moment the test acts (closes a pool) to
  * the moment the fake pool sees the proxy's login, on the monotonic clock.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -938,4 +939,62 @@ Test(failover, silent_primary_standby)
 	tl_close(back);
 	proxy_finish(p);
 	free(conf);
+}
+
+/*
+ * A reload that reorders the pools restarts every upstream and the
+ * standby: the old standby's connection is closed, a new one logs in to
+ * the new second pool, and the miners get the new primary's job.
+ */
+Test(failover, standby_follows_reload)
+{
+	int		 bind = free_port();
+	struct tlisten	*a = tl_listen(0), *b = tl_listen(0);
+	char		*conf = config_pools(bind, a->port, b->port,
+	    "\"failover-standby\":true"), *conf2;
+	struct proxy	*p = proxy_start(conf);
+	struct tjob	 ja, jb, jb2, ja2;
+	char		 blob[256], blob2[256], blob3[256];
+	struct tconn	*ac, *bc, *bc2, *ac2;
+	struct fm	 m;
+
+	tjob_default(&ja, "a1");
+	ac = pool_up(p, a, "WALLET", "a-session", &ja);
+	job_variant(&jb, blob, "b1", 'f');
+	bc = pool_up(p, b, "BACKUP", "b-standby", &jb);
+	cr_assert(proxy_wait_log(p, "type=pool_standby", WAIT_MS));
+	fm_login(p, bind, &m);
+	cr_assert_str_eq(m.job_id, "a1");
+
+	/* Swap the pools: b is the primary now, a the one to stand by. */
+	cr_assert(asprintf(&conf2, "{\"mode\":\"nicehash\",\"bind\":[{\"host\":"
+	    "\"127.0.0.1\",\"port\":%d}],\"pools\":[{\"url\":\"127.0.0.1:%d\","
+	    "\"user\":\"BACKUP\",\"pass\":\"x\"},{\"url\":\"127.0.0.1:%d\","
+	    "\"user\":\"WALLET\",\"pass\":\"x\"}],\"retries\":1,"
+	    "\"retry-pause\":1,\"failover-standby\":true,"
+	    "\"pool-response-timeout\":%d,\"watch\":false}\n", bind, b->port,
+	    a->port, RESPONSE_S) != -1);
+	proxy_write_config(p, conf2);
+	proxy_signal(p, SIGHUP);
+	cr_assert(proxy_wait_log(p, "type=reload status=done", WAIT_MS));
+	cr_assert(tc_wait_closed(ac, WAIT_MS), "the old primary's connection "
+	    "stayed open");
+	cr_assert(tc_wait_closed(bc, WAIT_MS), "the old standby stayed open");
+	job_variant(&jb2, blob2, "b2", 'e');
+	bc2 = pool_up(p, b, "BACKUP", "b-primary", &jb2);
+	fm_expect_job(p, &m, &jb2);
+	job_variant(&ja2, blob3, "a2", 'd');
+	ac2 = pool_up(p, a, "WALLET", "a-standby", &ja2);
+	cr_assert(proxy_wait_log(p, "type=pool_standby", WAIT_MS));
+	cr_assert_eq(proxy_log_count(p, "type=miner_close"), 0);
+	tc_close(m.c);
+	tc_close(ac);
+	tc_close(bc);
+	tc_close(ac2);
+	tc_close(bc2);
+	tl_close(a);
+	tl_close(b);
+	proxy_finish(p);
+	free(conf);
+	free(conf2);
 }

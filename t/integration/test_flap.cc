@@ -10,6 +10,7 @@
  * The 2 s kill/restart schedule is the stimulus under test, not a wait
  * for state; every wait for state is on a process exit or a log line.
  */
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -57,6 +58,10 @@ bench_spawn(const char *const args[], const char *out)
 	pid = fork();
 	cr_assert(pid != -1);
 	if (pid == 0) {
+		/* Never outlive the test, even one that failed half-way. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(1);
 		fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fd != -1) {
 			dup2(fd, 1);

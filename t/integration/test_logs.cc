@@ -5,6 +5,7 @@
  * lines stay at -v and in the access log.
  */
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -40,6 +41,10 @@ bench_spawn(const char *const args[], const char *out)
 	pid = fork();
 	cr_assert(pid != -1);
 	if (pid == 0) {
+		/* Never outlive the test, even one that failed half-way. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(1);
 		fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fd != -1) {
 			dup2(fd, 1);

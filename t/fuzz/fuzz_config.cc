@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "tls.h"
 
 static char	 fuzz_path[] = "/tmp/sluice-fuzz-config.XXXXXX";
 static int	 fuzz_fd = -1;

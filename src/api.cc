@@ -786,18 +786,25 @@ api_reply(struct evhttp_request *req, int code, const char *reason,
     struct evbuffer *body, const char *ctype)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
-
 	char			 len[32];
 
 	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
 	/* libevent 2.1 would send a body to HEAD; give its length only. */
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
 		evhttp_add_header(h, "Content-Length", len);
 		evhttp_send_reply(req, code, reason, NULL);
 		return;
 	}
+	/*
+	 * To CONNECT (always an error here) it sends the body but not its
+	 * length, and keeps the connection open whatever the client asked
+	 * (it takes any answer for a tunnel): the client could not tell
+	 * where this answer ends and the next one begins. Give the length.
+	 */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT)
+		evhttp_add_header(h, "Content-Length", len);
 	evhttp_send_reply(req, code, reason, body);
 }
 

@@ -107,30 +107,18 @@ jstr_must(json_t *o, const char *path)
 	return json_string_value(v);
 }
 
-/*
- * One HTTP/1.1 request with Connection: close; read to EOF. token NULL
- * sends no Authorization header.
- */
-static struct hresp *
-http(int port, const char *method, const char *path, const char *token)
+/* Send req to the API and read until the API closes; the bytes read. */
+static char *
+http_exchange(int port, const char *req, size_t reqlen, size_t *lenp)
 {
 	struct sockaddr_in	 sin;
 	struct pollfd		 pfd;
-	struct hresp		*r;
-	char			*req, *buf = NULL, *sep;
+	char			*buf = NULL;
 	size_t			 len = 0, cap = 0, off = 0;
 	long long		 deadline = mono_ms() + WAIT_MS;
 	ssize_t			 n;
-	int			 fd, reqlen, body;
+	int			 fd;
 
-	body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
-	reqlen = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Connection: close\r\n%s%s%s%s\r\n%s", method, path,
-	    token != NULL ? "Authorization: Bearer " : "",
-	    token != NULL ? token : "", token != NULL ? "\r\n" : "",
-	    body ? "Content-Type: application/json\r\nContent-Length: 2\r\n" :
-	    "", body ? "{}" : "");
-	cr_assert(reqlen > 0);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	cr_assert(fd != -1, "socket: %s", strerror(errno));
 	memset(&sin, 0, sizeof sin);
@@ -140,18 +128,17 @@ http(int port, const char *method, const char *path, const char *token)
 	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0)
 		cr_assert(errno == EINPROGRESS, "connect to the API port %d: "
 		    "%s", port, strerror(errno));
-	while (off < (size_t)reqlen) {
+	while (off < reqlen) {
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
 		cr_assert(poll(&pfd, 1, left(deadline)) == 1,
 		    "API request timed out (send)");
-		n = write(fd, req + off, (size_t)reqlen - off);
+		n = write(fd, req + off, reqlen - off);
 		cr_assert(n > 0 || errno == EAGAIN, "write to API: %s",
 		    strerror(errno));
 		if (n > 0)
 			off += (size_t)n;
 	}
-	free(req);
 	for (;;) {
 		if (cap - len < 4096) {
 			cap = cap == 0 ? 16384 : cap * 2;
@@ -161,7 +148,8 @@ http(int port, const char *method, const char *path, const char *token)
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		cr_assert(poll(&pfd, 1, left(deadline)) == 1,
-		    "API answer timed out for %s %s", method, path);
+		    "API answer timed out for %.*s", (int)strcspn(req, "\r"),
+		    req);
 		n = read(fd, buf + len, cap - len);
 		if (n == 0)
 			break;
@@ -174,6 +162,32 @@ http(int port, const char *method, const char *path, const char *token)
 	}
 	close(fd);
 	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+/*
+ * One HTTP/1.1 request with Connection: close; read to EOF. token NULL
+ * sends no Authorization header.
+ */
+static struct hresp *
+http(int port, const char *method, const char *path, const char *token)
+{
+	struct hresp	*r;
+	char		*req, *buf, *sep;
+	size_t		 len;
+	int		 reqlen, body;
+
+	body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
+	reqlen = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n%s%s%s%s\r\n%s", method, path,
+	    token != NULL ? "Authorization: Bearer " : "",
+	    token != NULL ? token : "", token != NULL ? "\r\n" : "",
+	    body ? "Content-Type: application/json\r\nContent-Length: 2\r\n" :
+	    "", body ? "{}" : "");
+	cr_assert(reqlen > 0);
+	buf = http_exchange(port, req, (size_t)reqlen, &len);
+	free(req);
 	r = (struct hresp *)calloc(1, sizeof *r);
 	cr_assert(r != NULL);
 	cr_assert(sscanf(buf, "HTTP/1.1 %d", &r->status) == 1,
@@ -234,6 +248,40 @@ expect_http_error(struct rig *rg, const char *method, const char *path,
 	    r->body);
 	json_decref(j);
 	hfree(r);
+}
+
+/*
+ * CONNECT, then GET on the same connection: libevent keeps a connection
+ * open after any answer to CONNECT (for a tunnel), so the error must say
+ * its length for the GET's answer to be found after it.
+ */
+static void
+expect_connect_length(struct rig *rg, const char *token, int status)
+{
+	char	*req, *buf, *cl, *end;
+	size_t	 len;
+	int	 reqlen, code;
+
+	reqlen = asprintf(&req, "CONNECT /1/summary HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n"
+	    "GET /1/summary HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Authorization: Bearer %s\r\nConnection: close\r\n\r\n", token,
+	    token);
+	cr_assert(reqlen > 0);
+	buf = http_exchange(rg->http, req, (size_t)reqlen, &len);
+	free(req);
+	cr_assert(sscanf(buf, "HTTP/1.1 %d", &code) == 1 && code == status,
+	    "CONNECT: not a %d answer:\n%s", status, buf);
+	end = strstr(buf, "\r\n\r\n");
+	cr_assert(end != NULL, "CONNECT: no end of headers:\n%s", buf);
+	cl = strcasestr(buf, "\r\nContent-Length: ");
+	cr_assert(cl != NULL && cl < end, "CONNECT: no Content-Length:\n%s",
+	    buf);
+	end += 4 + strtoul(cl + 18, NULL, 10);
+	cr_assert(end <= buf + len && strncmp(end, "HTTP/1.1 200 ", 13) == 0,
+	    "CONNECT: the GET's answer is not after the error's "
+	    "Content-Length:\n%s", buf);
+	free(buf);
 }
 
 /* The config: the API on, access password, pool password, plus extra. */
@@ -768,6 +816,7 @@ Test(api, token_and_restricted)
 	expect_http_error(&rg, "DELETE", "/1/miners", TOKEN, 403);
 	expect_http_error(&rg, "GET", "/1/nothing", TOKEN, 404);
 	expect_http_error(&rg, "GET", "/", TOKEN, 404);
+	expect_connect_length(&rg, TOKEN, 403);
 
 	/* Reload: unrestricted, new token; both apply at once. */
 	c2 = rig_config(rg.bind, rg.tl->port, rg.http,
@@ -782,6 +831,8 @@ Test(api, token_and_restricted)
 	expect_http_error(&rg, "POST", "/1/summary", "new-" TOKEN, 405);
 	expect_http_error(&rg, "PUT", "/1/workers", "new-" TOKEN, 405);
 	expect_http_error(&rg, "POST", "/1/nothing", "new-" TOKEN, 404);
+	/* evhttp reads CONNECT's target as an authority: no path, 404. */
+	expect_connect_length(&rg, "new-" TOKEN, 404);
 	cr_assert_eq(proxy_log_count(rg.p, TOKEN), 0,
 	    "the token appeared in the log");
 	free(c2);

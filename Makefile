@@ -4,7 +4,8 @@
 # "make check" works on a fresh clone.
 #
 # Objects go to $(O)/ (build/ by default); "make check" runs the whole suite
-# twice: once on ./sluice, once on an ASan+UBSan build in build-asan/.
+# twice: once on ./sluice, once on an ASan+UBSan build in build-asan/; then
+# the libFuzzer targets (t/fuzz/fuzz.mk) for FUZZ_CI_SECONDS each.
 
 .DEFAULT_GOAL := all
 NOCONFIG_GOALS = clean distclean deps
@@ -61,7 +62,8 @@ MANS = man/sluice.8 man/sluice.conf.5 man/sluice-lua.7
 
 # sluice-bench: the test pool and simulated miners (contrib/bench/).
 include contrib/bench/bench.mk
-# libFuzzer targets for the input parsers (make fuzz, fuzz-run, fuzz-check).
+# libFuzzer targets for the parsers and the network code (make fuzz,
+# fuzz-run, fuzz-check, fuzz-ci).
 include t/fuzz/fuzz.mk
 
 # Criterion: two workers (the machine has two cores), verbose summary.
@@ -141,6 +143,9 @@ check:
 	$(MAKE) check-suite
 	@echo "== the same suite under ASan + UBSan"
 	$(MAKE) O=build-asan ASAN=1 check-suite
+	@echo "== libFuzzer targets: regression inputs, then" \
+	    "$(FUZZ_CI_SECONDS) s of fuzzing each"
+	$(MAKE) fuzz-ci
 
 install: $(BIN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \

@@ -4,11 +4,17 @@
 # what it installs and runs apt-get. Run by make when configure has not run yet.
 set -e
 
+# Building and running sluice.
 PKGS="autoconf automake pkg-config make g++ libevent-dev libssl-dev openssl \
-libjansson-dev libluajit-5.1-dev libcriterion-dev mandoc prometheus curl"
+libjansson-dev libluajit-5.1-dev"
+# Testing and trying it: Criterion (unit and integration tests), mandoc
+# (make lint), prometheus (promtool, the API tests), curl (to query the
+# API, as make demo suggests), clang and its runtime with libFuzzer (make
+# fuzz-ci, which make check runs).
+TEST_PKGS="libcriterion-dev mandoc prometheus curl clang libclang-rt-14-dev"
 
 missing=""
-for p in $PKGS; do
+for p in $PKGS $TEST_PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case "$st" in
 	*"install ok installed"*) ;;

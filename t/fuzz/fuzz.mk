@@ -47,6 +47,9 @@ FUZZ_CPPFLAGS = -Iinclude -D_GNU_SOURCE
 FUZZ_CXXFLAGS = -std=c++20 -O1 -g -Wall -Wextra -fno-exceptions -fno-rtti \
 	-fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined
+# The targets and the harness are not instrumented for coverage: their
+# own branches are not the daemon's and would only grow the corpus.
+FUZZ_TSAN = -fsanitize=address,undefined
 FUZZ_LDSAN = -fsanitize=fuzzer,address,undefined
 
 # The daemon files the pure targets need (config.cc calls tls.cc;
@@ -100,7 +103,7 @@ $(FUZZ_O)/src/%.o: src/%.cc | fuzz-tools
 
 $(FUZZ_O)/t/fuzz/%.o: t/fuzz/%.cc | fuzz-tools
 	@mkdir -p $(@D)
-	$(CLANGXX) $(FUZZ_CPPFLAGS) $(FUZZ_CXXFLAGS) $(FUZZ_SAN) \
+	$(CLANGXX) $(FUZZ_CPPFLAGS) $(FUZZ_CXXFLAGS) $(FUZZ_TSAN) \
 	    $(FUZZ_DEP_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(FUZZ_PURE_BINS): $(FUZZ_O)/fuzz_%: $(FUZZ_O)/t/fuzz/fuzz_%.o \

@@ -66,6 +66,8 @@
 struct fuzz_peer {
 	int	 fd;		/* ours, or -1 */
 	int	 dfd;		/* the daemon's end, to find its miner */
+	char	*in;		/* what the daemon sent, not yet a line */
+	size_t	 inlen;
 };
 
 /* One connection the daemon made to the fake pool. */
@@ -99,7 +101,10 @@ static int		 base_verbose;
 static int		 started;
 
 static int	 fuzz_net_service(void);
-static int	 fuzz_net_drain(int *, int);
+static int	 fuzz_net_drain(int *, void (*)(void *, const char *, size_t),
+		     void *);
+static void	 fuzz_net_api_take(void *, const char *, size_t);
+static void	 fuzz_net_miner_take(void *, const char *, size_t);
 static int	 fuzz_net_pool_read(struct fuzz_pconn *);
 static void	 fuzz_net_pool_line(struct fuzz_pconn *, char *, size_t);
 static void	 fuzz_net_pool_send(struct fuzz_pconn *, const char *, size_t);
@@ -496,9 +501,13 @@ fuzz_net_send(int fd, const char *buf, size_t len)
 	}
 }
 
-/* Read and drop what the daemon sent; 1 if anything (or EOF) came. */
+/*
+ * Read what the daemon sent on *fdp and hand it to take (NULL: drop it);
+ * 1 if anything (or EOF) came. On EOF or an error, close *fdp.
+ */
 static int
-fuzz_net_drain(int *fdp, int keep)
+fuzz_net_drain(int *fdp, void (*take)(void *, const char *, size_t),
+    void *arg)
 {
 	static char	 buf[65536];
 	ssize_t		 n;
@@ -508,13 +517,8 @@ fuzz_net_drain(int *fdp, int keep)
 		n = recv(*fdp, buf, sizeof buf, MSG_DONTWAIT);
 		if (n > 0) {
 			moved = 1;
-			if (keep && api_outlen + (size_t)n <= FUZZ_NET_API_MAX) {
-				api_out = (char *)xrealloc(api_out,
-				    api_outlen + (size_t)n + 1);
-				memcpy(api_out + api_outlen, buf, (size_t)n);
-				api_outlen += (size_t)n;
-				api_out[api_outlen] = '\0';
-			}
+			if (take != NULL)
+				take(arg, buf, (size_t)n);
 			continue;
 		}
 		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -526,6 +530,53 @@ fuzz_net_drain(int *fdp, int keep)
 		break;
 	}
 	return moved;
+}
+
+/* Keep what the API answers, for fuzz_net_api_check(). */
+static void
+fuzz_net_api_take(void *arg, const char *buf, size_t n)
+{
+	(void)arg;
+	if (api_outlen + n > FUZZ_NET_API_MAX)
+		return;
+	api_out = (char *)xrealloc(api_out, api_outlen + n + 1);
+	memcpy(api_out + api_outlen, buf, n);
+	api_outlen += n;
+	api_out[api_outlen] = '\0';
+}
+
+/*
+ * What the daemon sends a miner: every complete line must be a JSON
+ * object (a reply or a job). A line cut by a close (a slow reader's
+ * backlog is dropped) is never complete, so it is not checked.
+ */
+static void
+fuzz_net_miner_take(void *arg, const char *buf, size_t n)
+{
+	struct fuzz_peer	*p = (struct fuzz_peer *)arg;
+	json_error_t		 err;
+	json_t			*j;
+	char			*nl, *l;
+
+	if (p->inlen + n > FUZZ_NET_LINE)
+		fuzz_fail("the daemon sent a miner a line over %d bytes",
+		    FUZZ_NET_LINE);
+	p->in = (char *)xrealloc(p->in, p->inlen + n + 1);
+	memcpy(p->in + p->inlen, buf, n);
+	p->inlen += n;
+	l = p->in;
+	while ((nl = (char *)memchr(l, '\n', p->inlen - (size_t)(l - p->in)))
+	    != NULL) {
+		if ((j = json_loadb(l, (size_t)(nl - l), JSON_REJECT_DUPLICATES,
+		    &err)) == NULL || !json_is_object(j))
+			fuzz_fail("the daemon sent a miner a line that is not "
+			    "a JSON object (%s): %.*s", err.text,
+			    (int)(nl - l < 600 ? nl - l : 600), l);
+		json_decref(j);
+		l = nl + 1;
+	}
+	p->inlen -= (size_t)(l - p->in);
+	memmove(p->in, l, p->inlen);
 }
 
 /* One turn of every peer; 1 if any byte moved. */
@@ -542,9 +593,10 @@ fuzz_net_service(void)
 		}
 	}
 	for (i = 0; i < FUZZ_NET_MINERS && miners_read; i++)
-		moved |= fuzz_net_drain(&peers[i].fd, 0);
-	moved |= fuzz_net_drain(&api_fd, 1);
-	moved |= fuzz_net_drain(&api_old_fd, 1);
+		moved |= fuzz_net_drain(&peers[i].fd, fuzz_net_miner_take,
+		    &peers[i]);
+	moved |= fuzz_net_drain(&api_fd, fuzz_net_api_take, NULL);
+	moved |= fuzz_net_drain(&api_old_fd, fuzz_net_api_take, NULL);
 	return moved;
 }
 
@@ -867,6 +919,9 @@ fuzz_net_miner_close(int i)
 	if (peers[i].fd != -1)
 		close(peers[i].fd);
 	peers[i].fd = peers[i].dfd = -1;
+	free(peers[i].in);
+	peers[i].in = NULL;
+	peers[i].inlen = 0;
 }
 
 /* Hang up every miner. */

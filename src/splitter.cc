@@ -21,6 +21,8 @@ splitter_start(void)
 	splitter = sl.conf->mode == MODE_SIMPLE ? &simple_splitter :
 	    &nicehash_splitter;
 	splitter->start();
+	/* The standby logs in from the start, not a tick later. */
+	strategy_standby_tick(sl.now);
 }
 
 /* Find an upstream for a logged-in miner; -1 when the proxy is full. */

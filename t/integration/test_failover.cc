@@ -902,15 +902,27 @@ Test(failover, silent_primary_standby)
 {
 	int		 bind = free_port();
 	struct tlisten	*prim = tl_listen(0), *back = tl_listen(0);
-	char		*conf = config_pools(bind, prim->port, back->port,
-	    "\"failover-standby\":true");
-	struct proxy	*p = proxy_start(conf);
+	char		*conf;
+	struct proxy	*p;
 	struct tconn	*silent, *bc;
 	struct tjob	 b1;
 	char		 bblob[256];
 	struct fm	 m;
 	json_t		*login, *r;
 	long long	 t0;
+
+	/*
+	 * A longer response timeout than the other tests', so that the
+	 * standby is surely up before the silent primary is given up.
+	 */
+	cr_assert(asprintf(&conf, "{\"mode\":\"nicehash\",\"bind\":[{\"host\":"
+	    "\"127.0.0.1\",\"port\":%d}],\"pools\":[{\"url\":\"127.0.0.1:%d\","
+	    "\"user\":\"WALLET\",\"pass\":\"x\"},{\"url\":\"127.0.0.1:%d\","
+	    "\"user\":\"BACKUP\",\"pass\":\"x\"}],\"retries\":1,"
+	    "\"retry-pause\":1,\"failover-standby\":true,"
+	    "\"pool-response-timeout\":4,\"watch\":false}\n", bind,
+	    prim->port, back->port) != -1);
+	p = proxy_start(conf);
 
 	/* The standby logs in to the backup; the primary stays silent. */
 	silent = pool_accept(p, prim, "WALLET", WAIT_MS, &login, NULL);
@@ -922,8 +934,8 @@ Test(failover, silent_primary_standby)
 	cr_assert(proxy_wait_log(p, "type=miner_login", WAIT_MS));
 
 	/* Detection: the login's reply never came. */
-	cr_assert(proxy_wait_log(p, "reason=timeout", RESPONSE_S * 1000 +
-	    2500), "the silent primary was never given up");
+	cr_assert(proxy_wait_log(p, "reason=timeout", 4000 + 2500),
+	    "the silent primary was never given up");
 	t0 = mono_ms();
 	r = tc_recv_reply(m.c, 1, 1000);
 	fm_take_reply(p, &m, r);

@@ -56,7 +56,7 @@ FUZZ_LDSAN = -fsanitize=fuzzer,address,undefined
 # sluice.cc holds the globals); the network targets link every one but
 # main.cc. No stubs.
 FUZZ_SRC_OBJS = $(patsubst %,$(FUZZ_O)/src/%.o,stratum job nonceset xmalloc \
-	strlist secret log \
+	strlist secret log stats \
 	config tls sluice)
 FUZZ_NET_SRC_OBJS = $(patsubst src/%.cc,$(FUZZ_O)/src/%.o,$(filter-out \
 	src/main.cc,$(sort $(wildcard src/*.cc))))

@@ -39,8 +39,9 @@ static const struct bench_cmd bench_cmds[] = {
 	    "[--job-interval-ms N] [--reject-every N] [--diff D]" },
 	{ "miners", coord_main, "miners --port P --count N [--host H] "
 	    "[--src A-B] [--login-rate R] [--share-rate S | --saturate T] "
-	    "[--duration T] [--broadcasts K --control-port C] "
-	    "[--watch-pid PID] "
+	    "[--duration T] [--steady T [--steady-rate S]] "
+	    "[--broadcasts K --control-port C] "
+	    "[--watch-pid PID [--syscalls perf|strace]] "
 	    "[--json FILE]" },
 	{ "ctl", tpool_ctl_main, "ctl --port C [--wait SECONDS] COMMAND" },
 	{ "status", status_main, "status [--api URL] [--control-port C] "
@@ -48,6 +49,8 @@ static const struct bench_cmd bench_cmds[] = {
 	{ "report", report_main, "report --dir DIR [--json FILE]" },
 	{ "jget", report_jget_main, "jget FILE KEY[.KEY...]" },
 	{ "freeport", bench_freeport_main, "freeport [PREFERRED]" },
+	{ "window", scount_window_main, "window FD SECONDS (perf's command "
+	    "for a counted window)" },
 };
 
 /* Print the subcommands and exit 1. */

@@ -3,7 +3,8 @@
  *
  * sluice-bench is a separate program from the daemon: a fast test pool
  * (tpool.cc), a swarm of simulated miners (tminer.cc, one process each,
- * forked and driven through phases by coord.cc), the live status line of
+ * forked and driven through phases by coord.cc, which counts the proxy's
+ * system calls with scount.cc), the live status line of
  * "make demo" (status.cc) and the table of "make bench" (report.cc).
  * Every process is single-threaded on libevent (the coordinator uses
  * poll(2) alone) and talks stratum over loopback.
@@ -128,6 +129,26 @@ struct tminer_args {
 	int		 ctlfd;		/* socketpair to the coordinator */
 };
 NORETURN void	 tminer_child(const struct tminer_args *);
+
+/* scount.cc: another process's system calls over a window. */
+struct scount {
+	char		 tool[8];	/* "perf" or "strace" */
+	char		 path[256];	/* the tracer's output */
+	pid_t		 pid;		/* the tracer */
+	int		 fd;		/* its window events */
+	int		 eof;
+	int		 stopped;	/* strace: SIGINT sent */
+	double		 seconds;
+	uint64_t	 t_start;	/* window start and end, bench_now() */
+	uint64_t	 t_end;
+};
+int		 scount_start(struct scount *, const char *tool, pid_t,
+		     double seconds, const char *self);
+int		 scount_wait(struct scount *, int want_end, int timeout_ms);
+json_t		*scount_finish(struct scount *);
+void		 scount_kill(struct scount *);
+json_t		*scount_per_share(json_t *counts, double shares);
+int		 scount_window_main(int, char **);
 
 /* coord.cc: the miners subcommand (forks tminer children). */
 int		 coord_main(int, char **);

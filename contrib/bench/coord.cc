@@ -10,10 +10,24 @@
  *		  "ready" when every miner is in or has failed
  *	fanout	  --broadcasts K: "job" on the pool's control port K times,
  *		  --broadcast-interval-ms apart; children time each push
- *	shares	  --share-rate S for --duration T seconds (aggregate rate)
+ *	shares	  --share-rate S for --duration T seconds (aggregate rate),
+ *		  sent by each process every millisecond: bursts
+ *	steady	  --steady T seconds at --steady-rate S (else the share
+ *		  rate, else 20,000): one share per timer tick, the ticks of
+ *		  all the processes interleaved, so that the proxy sees one
+ *		  share at a time
  *	saturate  --saturate T: every miner keeps --saturate-window shares
  *		  in flight for T seconds
  *	hold	  --hold T: stay connected (the demo)
+ *
+ * The steady phase, and the shares phase when --syscalls is given, start
+ * with measured windows: after a second of warm-up, --measure-window
+ * seconds (4) bracketed by a sample of the watched process and a "mark"
+ * of every child's counts, for its CPU per share over exactly those
+ * shares; then, with --syscalls perf or strace, as long again with the
+ * tracer counting the process's system calls (scount.cc), their CPU and
+ * shares alike. The phase's T seconds, measured as without the windows
+ * (CPU over the shares answered in them and their drain), come after.
  *
  * The coordinator itself only uses poll(2) on the children's socketpairs
  * and, for broadcasts, one blocking control connection; it does no
@@ -39,6 +53,7 @@
 
 #define COORD_MAX_PROCS	64
 #define COORD_MAX_BCAST	256	/* broadcasts reported per run */
+#define COORD_WARMUP_MS	1000	/* phase start to its measured window */
 
 /* One broadcast's merged fan-out latencies. */
 struct bcast {
@@ -77,6 +92,10 @@ struct coord_opts {
 	double		 saturate;
 	int		 sat_window;
 	double		 hold;
+	double		 steady;
+	double		 steady_rate;
+	double		 measure_window;
+	const char	*syscalls;	/* "perf", "strace" or NULL */
 	pid_t		 watch;
 	const char	*json_path;
 	const char	*label;
@@ -85,6 +104,7 @@ struct coord_opts {
 
 static struct child	 children[COORD_MAX_PROCS];
 static int		 nchildren;
+static struct scount	 coord_sc;	/* a tracer, while it runs */
 static volatile sig_atomic_t coord_signalled;
 
 static void	 coord_usage(void) NORETURN;
@@ -97,8 +117,11 @@ static void	 coord_send(const char *);
 static void	 coord_sample(const struct coord_opts *, json_t *,
 		     const char *, struct procsample *);
 static json_t	*coord_phase(const struct coord_opts *, const char *cmd,
-		     double seconds, double offered, json_t *samples,
-		     const char *s0, const char *s1);
+		     double seconds, double offered, int measure,
+		     json_t *samples, const char *s0, const char *s1);
+static void	 coord_mark(uint64_t *sent, uint64_t *answered);
+static json_t	*coord_window(const struct coord_opts *, double seconds,
+		     const char *tool);
 static json_t	*coord_fanout(const struct coord_opts *, json_t *);
 static void	 coord_add_kinds(json_t *, json_t *);
 static int	 coord_bcast_cmp(const void *, const void *);
@@ -119,7 +142,11 @@ coord_usage(void)
 	    "  --procs K | --per-proc M  processes (ceil(N/M), M = 9000)\n"
 	    "  --broadcasts K --control-port C [--broadcast-interval-ms MS]\n"
 	    "  --share-rate S --duration T [--window W]\n"
+	    "  --steady T [--steady-rate S]  one share per tick (the rate,\n"
+	    "                            else 20000)\n"
 	    "  --saturate T [--saturate-window W]\n"
+	    "  --syscalls perf|strace    count the watched process's calls\n"
+	    "  --measure-window T        seconds counted per phase (4)\n"
 	    "  --hold T                  stay connected T seconds at the end\n"
 	    "  --watch-pid PID           sample PID's CPU, memory per phase\n"
 	    "  --json FILE  --label NAME  --quiet\n");
@@ -140,6 +167,7 @@ coord_abort(const char *why)
 {
 	int	 i;
 
+	scount_kill(&coord_sc);
 	for (i = 0; i < nchildren; i++) {
 		if (children[i].pid > 0)
 			kill(children[i].pid, SIGKILL);
@@ -300,27 +328,170 @@ coord_add_kinds(json_t *into, json_t *from)
 	}
 }
 
+/* Every child's counts of the running phase: shares sent, answered. */
+static void
+coord_mark(uint64_t *sent, uint64_t *answered)
+{
+	json_t	*m;
+	int	 i;
+
+	coord_send("mark\n");
+	coord_wait("mark", 10000);
+	*sent = *answered = 0;
+	for (i = 0; i < nchildren; i++) {
+		m = children[i].msg;
+		*sent += (uint64_t)json_integer_value(json_object_get(m,
+		    "sent"));
+		*answered += (uint64_t)json_integer_value(json_object_get(m,
+		    "ok")) + (uint64_t)json_integer_value(json_object_get(m,
+		    "errors"));
+	}
+}
+
+/*
+ * A measured window of a phase: the watched process's CPU and, with a
+ * tool, its system calls, over the shares answered in between.
+ */
+static json_t *
+coord_window(const struct coord_opts *o, double seconds, const char *tool)
+{
+	struct procsample	 a, b;
+	uint64_t		 s0, s1, a0, a1, end;
+	char			 self[1024];
+	ssize_t			 n;
+	json_t			*out = json_object(), *counts = NULL;
+	double			 shares, sec, epw;
+	int			 rc = 0;
+
+	if (tool != NULL) {
+		n = readlink("/proc/self/exe", self, sizeof self - 1);
+		self[n > 0 ? n : 0] = '\0';
+		if (n <= 0 || scount_start(&coord_sc, tool, o->watch,
+		    seconds, self) != 0) {
+			json_object_set_new(out, "syscalls_error",
+			    json_sprintf("cannot start %s", tool));
+			scount_kill(&coord_sc);
+		} else {
+			/* The tracer sets up its counters first. */
+			end = bench_now() + 15000000000ull;
+			while ((rc = scount_wait(&coord_sc, 0, 20)) == 0 &&
+			    bench_now() < end)
+				coord_poll(0);
+			if (rc != 1) {
+				json_object_set_new(out, "syscalls_error",
+				    json_sprintf("%s did not start counting",
+				    tool));
+				json_decref(scount_finish(&coord_sc));
+			}
+		}
+	}
+	bench_proc_sample(o->watch, &a);
+	coord_mark(&s0, &a0);
+	if (rc == 1) {
+		end = bench_now() + (uint64_t)(seconds * 1e9) + 15000000000ull;
+		while (scount_wait(&coord_sc, 1, 20) == 0 && bench_now() < end)
+			coord_poll(0);
+	} else
+		coord_sleep((uint64_t)(seconds * 1000));
+	bench_proc_sample(o->watch, &b);
+	coord_mark(&s1, &a1);
+	if (rc == 1 && (counts = scount_finish(&coord_sc)) == NULL)
+		json_object_set_new(out, "syscalls_error",
+		    json_sprintf("no counts from %s", tool));
+
+	shares = (double)(a1 - a0);
+	sec = (double)(b.at_ns - a.at_ns) / 1e9;
+	json_object_set_new(out, "seconds", json_real(round(1000 * sec) /
+	    1000));
+	json_object_set_new(out, "sent", json_integer((json_int_t)(s1 - s0)));
+	json_object_set_new(out, "shares", json_integer((json_int_t)(a1 - a0)));
+	json_object_set_new(out, "per_second", json_real(sec <= 0 ? 0 :
+	    round(shares / sec)));
+	/* Near rate times latency while the proxy keeps up; else growing. */
+	json_object_set_new(out, "in_flight_at_end",
+	    json_integer((json_int_t)(s1 - a1)));
+	if (a.ok && b.ok && shares > 0) {
+		json_object_set_new(out, "proxy_cpu_ns",
+		    json_integer((json_int_t)(b.cpu_ns - a.cpu_ns)));
+		json_object_set_new(out, "proxy_cores", json_real(
+		    round(100.0 * (double)(b.cpu_ns - a.cpu_ns) /
+		    (double)(b.at_ns - a.at_ns)) / 100.0));
+		json_object_set_new(out, "proxy_cpu_per_share_us", json_real(
+		    round(10.0 * (double)(b.cpu_ns - a.cpu_ns) / 1000.0 /
+		    shares) / 10.0));
+	}
+	if (counts != NULL) {
+		json_object_set_new(out, "syscalls_tool",
+		    json_string(tool));
+		json_object_set_new(out, "syscalls_seconds", json_real(
+		    round((double)(coord_sc.t_end - coord_sc.t_start) / 1e6) /
+		    1000));
+		json_object_set_new(out, "syscalls_per_share",
+		    scount_per_share(counts, shares));
+		/* One epoll_wait per turn of the event loop. */
+		epw = (double)(json_integer_value(json_object_get(counts,
+		    "epoll_wait")) + json_integer_value(json_object_get(counts,
+		    "epoll_pwait")) + json_integer_value(json_object_get(counts,
+		    "epoll_pwait2")));
+		if (epw > 0)
+			json_object_set_new(out, "shares_per_loop_turn",
+			    json_real(round(100.0 * shares / epw) / 100.0));
+		json_object_set_new(out, "syscalls", counts);
+	}
+	return out;
+}
+
 /*
  * One share phase: the command to every child, the phase's length, then
  * "stop" and the drained reports, merged. Samples the watched process
- * before the command and after the drain.
+ * before the command and after the drain, for its CPU per share answered.
+ * With measure, first, after a warm-up, a window of CPU alone ("window")
+ * and, with --syscalls, one more where the tracer counts
+ * ("window_counted"): tracing costs the process some CPU, so the CPU per
+ * share comes from the first. Then the phase's length as without them.
  */
 static json_t *
 coord_phase(const struct coord_opts *o, const char *cmd, double seconds,
-    double offered, json_t *samples, const char *s0, const char *s1)
+    double offered, int measure, json_t *samples, const char *s0,
+    const char *s1)
 {
 	struct procsample	 a, b;
-	struct hist		*lat = hist_new();
-	json_t			*out, *kinds = json_object(), *m;
+	struct hist		*lat = hist_new(), *late = NULL;
+	json_t			*out, *kinds = json_object(), *m, *win = NULL;
+	json_t			*wcount = NULL;
+	json_t			*st, *e, *arr;
 	uint64_t		 sent = 0, ok = 0, errs = 0, skipped = 0;
 	uint64_t		 unanswered = 0, wall = 0, cpu = 0, cpumax = 0;
-	uint64_t		 steady = 0, active = 0;
-	uint64_t		 t0, t1, v;
+	uint64_t		 steady = 0, active = 0, wakeups = 0;
+	uint64_t		 burst[8] = { 0 };
+	uint64_t		 base_sent = 0, base = 0;
+	uint64_t		 t0, t1, v, end;
+	size_t			 k;
 	int			 i;
 
-	coord_sample(o, samples, s0, &a);
+	measure = measure && o->watch > 0;
+	if (!measure)
+		coord_sample(o, samples, s0, &a);
 	t0 = bench_now();
 	coord_send(cmd);
+	if (measure) {
+		coord_sleep(COORD_WARMUP_MS);
+		win = coord_window(o, o->measure_window, NULL);
+		if (o->syscalls != NULL) {
+			wcount = coord_window(o, o->measure_window,
+			    o->syscalls);
+			/* Under strace the proxy falls behind: let it drain. */
+			coord_mark(&base_sent, &base);
+			end = bench_now() + 10000000000ull;
+			for (v = base_sent; base < v && bench_now() < end;) {
+				coord_sleep(50);
+				coord_mark(&base_sent, &base);
+			}
+		}
+		/* The phase's own figures start after the windows. */
+		coord_sample(o, samples, s0, &a);
+		coord_mark(&base_sent, &base);
+	}
 	coord_sleep((uint64_t)(seconds * 1000));
 	t1 = bench_now();
 	coord_send("stop\n");
@@ -349,6 +520,17 @@ coord_phase(const struct coord_opts *o, const char *cmd, double seconds,
 		v = (uint64_t)json_integer_value(json_object_get(m, "cpu_ns"));
 		cpu += v;
 		cpumax = v > cpumax ? v : cpumax;
+		if ((st = json_object_get(m, "steady")) == NULL)
+			continue;
+		if (late == NULL)
+			late = hist_new();
+		hist_load(late, json_object_get(st, "late"));
+		wakeups += (uint64_t)json_integer_value(json_object_get(st,
+		    "wakeups"));
+		json_array_foreach(json_object_get(st, "per_wakeup"), k, e) {
+			if (k < 8)
+				burst[k] += (uint64_t)json_integer_value(e);
+		}
 	}
 	out = json_object();
 	json_object_set_new(out, "offered_per_second", json_real(offered));
@@ -381,10 +563,29 @@ coord_phase(const struct coord_opts *o, const char *cmd, double seconds,
 		    round(100.0 * (double)(b.cpu_ns - a.cpu_ns) /
 		    (double)(b.at_ns - a.at_ns)) / 100.0));
 		json_object_set_new(out, "proxy_cpu_per_share_us",
-		    json_real(ok + errs == 0 ? 0 : round(10.0 *
+		    json_real(ok + errs <= base ? 0 : round(10.0 *
 		    (double)(b.cpu_ns - a.cpu_ns) / 1000.0 /
-		    (double)(ok + errs)) / 10.0));
+		    (double)(ok + errs - base)) / 10.0));
+		json_object_set_new(out, "proxy_shares",
+		    json_integer((json_int_t)(ok + errs - base)));
 	}
+	if (late != NULL) {
+		/* Steady: how many shares each timer wakeup sent, how late. */
+		arr = json_array();
+		for (k = 0; k < 6; k++)
+			json_array_append_new(arr,
+			    json_integer((json_int_t)burst[k]));
+		json_object_set_new(out, "ticks", json_pack("{s:I,s:s,s:o,s:f,"
+		    "s:o}", "wakeups", (json_int_t)wakeups, "per_wakeup_buckets",
+		    "1 2 3 4 5-8 9+", "per_wakeup", arr, "one_share_fraction",
+		    wakeups == 0 ? 0.0 : round(1000.0 * (double)burst[0] /
+		    (double)wakeups) / 1000.0, "late", hist_summary(late)));
+		hist_free(late);
+	}
+	if (win != NULL)
+		json_object_set_new(out, "window", win);
+	if (wcount != NULL)
+		json_object_set_new(out, "window_counted", wcount);
 	hist_free(lat);
 	return out;
 }
@@ -455,6 +656,10 @@ coord_main(int argc, char **argv)
 		{ "saturate", required_argument, NULL, 'X' },
 		{ "saturate-window", required_argument, NULL, 'W' },
 		{ "hold", required_argument, NULL, 'h' },
+		{ "steady", required_argument, NULL, 'y' },
+		{ "steady-rate", required_argument, NULL, 'Y' },
+		{ "syscalls", required_argument, NULL, 'C' },
+		{ "measure-window", required_argument, NULL, 'm' },
 		{ "watch-pid", required_argument, NULL, 'x' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "label", required_argument, NULL, 'L' },
@@ -480,6 +685,7 @@ coord_main(int argc, char **argv)
 	FILE			*f;
 
 	memset(&o, 0, sizeof o);
+	coord_sc.fd = -1;
 	o.host = "127.0.0.1";
 	o.login_rate = 2000;
 	o.login_timeout_ms = 30000;
@@ -488,6 +694,7 @@ coord_main(int argc, char **argv)
 	o.bcast_interval_ms = 500;
 	o.window = 4;
 	o.sat_window = 1;
+	o.measure_window = 4;
 	bench_parse_range("127.0.0.1-127.0.0.8", &o.src_first, &o.src_count);
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -513,6 +720,10 @@ coord_main(int argc, char **argv)
 		case 'X': o.saturate = atof(optarg); break;
 		case 'W': o.sat_window = atoi(optarg); break;
 		case 'h': o.hold = atof(optarg); break;
+		case 'y': o.steady = atof(optarg); break;
+		case 'Y': o.steady_rate = atof(optarg); break;
+		case 'C': o.syscalls = optarg; break;
+		case 'm': o.measure_window = atof(optarg); break;
 		case 'x': o.watch = (pid_t)atoi(optarg); break;
 		case 'j': o.json_path = optarg; break;
 		case 'L': o.label = optarg; break;
@@ -521,8 +732,13 @@ coord_main(int argc, char **argv)
 		}
 	}
 	if (o.port <= 0 || o.count < 1 || o.per_proc < 1 ||
-	    (o.broadcasts > 0 && o.control_port <= 0))
+	    (o.broadcasts > 0 && o.control_port <= 0) ||
+	    o.measure_window <= 0 || (o.syscalls != NULL &&
+	    strcmp(o.syscalls, "perf") != 0 &&
+	    strcmp(o.syscalls, "strace") != 0))
 		coord_usage();
+	if (o.steady_rate <= 0)
+		o.steady_rate = o.share_rate > 0 ? o.share_rate : 20000;
 	if (o.procs <= 0)
 		o.procs = (o.count + o.per_proc - 1) / o.per_proc;
 	if (o.procs > COORD_MAX_PROCS)
@@ -605,14 +821,24 @@ coord_main(int argc, char **argv)
 		snprintf(cmd, sizeof cmd, "shares %.3f %d\n",
 		    o.share_rate / o.procs, o.window);
 		json_object_set_new(out, "shares", coord_phase(&o, cmd,
-		    o.duration, o.share_rate, samples, "shares_start",
-		    "shares_end"));
+		    o.duration, o.share_rate, o.syscalls != NULL, samples,
+		    "shares_start", "shares_end"));
 		coord_note(&o, "share phase done");
+	}
+	if (o.steady > 0) {
+		/* A start all the processes share, after they all read it. */
+		snprintf(cmd, sizeof cmd, "steady %.3f %d %llu\n",
+		    o.steady_rate, nchildren,
+		    (unsigned long long)bench_now() + 20000000ull);
+		json_object_set_new(out, "steady", coord_phase(&o, cmd,
+		    o.steady, o.steady_rate, 1, samples, "steady_start",
+		    "steady_end"));
+		coord_note(&o, "steady phase done");
 	}
 	if (o.saturate > 0) {
 		snprintf(cmd, sizeof cmd, "saturate %d\n", o.sat_window);
 		json_object_set_new(out, "saturate", coord_phase(&o, cmd,
-		    o.saturate, 0, samples, "saturate_start",
+		    o.saturate, 0, 0, samples, "saturate_start",
 		    "saturate_end"));
 		coord_note(&o, "saturated phase done");
 	}

@@ -10,6 +10,12 @@
  *	proxy-1k.json proxy-10k.json proxy-19k.json	through sluice
  *	direct-10k.json direct-19k.json			the floor
  *	proxy-10k-lua.json				Lua hooks on
+ *
+ * The 10k scenarios' shares come in bursts ("shares") and steady, one at
+ * a time ("steady"); the syscalls-per-share rows read the window the
+ * coordinator counted in each, and say how many shares the proxy found
+ * per turn of its event loop (one epoll_wait each), which tells whether
+ * the steady pattern reached it as intended.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -32,10 +38,11 @@ struct row {
 	char		 ratio[16];
 	char		 target[32];
 	char		 verdict[8];
-	char		 note[160];
+	char		 note[320];
 	double		 num;		/* the headline number, NAN if none */
 	double		 fnum;
 	double		 rnum;
+	json_t		*detail;	/* more for the results file, or NULL */
 };
 
 static struct row	 rows[32];
@@ -50,6 +57,13 @@ static void	 report_fanout(const char *, const char *, const char *);
 static json_t	*report_get(json_t *, const char *);
 static double	 report_median_p99(const char *);
 static int	 report_dcmp(const void *, const void *);
+static void	 report_rate_label(char *, size_t, const char *,
+		     const char *, const char *);
+static void	 report_steady_cpu(const char *, const char *);
+static void	 report_syscalls(const char *, const char *, const char *,
+		     const char *);
+static void	 report_calls(char *, size_t, json_t *);
+static size_t	 report_behind(struct row *, const char *, const char *);
 
 /* Load DIR/NAME.json into the scenario map; NULL if absent. */
 static json_t *
@@ -160,6 +174,192 @@ report_median_p99(const char *name)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* "PREFIX 20k/sSUFFIX" from a phase's offered rate ("?" if missing). */
+static void
+report_rate_label(char *buf, size_t len, const char *prefix,
+    const char *path, const char *suffix)
+{
+	double	 rate = report_num("proxy-10k", path);
+
+	if (isnan(rate))
+		rate = report_num("direct-10k", path);
+	if (isnan(rate))
+		snprintf(buf, len, "%s?%s", prefix, suffix);
+	else if (rate >= 1000 && fmod(rate, 1000) == 0)
+		snprintf(buf, len, "%s%.0fk/s%s", prefix, rate / 1000, suffix);
+	else
+		snprintf(buf, len, "%s%.0f/s%s", prefix, rate, suffix);
+}
+
+/*
+ * The calls of a window, most frequent first, per share: "recvfrom 1.00
+ * sendto 1.00 ... other 0.01" ("other": the calls counted as a total only).
+ */
+static void
+report_calls(char *buf, size_t len, json_t *calls)
+{
+	struct {
+		const char	*name;
+		double		 v;
+	}		 c[32], t;
+	const char	*k;
+	json_t		*v;
+	double		 total = NAN, sum = 0;
+	size_t		 n = 0, i, j, off = 0;
+
+	buf[0] = '\0';
+	json_object_foreach(calls, k, v) {
+		if (strcmp(k, "total") == 0)
+			total = json_number_value(v);
+		else if (n < 32) {
+			c[n].name = k;
+			c[n++].v = json_number_value(v);
+		}
+	}
+	for (i = 1; i < n; i++) {
+		for (j = i; j > 0 && c[j].v > c[j - 1].v; j--) {
+			t = c[j];
+			c[j] = c[j - 1];
+			c[j - 1] = t;
+		}
+	}
+	for (i = 0; i < n && off < len; i++) {
+		sum += c[i].v;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s %.2f",
+		    i ? " " : "", c[i].name, c[i].v);
+	}
+	if (!isnan(total) && off < len)
+		snprintf(buf + off, len - off, " other %.2f", total - sum < 0 ?
+		    0 : total - sum);
+}
+
+/* CPU per share of the steady phase: its untraced window. */
+static void
+report_steady_cpu(const char *proxy, const char *direct)
+{
+	struct row	*r;
+	char		 label[64];
+	double		 a, b, turn;
+	size_t		 off;
+
+	report_rate_label(label, sizeof label, "CPU per share, steady ",
+	    "steady.offered_per_second", ", 10k");
+	r = report_row(label);
+	snprintf(r->target, sizeof r->target, "<= %.0f us", SHARE_TARGET);
+	a = report_num(proxy, "steady.window.proxy_cpu_per_share_us");
+	if (isnan(a))
+		return;
+	r->num = a;
+	snprintf(r->value, sizeof r->value, "%.1f us", a);
+	b = report_num(direct, "steady.window.proxy_cpu_per_share_us");
+	if (!isnan(b)) {
+		r->fnum = b;
+		snprintf(r->floor, sizeof r->floor, "%.1f us (pool)", b);
+		r->rnum = a / b;
+		snprintf(r->ratio, sizeof r->ratio, "%.2f", r->rnum);
+	}
+	snprintf(r->verdict, sizeof r->verdict, "%s", a <= SHARE_TARGET ?
+	    "PASS" : "FAIL");
+	turn = report_num(proxy, "steady.window_counted.shares_per_loop_turn");
+	off = report_behind(r, proxy, "steady");
+	snprintf(r->note + off, sizeof r->note - off, "answered %.0f/s, proxy "
+	    "%.2f cores, %.2f shares per loop turn; miners' ticks: %.0f%% one "
+	    "share, late p50/p99 %.0f/%.0f us; %.1f us while counted; share "
+	    "p50/p99 %.2f/%.2f ms",
+	    report_num(proxy, "steady.window.per_second"),
+	    report_num(proxy, "steady.window.proxy_cores"), turn,
+	    100 * report_num(proxy, "steady.ticks.one_share_fraction"),
+	    report_num(proxy, "steady.ticks.late.p50_us"),
+	    report_num(proxy, "steady.ticks.late.p99_us"),
+	    report_num(proxy,
+	    "steady.window_counted.proxy_cpu_per_share_us"),
+	    report_num(proxy, "steady.latency.p50_us") / 1000,
+	    report_num(proxy, "steady.latency.p99_us") / 1000);
+}
+
+/*
+ * Did the process fall behind in a phase's windows (more than 50 ms of
+ * shares in flight at the end of one)? Then say so first in the note;
+ * the length written.
+ */
+static size_t
+report_behind(struct row *r, const char *name, const char *phase)
+{
+	char	 path[128];
+	double	 q, qc, rate;
+	int	 n;
+
+	snprintf(path, sizeof path, "%s.window.in_flight_at_end", phase);
+	q = report_num(name, path);
+	snprintf(path, sizeof path, "%s.window_counted.in_flight_at_end",
+	    phase);
+	qc = report_num(name, path);
+	if (!isnan(qc) && (isnan(q) || qc > q))
+		q = qc;
+	snprintf(path, sizeof path, "%s.offered_per_second", phase);
+	rate = report_num(name, path);
+	if (isnan(q) || isnan(rate) || q <= 0.05 * rate)
+		return 0;
+	n = snprintf(r->note, sizeof r->note, "FELL BEHIND, %.0f shares in "
+	    "flight: ", q);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/* Syscalls per share of one phase's counted window, with the floor's. */
+static void
+report_syscalls(const char *proxy, const char *direct, const char *phase,
+    const char *label)
+{
+	struct row	*r = report_row(label);
+	char		 path[128], calls[200];
+	json_t		*w, *fw, *err;
+	double		 a, b;
+	size_t		 off;
+
+	snprintf(path, sizeof path, "%s.window_counted", phase);
+	w = report_get(json_object_get(scen, proxy), path);
+	fw = report_get(json_object_get(scen, direct), path);
+	snprintf(r->verdict, sizeof r->verdict, "info");
+	if (w == NULL) {
+		snprintf(r->note, sizeof r->note, "not counted (run-bench: "
+		    "perf or strace)");
+		return;
+	}
+	a = json_number_value(report_get(w,
+	    "syscalls_per_share.groups.total"));
+	if ((err = json_object_get(w, "syscalls_error")) != NULL ||
+	    json_object_get(w, "syscalls_per_share") == NULL) {
+		snprintf(r->note, sizeof r->note, "not counted: %s",
+		    err != NULL ? json_string_value(err) : "no counts");
+		return;
+	}
+	r->num = a;
+	snprintf(r->value, sizeof r->value, "%.2f", a);
+	if (fw != NULL && json_object_get(fw, "syscalls_per_share") != NULL) {
+		b = json_number_value(report_get(fw,
+		    "syscalls_per_share.groups.total"));
+		r->fnum = b;
+		snprintf(r->floor, sizeof r->floor, "%.2f (pool)", b);
+		r->rnum = a / b;
+		snprintf(r->ratio, sizeof r->ratio, "%.2f", r->rnum);
+	}
+	report_calls(calls, sizeof calls, report_get(w,
+	    "syscalls_per_share.calls"));
+	off = report_behind(r, proxy, phase);
+	snprintf(r->note + off, sizeof r->note - off, "%s; %.2f shares per "
+	    "loop turn; %.0f shares in %.1f s (%s)", calls, json_number_value(
+	    json_object_get(w, "shares_per_loop_turn")), json_number_value(
+	    json_object_get(w, "shares")), json_number_value(
+	    json_object_get(w, "syscalls_seconds")), json_string_value(
+	    json_object_get(w, "syscalls_tool")));
+	r->detail = json_pack("{s:O,s:O,s:O}", "per_share", report_get(w,
+	    "syscalls_per_share"), "shares_per_loop_turn", json_object_get(w,
+	    "shares_per_loop_turn"), "counts", json_object_get(w,
+	    "syscalls"));
+	if (r->detail == NULL)
+		r->detail = json_null();
+}
+
 /* Fan-out p50/p99/max through the proxy against the floor. */
 static void
 report_fanout(const char *proxy, const char *direct, const char *label)
@@ -213,7 +413,7 @@ report_main(int argc, char **argv)
 	const char	*dir = NULL, *out = NULL;
 	json_t		*meta = json_object(), *res, *arr, *v;
 	struct row	*r;
-	char		*eq;
+	char		*eq, label[64];
 	double		 a, b, c, d, e, f;
 	int		 ch, i;
 	FILE		*fp;
@@ -333,13 +533,19 @@ report_main(int argc, char **argv)
 			    b);
 		snprintf(r->verdict, sizeof r->verdict, "%s",
 		    a <= SHARE_TARGET ? "PASS" : "FAIL");
-		snprintf(r->note, sizeof r->note, "offered %.0f/s, answered "
-		    "%.0f/s, errors %.0f, proxy %.2f cores",
+		snprintf(r->note, sizeof r->note, "offered %.0f/s in bursts "
+		    "(every 1 ms), answered %.0f/s, errors %.0f, proxy %.2f "
+		    "cores, %.1f shares per proxy loop turn",
 		    report_num("proxy-10k", "shares.offered_per_second"),
 		    report_num("proxy-10k", "shares.per_second"),
 		    report_num("proxy-10k", "shares.errors"),
-		    report_num("proxy-10k", "shares.proxy_cores"));
+		    report_num("proxy-10k", "shares.proxy_cores"),
+		    report_num("proxy-10k",
+		    "shares.window_counted.shares_per_loop_turn"));
 	}
+	report_rate_label(label, sizeof label, "syscalls per share, 10k, ",
+	    "shares.offered_per_second", "");
+	report_syscalls("proxy-10k", "direct-10k", "shares", label);
 	r = report_row("share latency p50/p99, 10k, 20k/s");
 	if (!isnan(a = report_num("proxy-10k", "shares.latency.p50_us"))) {
 		b = report_num("proxy-10k", "shares.latency.p99_us");
@@ -357,6 +563,10 @@ report_main(int argc, char **argv)
 		}
 		snprintf(r->verdict, sizeof r->verdict, "info");
 	}
+	report_steady_cpu("proxy-10k", "direct-10k");
+	report_rate_label(label, sizeof label, "syscalls per share, steady ",
+	    "steady.offered_per_second", "");
+	report_syscalls("proxy-10k", "direct-10k", "steady", label);
 	r = report_row("saturated shares/s, 10k");
 	if (!isnan(a = report_num("proxy-10k", "saturate.per_second"))) {
 		r->num = a;
@@ -429,6 +639,9 @@ report_main(int argc, char **argv)
 			    json_null() : json_real(r->fnum));
 			json_object_set_new(v, "ratio_number", isnan(r->rnum) ?
 			    json_null() : json_real(r->rnum));
+			if (r->detail != NULL)
+				json_object_set_new(v, "detail", r->detail);
+			r->detail = NULL;
 			json_array_append_new(arr, v);
 		}
 		res = json_pack("{s:o,s:o,s:o}", "meta", meta, "rows", arr,
@@ -440,6 +653,10 @@ report_main(int argc, char **argv)
 		fclose(fp);
 		json_decref(res);
 	} else {
+		for (i = 0; i < nrows; i++) {
+			if (rows[i].detail != NULL)
+				json_decref(rows[i].detail);
+		}
 		json_decref(meta);
 		json_decref(scen);
 	}

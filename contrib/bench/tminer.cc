@@ -6,7 +6,9 @@
  *	coordinator -> child		child -> coordinator
  *					ready {json}	(every login done)
  *	shares RATE WINDOW		(starts the rate phase)
+ *	steady RATE PROCS START		(starts the paced phase)
  *	saturate WINDOW			(starts the closed-loop phase)
+ *	mark				mark {json}	(counts so far)
  *	stop				stopped {json}	(replies drained)
  *	finish				summary {json}, then exit
  *
@@ -23,8 +25,19 @@
  * are raw descriptors with libevent events, read once per wakeup into a
  * shared buffer: the cheapest a client can be, so that it is not what
  * gets measured.
+ *
+ * The rate phase sends what is due every millisecond, so a proxy sees
+ * the shares in bursts. The steady phase sends one share per tick of a
+ * timerfd, RATE/PROCS ticks a second in each process, the processes'
+ * ticks offset by 1/RATE from each other so that they interleave (START
+ * is a CLOCK_MONOTONIC time they all share): the shares arrive one at a
+ * time, as from a farm. Its wakeups are counted by how many shares each
+ * sent (more than one when it came a tick late) and timed against their
+ * tick.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -48,6 +61,7 @@
 #define TM_BCAST	128	/* broadcasts remembered */
 #define TM_KINDS	16	/* distinct error messages counted */
 #define TM_DRAIN_MS	3000	/* wait for replies after "stop" */
+#define TM_BURSTS	6	/* shares per steady wakeup: 1 2 3 4 5-8 9+ */
 
 enum tm_state {
 	TM_IDLE,
@@ -60,6 +74,7 @@ enum tm_state {
 enum tm_phase {
 	TM_PHASE_NONE,
 	TM_PHASE_RATE,
+	TM_PHASE_STEADY,
 	TM_PHASE_SATURATE,
 	TM_PHASE_DRAIN
 };
@@ -148,6 +163,14 @@ static struct {
 	uint64_t	 outstanding;
 	struct hist	*ph_lat;
 	struct tmkinds	 ph_kinds;
+
+	int		 st_fd;		/* the steady phase's timerfd */
+	struct event	*st_ev;
+	uint64_t	 st_first;	/* first tick, CLOCK_MONOTONIC ns */
+	uint64_t	 st_period;	/* ns between this process's ticks */
+	uint64_t	 st_wakeups;
+	uint64_t	 st_burst[TM_BURSTS];
+	struct hist	*st_late;	/* wakeup time minus tick time */
 } tm;
 
 static void	 tm_launch(evutil_socket_t, short, void *);
@@ -166,6 +189,10 @@ static void	 tm_close(struct tmm *);
 static void	 tm_settle(void);
 static void	 tm_timeouts(evutil_socket_t, short, void *);
 static void	 tm_share_tick(evutil_socket_t, short, void *);
+static struct tmm *tm_next_miner(void);
+static void	 tm_steady_begin(double, int, uint64_t);
+static void	 tm_steady_tick(evutil_socket_t, short, void *);
+static json_t	*tm_steady_json(void);
 static void	 tm_drain_tick(evutil_socket_t, short, void *);
 static void	 tm_ctl_read(evutil_socket_t, short, void *);
 static int	 tm_ctl_line(void *, char *, size_t);
@@ -196,6 +223,8 @@ tminer_child(const struct tminer_args *a)
 	tm.h_login = hist_new();
 	tm.h_connect = hist_new();
 	tm.ph_lat = hist_new();
+	tm.st_late = hist_new();
+	tm.st_fd = -1;
 	if (tm.scratch == NULL)
 		bench_fatal("malloc");
 	bench_nonblock(a->ctlfd);
@@ -691,13 +720,29 @@ tm_submit(struct tmm *m)
 		tm_fail(m, &tm.drops, "write failed");
 }
 
+/* The next miner, round-robin, that can take a share; NULL if none. */
+static struct tmm *
+tm_next_miner(void)
+{
+	struct tmm	*m;
+	int		 scanned;
+
+	for (scanned = 0; scanned < tm.a->count; scanned++) {
+		m = &tm.m[tm.rr];
+		tm.rr = (tm.rr + 1) % tm.a->count;
+		if (m->state == TM_READY && m->has_job &&
+		    m->npend < tm.window)
+			return m;
+	}
+	return NULL;
+}
+
 /* Rate phase: send what is due, round-robin over miners with room. */
 static void
 tm_share_tick(evutil_socket_t fd, short what, void *arg)
 {
 	uint64_t	 due;
-	int		 scanned;
-	struct tmm	*m = NULL;
+	struct tmm	*m;
 
 	(void)fd;
 	(void)what;
@@ -706,14 +751,7 @@ tm_share_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	due = (uint64_t)(tm.rate * (double)(bench_now() - tm.ph_t0) / 1e9);
 	while (tm.ph_due < due) {
-		for (scanned = 0; scanned < tm.a->count; scanned++) {
-			m = &tm.m[tm.rr];
-			tm.rr = (tm.rr + 1) % tm.a->count;
-			if (m->state == TM_READY && m->has_job &&
-			    m->npend < tm.window)
-				break;
-		}
-		if (scanned == tm.a->count) {
+		if ((m = tm_next_miner()) == NULL) {
 			/* Nobody has room: the offered load is not met. */
 			tm.ph_skipped += due - tm.ph_due;
 			tm.ph_due = due;
@@ -722,6 +760,99 @@ tm_share_tick(evutil_socket_t fd, short what, void *arg)
 		tm_submit(m);
 		tm.ph_due++;
 	}
+}
+
+/*
+ * Start the steady phase: RATE shares a second over PROCS processes, this
+ * one's ticks at START + index/RATE + k*PROCS/RATE, one share each.
+ */
+static void
+tm_steady_begin(double rate, int procs, uint64_t start)
+{
+	struct itimerspec	 its;
+	uint64_t		 gap;
+
+	tm_phase_begin(TM_PHASE_STEADY);
+	if (start > tm.ph_t0)
+		tm.ph_t0 = start;	/* the phase's time starts at a tick */
+	tm.window = TM_WINDOW_MAX;
+	memset(tm.st_burst, 0, sizeof tm.st_burst);
+	memset(tm.st_late, 0, sizeof *tm.st_late);
+	tm.st_wakeups = 0;
+	if (rate <= 0 || procs < 1)
+		return;
+	gap = (uint64_t)(1e9 / rate + 0.5);
+	tm.st_period = gap * (uint64_t)procs;
+	tm.st_first = start + gap * (uint64_t)tm.a->index;
+	if (tm.st_fd == -1) {
+		/* The wakeups of a 50 us default slack would bunch up. */
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+		tm.st_fd = timerfd_create(CLOCK_MONOTONIC,
+		    TFD_NONBLOCK | TFD_CLOEXEC);
+		if (tm.st_fd == -1)
+			bench_fatal("miners: timerfd_create");
+		tm.st_ev = event_new(tm.base, tm.st_fd, EV_READ | EV_PERSIST,
+		    tm_steady_tick, NULL);
+	}
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = (time_t)(tm.st_first / 1000000000ull);
+	its.it_value.tv_nsec = (long)(tm.st_first % 1000000000ull);
+	its.it_interval.tv_sec = (time_t)(tm.st_period / 1000000000ull);
+	its.it_interval.tv_nsec = (long)(tm.st_period % 1000000000ull);
+	if (timerfd_settime(tm.st_fd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		bench_fatal("miners: timerfd_settime");
+	event_add(tm.st_ev, NULL);
+}
+
+/* Steady phase: one share per tick that has passed since the last. */
+static void
+tm_steady_tick(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t	 exp, now, due, n = 0;
+	struct tmm	*m;
+
+	(void)what;
+	(void)arg;
+	if (read(fd, &exp, sizeof exp) != (ssize_t)sizeof exp)
+		return;
+	if (tm.phase != TM_PHASE_STEADY)
+		return;
+	now = bench_now();
+	if (now < tm.st_first)
+		return;
+	due = (now - tm.st_first) / tm.st_period + 1;
+	if (due > tm.ph_due)
+		hist_add(tm.st_late, now - (tm.st_first + tm.ph_due *
+		    tm.st_period));
+	while (tm.ph_due < due) {
+		if ((m = tm_next_miner()) == NULL) {
+			tm.ph_skipped += due - tm.ph_due;
+			tm.ph_due = due;
+			break;
+		}
+		tm_submit(m);
+		tm.ph_due++;
+		n++;
+	}
+	if (n == 0)
+		return;
+	tm.st_wakeups++;
+	tm.st_burst[n <= 4 ? n - 1 : n <= 8 ? 4 : 5]++;
+}
+
+/* What the steady phase's ticks looked like. */
+static json_t *
+tm_steady_json(void)
+{
+	json_t	*b = json_array();
+	int	 i;
+
+	for (i = 0; i < TM_BURSTS; i++)
+		json_array_append_new(b, json_integer(
+		    (json_int_t)tm.st_burst[i]));
+	return json_pack("{s:I,s:I,s:o,s:o}", "period_ns",
+	    (json_int_t)tm.st_period, "wakeups", (json_int_t)tm.st_wakeups,
+	    "per_wakeup", b, "late", hist_json(tm.st_late));
 }
 
 /* Start a share phase: zero its counters. */
@@ -759,6 +890,9 @@ tm_drain_tick(evutil_socket_t fd, short what, void *arg)
 	    "errors_by", tm_kinds_json(&tm.ph_kinds),
 	    "cpu_ns", (json_int_t)(bench_cpu_self() - tm.ph_cpu0),
 	    "wall_ns", (json_int_t)(bench_now() - tm.ph_t0));
+	if (tm.st_period != 0)
+		json_object_set_new(o, "steady", tm_steady_json());
+	tm.st_period = 0;
 	tm.phase = TM_PHASE_NONE;
 	tm_report("stopped", o);
 }
@@ -784,8 +918,10 @@ static int
 tm_ctl_line(void *arg, char *line, size_t len)
 {
 	struct timeval	 ms = { 0, 1000 }, ten = { 0, 10000 };
+	struct itimerspec its;
+	unsigned long long start;
 	double		 rate = 0;
-	int		 window = 1, i, j;
+	int		 window = 1, procs, i, j;
 
 	(void)arg;
 	(void)len;
@@ -795,6 +931,9 @@ tm_ctl_line(void *arg, char *line, size_t len)
 		tm.window = window < 1 ? 1 : window > TM_WINDOW_MAX ?
 		    TM_WINDOW_MAX : window;
 		event_add(tm.share_ev, &ms);
+	} else if (sscanf(line, "steady %lf %d %llu", &rate, &procs,
+	    &start) == 3) {
+		tm_steady_begin(rate, procs, (uint64_t)start);
 	} else if (sscanf(line, "saturate %d", &window) == 1) {
 		tm_phase_begin(TM_PHASE_SATURATE);
 		tm.window = window < 1 ? 1 : window > TM_WINDOW_MAX ?
@@ -803,8 +942,18 @@ tm_ctl_line(void *arg, char *line, size_t len)
 			for (i = 0; i < tm.a->count; i++)
 				tm_submit(&tm.m[i]);
 		}
+	} else if (strcmp(line, "mark") == 0) {
+		tm_report("mark", json_pack("{s:I,s:I,s:I,s:I}", "sent",
+		    (json_int_t)tm.ph_sent, "ok", (json_int_t)tm.ph_ok,
+		    "errors", (json_int_t)tm.ph_err, "at_ns",
+		    (json_int_t)bench_now()));
 	} else if (strcmp(line, "stop") == 0) {
 		event_del(tm.share_ev);
+		if (tm.st_fd != -1) {
+			event_del(tm.st_ev);
+			memset(&its, 0, sizeof its);
+			timerfd_settime(tm.st_fd, 0, &its, NULL);
+		}
 		tm.ph_answered_at_stop = tm.ph_ok + tm.ph_err;
 		tm.ph_active_ns = bench_now() - tm.ph_t0;
 		tm.phase = TM_PHASE_DRAIN;

@@ -10,7 +10,6 @@
  * The 2 s kill/restart schedule is the stimulus under test, not a wait
  * for state; every wait for state is on a process exit or a log line.
  */
-#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -31,47 +30,6 @@
 #define WAIT_MS		5000
 
 TestSuite(flap, .timeout = FLAP_SECONDS + 60);
-
-/* The sluice-bench binary, next to sluice in the build folder. */
-static const char *
-bench_bin(void)
-{
-	const char	*b = getenv("SLUICE_BENCH");
-
-	cr_assert(b != NULL && *b != '\0', "SLUICE_BENCH must name "
-	    "sluice-bench (make integration sets it)");
-	return b;
-}
-
-/* Start sluice-bench with args, output to file; returns its pid. */
-static pid_t
-bench_spawn(const char *const args[], const char *out)
-{
-	const char	*argv[24];
-	pid_t		 pid;
-	int		 i, fd;
-
-	argv[0] = bench_bin();
-	for (i = 0; args[i] != NULL && i < 22; i++)
-		argv[i + 1] = args[i];
-	argv[i + 1] = NULL;
-	pid = fork();
-	cr_assert(pid != -1);
-	if (pid == 0) {
-		/* Never outlive the test, even one that failed half-way. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
-			_exit(1);
-		fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd != -1) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
 
 /* A test pool on port; returns its pid. */
 static pid_t

@@ -5,7 +5,6 @@
  * lines stay at -v and in the access log.
  */
 #include <sys/resource.h>
-#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -23,38 +22,6 @@
 #define WAIT_MS		5000
 
 TestSuite(logs, .timeout = 120);
-
-/* Run sluice-bench with args, output to out; returns its pid. */
-static pid_t
-bench_spawn(const char *const args[], const char *out)
-{
-	const char	*bench = getenv("SLUICE_BENCH"), *argv[24];
-	pid_t		 pid;
-	int		 i, fd;
-
-	cr_assert(bench != NULL && *bench != '\0', "SLUICE_BENCH must name "
-	    "sluice-bench (make integration sets it)");
-	argv[0] = bench;
-	for (i = 0; args[i] != NULL && i < 22; i++)
-		argv[i + 1] = args[i];
-	argv[i + 1] = NULL;
-	pid = fork();
-	cr_assert(pid != -1);
-	if (pid == 0) {
-		/* Never outlive the test, even one that failed half-way. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
-			_exit(1);
-		fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd != -1) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
 
 /* Count the lines of the daemon's log. */
 static int

@@ -501,6 +501,47 @@ proxy_drain(struct proxy *p, int ms)
 		    left_ms(deadline));
 }
 
+/* The sluice-bench binary, next to sluice in the build folder. */
+const char *
+bench_bin(void)
+{
+	const char	*b = getenv("SLUICE_BENCH");
+
+	cr_assert(b != NULL && *b != '\0', "SLUICE_BENCH must name "
+	    "sluice-bench (make integration sets it)");
+	return b;
+}
+
+/* Start sluice-bench with args, output to file; returns its pid. */
+pid_t
+bench_spawn(const char *const args[], const char *out)
+{
+	const char	*argv[24];
+	pid_t		 pid;
+	int		 i, fd;
+
+	argv[0] = bench_bin();
+	for (i = 0; args[i] != NULL && i < 22; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	pid = fork();
+	cr_assert(pid != -1);
+	if (pid == 0) {
+		/* Never outlive the test, even one that failed half-way. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(1);
+		fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* Send sig to the running daemon. */
 void
 proxy_signal(struct proxy *p, int sig)

@@ -90,6 +90,9 @@ bool		 proxy_wait_log(struct proxy *, const char *substring,
 		     int timeout_ms);
 int		 proxy_log_count(struct proxy *, const char *substring);
 void		 proxy_drain(struct proxy *, int ms);
+/* sluice-bench ($SLUICE_BENCH), for tests with real pools and miners. */
+const char	*bench_bin(void);
+pid_t		 bench_spawn(const char *const args[], const char *out);
 void		 proxy_dump_log(struct proxy *);
 void		 proxy_signal(struct proxy *, int sig);
 bool		 proxy_exited(struct proxy *, int timeout_ms);

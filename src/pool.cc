@@ -385,10 +385,22 @@ pool_event(struct bufferevent *bev, short what, void *arg)
 	int		 dnserr;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		int one = 1;
+		int one = 1, idle = p->conf->pool_response_timeout, intvl = 1,
+		    cnt = 2;
+		evutil_socket_t fd = bufferevent_getfd(bev);
 		/* Shares are small lines that must not wait for Nagle. */
-		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
-		    &one, sizeof one);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		/*
+		 * A pool host that vanishes (a dead machine, a black-holed
+		 * path) on a quiet connection is found by the kernel's
+		 * keepalive within pool-response-timeout + 2 s, even when
+		 * no request is waiting for an answer.
+		 */
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+		    sizeof intvl);
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 		log_debug("pool %llu: connected to %s%s",
 		    (unsigned long long)p->id, p->name, p->tls ? " (tls)" : "");
 		if (!p->tls) {

@@ -111,6 +111,7 @@ struct config {
 	int		 max_upstreams;
 	int		 pool_connect_timeout;
 	int		 pool_response_timeout;
+	int		 pool_quiet_probe;	/* s of pool silence, 0 = off */
 	size_t		 max_output;	/* bytes queued to one miner */
 	int		 workers_max;
 	char		**lua_scripts;	/* absolute paths, in load order */

@@ -38,6 +38,7 @@ static const char *config_top_keys[] = {
 	"failover-standby", "watch", "verbose", "log-file",
 	"syslog", "print-time", "background", "pid-file", "max-connections",
 	"max-upstreams", "pool-connect-timeout", "pool-response-timeout",
+	"pool-quiet-probe",
 	"miner-output-limit", "workers-max", "lua", "policy", "rate-limit",
 	NULL
 };
@@ -828,6 +829,10 @@ config_limits(struct cfgctx *cx, struct config *c, json_t *root)
 	config_int(cx, root, "pool-response-timeout", "pool-response-timeout",
 	    1, 3600, 5, &n);
 	c->pool_response_timeout = (int)n;
+	/* Absent: probe a quiet pool after pool-response-timeout. */
+	config_int(cx, root, "pool-quiet-probe", "pool-quiet-probe", 0, 3600,
+	    c->pool_response_timeout, &n);
+	c->pool_quiet_probe = (int)n;
 	config_int(cx, root, "miner-output-limit", "miner-output-limit", 4096,
 	    64 << 20, 65536, &n);
 	c->max_output = (size_t)n;

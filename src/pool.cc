@@ -56,6 +56,8 @@ struct pool {
 	int64_t		 login_seq;
 	time_t		 state_since;
 	time_t		 last_send;
+	time_t		 last_recv;	/* last tick that saw rx grow */
+	uint64_t	 last_rx;
 	time_t		 login_sent;
 	struct shareq	 pending;	/* in send order */
 	size_t		 npending;
@@ -774,6 +776,11 @@ pool_tick(struct pool *p, time_t now)
 			pool_close(p, POOL_FAIL_TIMEOUT, "no login reply");
 		return;
 	case POOL_ACTIVE:
+		/* Seen here, once a second, not on every line. */
+		if (p->rx != p->last_rx) {
+			p->last_rx = p->rx;
+			p->last_recv = now;
+		}
 		break;
 	case POOL_CLOSED:
 		return;
@@ -792,8 +799,19 @@ pool_tick(struct pool *p, time_t now)
 		pool_close(p, POOL_FAIL_TIMEOUT, "no reply to keepalived");
 		return;
 	}
-	if ((c->pools[p->index].keepalive || p->ext_keepalive) &&
-	    p->keepalive_seq == 0 && now - p->last_send >= POOL_KEEPALIVE_IDLE) {
+	/*
+	 * A keepalived goes out when the pool asked for them (every minute
+	 * without traffic), and as a probe when the pool has said nothing for
+	 * pool-quiet-probe seconds with nothing left to answer: a pool process
+	 * that keeps its socket but stops answering is found within
+	 * pool-quiet-probe + pool-response-timeout. Any answer, even an error
+	 * from a pool that knows no keepalived, proves it alive.
+	 */
+	if (p->keepalive_seq == 0 &&
+	    (((c->pools[p->index].keepalive || p->ext_keepalive) &&
+	    now - p->last_send >= POOL_KEEPALIVE_IDLE) ||
+	    (c->pool_quiet_probe > 0 && TAILQ_EMPTY(&p->pending) &&
+	    now - p->last_recv >= c->pool_quiet_probe))) {
 		p->keepalive_seq = ++p->seq;
 		p->keepalive_sent = now;
 		n = snprintf(buf, sizeof buf, "{\"id\":%lld,\"jsonrpc\":\"2.0\","

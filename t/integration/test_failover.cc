@@ -1010,3 +1010,69 @@ Test(failover, standby_follows_reload)
 	free(conf);
 	free(conf2);
 }
+
+/*
+ * A primary that goes quiet in mid-session, with nothing left to answer:
+ * after pool-quiet-probe seconds of silence it gets a keepalived, and
+ * leaving that unanswered for pool-response-timeout fails it over. A
+ * quiet pool that answers the probe (the standby here) stays up.
+ */
+Test(failover, silent_mid_session)
+{
+	int		 bind = free_port();
+	struct tlisten	*prim = tl_listen(0), *back = tl_listen(0);
+	char		*conf, *line;
+	struct proxy	*p;
+	struct tconn	*pc, *bc;
+	struct tjob	 a1, b1;
+	char		 ablob[256], bblob[256];
+	struct fm	 m;
+	json_t		*j;
+	long long	 deadline, t0;
+
+	cr_assert(asprintf(&conf, "{\"mode\":\"nicehash\",\"bind\":[{\"host\":"
+	    "\"127.0.0.1\",\"port\":%d}],\"pools\":[{\"url\":\"127.0.0.1:%d\","
+	    "\"user\":\"WALLET\",\"pass\":\"x\"},{\"url\":\"127.0.0.1:%d\","
+	    "\"user\":\"BACKUP\",\"pass\":\"x\"}],\"retries\":1,"
+	    "\"retry-pause\":1,\"failover-standby\":true,"
+	    "\"pool-response-timeout\":2,\"pool-quiet-probe\":2,"
+	    "\"watch\":false}\n", bind, prim->port, back->port) != -1);
+	p = proxy_start(conf);
+	job_variant(&a1, ablob, "a1", 'a');
+	job_variant(&b1, bblob, "b1", 'f');
+	pc = pool_up(p, prim, "WALLET", "s1", &a1);
+	bc = pool_up(p, back, "BACKUP", "standby-session", &b1);
+	cr_assert(proxy_wait_log(p, "type=pool_standby", WAIT_MS));
+	fm_login(p, bind, &m);
+	cr_assert_str_eq(m.job_id, "a1");
+
+	/* The standby answers its probes; the primary never does. */
+	deadline = mono_ms() + 2000 + 2000 + 3000;
+	while (proxy_log_count(p, "no reply to keepalived") == 0) {
+		cr_assert_lt(mono_ms(), deadline, "the quiet primary was "
+		    "never probed and given up");
+		if ((j = tc_recv(bc, 100)) != NULL)
+			json_decref(j);
+	}
+	t0 = mono_ms();
+	line = tc_recv_line(pc, 0);
+	cr_assert(line != NULL && strstr(line, "\"keepalived\"") != NULL,
+	    "the primary got no keepalived probe: %s", line);
+	free(line);
+	j = tc_recv(m.c, 1000);
+	if (j == NULL)
+		proxy_dump_log(p);
+	cr_assert(j != NULL, "no job from the backup within 1 s");
+	cr_assert_str_eq(jstr(j, "params.job_id"), "b1", "%s", jtext(j));
+	cr_assert_lt(mono_ms() - t0, 1000);
+	json_decref(j);
+	cr_assert_geq(bc->keepalived, 1, "the standby was never probed");
+	cr_assert(proxy_log_count(p, "reason=standby") == 1);
+	tc_close(m.c);
+	tc_close(pc);
+	tc_close(bc);
+	tl_close(prim);
+	tl_close(back);
+	proxy_finish(p);
+	free(conf);
+}

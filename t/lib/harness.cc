@@ -782,6 +782,7 @@ tc_connect(int port)
 
 static bool	 tc_tls_write(struct tconn *, const char *, size_t, int64_t);
 static void	 tc_tls_fill(struct tconn *);
+static void	 send_json(struct tconn *, json_t *);
 
 /* Write all of buf; false if the peer is gone. A 10 s stall fails. */
 bool
@@ -1075,13 +1076,30 @@ tc_recv_wire(struct tconn *c, int timeout_ms)
 	json_t		*j;
 	char		*line;
 
-	if ((line = tc_recv_line(c, timeout_ms)) == NULL)
-		return NULL;
-	j = json_loads(line, 0, &err);
-	cr_assert(j != NULL, "received a line that is not JSON (%s): %.300s",
-	    err.text, line);
-	free(line);
-	return j;
+	int64_t		 deadline = now_ms() + timeout_ms;
+	const char	*method;
+
+	for (;;) {
+		if ((line = tc_recv_line(c, left_ms(deadline))) == NULL)
+			return NULL;
+		j = json_loads(line, 0, &err);
+		cr_assert(j != NULL, "received a line that is not JSON (%s): "
+		    "%.300s", err.text, line);
+		free(line);
+		/*
+		 * The proxy probes a quiet pool with keepalived (and never
+		 * sends one to a miner): answer it as a live pool does, so a
+		 * test sees only the traffic it is about.
+		 */
+		method = json_string_value(json_object_get(j, "method"));
+		if (method == NULL || strcmp(method, "keepalived") != 0)
+			return j;
+		c->keepalived++;
+		send_json(c, json_pack("{s:O, s:s, s:n, s:{s:s}}", "id",
+		    json_object_get(j, "id"), "jsonrpc", "2.0", "error",
+		    "result", "status", "KEEPALIVED"));
+		json_decref(j);
+	}
 }
 
 /* The next message (put-aside ones first), or NULL on timeout or EOF. */

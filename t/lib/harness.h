@@ -58,6 +58,7 @@ struct tconn {
 	int	 eof;
 	json_t	*stash;		/* messages put aside by tc_recv_reply */
 	void	*ssl;		/* SSL *, once TLS is started */
+	int	 keepalived;	/* probes answered, as a live pool does */
 };
 
 /* A job as the fake pool sends it. */

@@ -7,6 +7,8 @@
 #include "sluice.h"
 #include "stats.h"
 
+#define CONFIG_MAX_COINS	32
+
 /* config.cc */
 enum proxy_mode {
 	MODE_NICEHASH,
@@ -52,6 +54,29 @@ struct pool_conf {
 	int		 enabled;
 };
 
+/*
+ * A coin: its own pool list, failover chain and upstreams (coins.h). The
+ * top-level "pools" are the coin named "default".
+ */
+struct coin_conf {
+	char		*name;
+	char		*algo;		/* "algo", else the first pool's */
+	struct pool_conf *pools;	/* enabled pools only, in order */
+	size_t		 npools;
+};
+
+/* "switch": the sources of the user->coin map (coins.cc). */
+struct switch_conf {
+	char		*user;		/* Basic auth of /switch; NULL: 404 */
+	char		*password;
+	char		*user_coin_url;	/* the periodic pull, or NULL */
+	int		 interval;	/* s between pulls */
+	int		 timeout;	/* s per pull */
+	char		*state_file;	/* the map on disk (absolute) */
+	char		*redis;		/* redis://[:pw@]host:port/db, or NULL */
+	int		 grace;		/* s an old upstream waits for shares */
+};
+
 struct tls_conf {
 	int		 enabled;
 	char		*cert;
@@ -83,8 +108,12 @@ struct config {
 	enum proxy_mode	 mode;
 	struct bind_conf *binds;
 	size_t		 nbinds;
-	struct pool_conf *pools;	/* enabled pools only, in order */
+	struct coin_conf *coins;	/* at least one */
+	size_t		 ncoins;
+	size_t		 default_coin;	/* index of default-coin */
+	struct pool_conf *pools;	/* the default coin's (not owned) */
 	size_t		 npools;
+	struct switch_conf sw;
 	struct tls_conf	 tls;
 	struct http_conf http;
 	char		*access_password;
@@ -134,6 +163,9 @@ int		 config_parse_url(const char *, char **host, int *port,
 		     int *tls, const char **why);
 int		 config_standby(const struct config *);
 int		 config_pools_equal(const struct config *, const struct config *);
+const struct coin_conf *config_coin(const struct config *, const char *name);
+int		 config_coin_index(const struct config *, const char *name);
+int		 config_coin_name_ok(const char *, size_t len);
 
 
 #endif /* SLUICE_CONFIG_H */

@@ -13,6 +13,7 @@ struct miner;
 /* events.cc: the one place that calls each subsystem, in order. */
 void		 events_connect(struct miner *);
 void		 events_login(struct miner *);
+void		 events_switch(struct miner *, const char *was);
 void		 events_share(struct share *, enum share_result,
 		     const char *message);
 void		 events_close(struct miner *, const char *why);

@@ -19,6 +19,8 @@ void		 logfile_reopen(const struct config *);
 void		 logfile_flush(void);
 void		 logfile_close(void);
 void		 logfile_connect(const struct peer *);
+void		 logfile_switch(const struct peer *, const char *from,
+		     const char *to);
 void		 logfile_disconnect(const struct peer *, uint64_t rx, uint64_t tx,
 		     long long seconds, const char *reason);
 void		 logfile_share(const struct peer *, const struct share *,

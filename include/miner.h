@@ -38,6 +38,10 @@ struct miner {
 
 	struct upstream	*upstream;	/* the splitter's, or NULL */
 	int		 slot;		/* nicehash: fixed byte; else -1 */
+	uint64_t	 prev_upstream;	/* id of the one before a coin switch,
+					   for late shares; 0: none */
+	char		*algos;		/* login's algo list, "a,b" interned;
+					   NULL: none sent */
 
 	time_t		 connected;	/* monotonic seconds */
 	time_t		 last_active;

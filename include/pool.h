@@ -11,6 +11,7 @@
 
 struct config;
 struct job;
+struct pool_conf;
 struct pool;
 struct share;
 struct strategy;
@@ -37,7 +38,8 @@ enum pool_fail {
 	POOL_FAIL_MAX
 };
 
-struct pool	*pool_connect(struct strategy *, struct config *, int index);
+struct pool	*pool_connect(struct strategy *, struct config *,
+		     const struct pool_conf *, int index);
 void		 pool_close(struct pool *, enum pool_fail, const char *why);
 void		 pool_detach(struct pool *);
 void		 pool_attach(struct pool *, struct strategy *);
@@ -50,6 +52,7 @@ const char	*pool_state_text(enum pool_state);
 const char	*pool_name(const struct pool *);
 int		 pool_index(const struct pool *);
 int		 pool_is_open(const struct pool *);
+size_t		 pool_pending(const struct pool *);
 extern uint64_t	 pool_fail_counts[POOL_FAIL_MAX];
 
 /* strategy.cc: failover over the ordered pool list, for one owner. */
@@ -60,7 +63,8 @@ struct strategy_ops {
 	void	(*on_down)(void *owner);
 };
 
-struct strategy	*strategy_new(const struct strategy_ops *, void *owner);
+struct strategy	*strategy_new(const struct strategy_ops *, void *owner,
+		     const char *coin);
 void		 strategy_free(struct strategy *);
 void		 strategy_set_login(struct strategy *, char *user, char *pass);
 void		 strategy_login(const struct strategy *, const char **user,
@@ -76,7 +80,6 @@ void		 strategy_tick(struct strategy *, time_t now);
 int		 strategy_backoff(int pause, int max, int n);
 void		 strategy_standby_tick(time_t now);
 void		 strategy_standby_stop(void);
-int		 strategy_standby_adopt(struct pool *);
 /* From pool.cc, about a pool the strategy owns. */
 void		 strategy_pool_ready(struct strategy *, struct pool *,
 		     struct job *);

@@ -46,6 +46,9 @@
 #ifndef SLUICE_CONFDIR
 #define SLUICE_CONFDIR "/etc/sluice"
 #endif
+#ifndef SLUICE_STATEDIR
+#define SLUICE_STATEDIR "/var/lib/sluice"	/* systemd's StateDirectory */
+#endif
 
 #define SLUICE_AGENT		"sluice/" SLUICE_VERSION
 #define SLUICE_MAX_LINE		16384	/* stratum line limit, both sides */

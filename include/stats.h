@@ -155,6 +155,27 @@ unsigned	 stats_counter_len(const struct stats_counter *);
 uint64_t	 stats_counter_value(const struct stats_counter *, unsigned);
 const char	*stats_counter_label(const struct stats_counter *, unsigned);
 const char	*stats_counter_key(const struct stats_counter *, unsigned);
+/*
+ * A hashrate over the stats windows for one thing (a worker, a coin), in
+ * fixed memory: 10 s, 300 s and 3600 s buckets (the 60 s, 600 s/1 h and
+ * 12 h/24 h windows) and the total since it was made.
+ */
+#define STATS_RATE_R1	6
+#define STATS_RATE_R2	12
+#define STATS_RATE_R3	24
+struct stats_rate {
+	int64_t		 created_ms;	/* stats clock (stats_uptime_ms) */
+	uint64_t	 hashes;	/* since created */
+	uint32_t	 last[3];	/* newest bucket of each ring */
+	uint64_t	 r1[STATS_RATE_R1];
+	uint64_t	 r2[STATS_RATE_R2];
+	uint64_t	 r3[STATS_RATE_R3];
+};
+void		 stats_rate_init(struct stats_rate *, int64_t now_ms);
+void		 stats_rate_add(struct stats_rate *, uint64_t diff,
+		     int64_t now_ms);
+double		 stats_rate_get(struct stats_rate *, enum stats_window,
+		     int64_t now_ms);
 void		 stats_ring_add(uint64_t *, unsigned n, uint32_t *last,
 		     uint32_t idx, uint64_t amount);
 uint64_t	 stats_ring_sum(uint64_t *, unsigned n, uint32_t *last,

@@ -57,6 +57,7 @@ struct upstream {
 	struct nonceset	 prev_seen;
 	uint64_t	 njobs;		/* jobs received */
 	struct upstream_stats ustats;	/* stats.cc */
+	char		*coin;		/* its coin's name, interned */
 
 	/* What the splitter keeps; the other mode leaves these zero. */
 	struct nonce_storage *slots;	/* nicehash: owned */
@@ -65,6 +66,7 @@ struct upstream {
 	struct miner	*miner;		/* simple: NULL while idle */
 	time_t		 idle_since;	/* simple: kept for reuse since */
 	int		 custom_login;	/* simple: the policy's pool login */
+	time_t		 retire_at;	/* simple: switched away, closes then */
 
 	TAILQ_ENTRY(upstream) entry;	/* every upstream, oldest first */
 	TAILQ_ENTRY(upstream) idle_entry; /* simple: reusable ones */
@@ -75,6 +77,7 @@ TAILQ_HEAD(upstreamq, upstream);
 struct upstream_view {
 	uint64_t		 id;
 	const char		*state;	/* upstream_state_text() */
+	const char		*coin;
 	char			 pool[300];	/* host:port, "" if none */
 	const struct upstream_stats *ustats;
 	const struct job	*job;		/* current, or NULL */
@@ -84,7 +87,7 @@ struct upstream_view {
 	int			 slots_dead;
 };
 
-struct upstream	*upstream_new(void);
+struct upstream	*upstream_new(int coin);
 void		 upstream_free(struct upstream *);
 void		 upstream_start(struct upstream *);
 void		 upstream_suspend(struct upstream *);
@@ -97,13 +100,19 @@ const char	*upstream_state_text(const struct upstream *);
 struct upstream	*upstream_first(void);
 struct upstream	*upstream_next(struct upstream *);
 size_t		 upstream_count(void);
+int		 upstream_coin_index(const struct upstream *);
+struct upstream	*upstream_by_id(uint64_t);
+int		 upstream_has_job(const struct upstream *, const char *);
+size_t		 upstream_pending(struct upstream *);
 
 /* A splitter: what differs between the modes. */
 struct splitter {
 	const char	*name;
 	void		(*start)(void);
-	/* Give a logged-in miner an upstream; -1: the proxy is full. */
-	int		(*login)(struct miner *);
+	/* Give a logged-in miner an upstream of coin; -1: the proxy is full. */
+	int		(*login)(struct miner *, int coin);
+	/* Move a miner to an upstream of coin (coins.h); -1: none has room. */
+	int		(*sw)(struct miner *, int coin);
 	/* Take a closing miner off its upstream. */
 	void		(*close)(struct miner *);
 	/* A new job on an upstream: send it to that upstream's miners. */
@@ -124,6 +133,7 @@ int		 splitter_login(struct miner *);
 void		 splitter_submit(struct miner *, struct share *,
 		     const char *job_id, const char *algo);
 void		 splitter_close(struct miner *);
+int		 splitter_switch(struct miner *, int coin);
 void		 splitter_fanout(struct upstream *, struct job *);
 void		 splitter_tick(time_t now);
 void		 splitter_reload(void);

@@ -14,9 +14,6 @@
  * idle (no connection) the longest. Hashrate buckets are coarser than the
  * global ones so a record stays small.
  */
-#define WORKER_R1	6	/* 10 s buckets: the 60 s window */
-#define WORKER_R2	12	/* 300 s buckets: 600 s and 1 h */
-#define WORKER_R3	24	/* 3600 s buckets: 12 h and 24 h */
 struct worker {
 	char		*name;		/* stored after the struct */
 	struct worker	*hnext;		/* hash chain */
@@ -25,16 +22,11 @@ struct worker {
 	uint32_t	 hash;
 	uint32_t	 connections;	/* open now */
 	uint32_t	 gen;		/* workers mode generation */
-	uint32_t	 last[3];	/* newest bucket of each ring */
-	int64_t		 created_ms;	/* stats clock */
 	int64_t		 last_share_ms;	/* wall clock, 0 = never */
 	uint64_t	 accepted;
 	uint64_t	 rejected;
 	uint64_t	 invalid;
-	uint64_t	 hashes;
-	uint64_t	 r1[WORKER_R1];
-	uint64_t	 r2[WORKER_R2];
-	uint64_t	 r3[WORKER_R3];
+	struct stats_rate rate;		/* hashes and hashrate */
 	char		 ip[46];
 };
 TAILQ_HEAD(workerq, worker);

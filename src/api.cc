@@ -50,6 +50,7 @@
 #include <openssl/evp.h>
 
 #include "api.h"
+#include "coins.h"
 #include "config.h"
 #include "job.h"
 #include "listener.h"
@@ -57,6 +58,7 @@
 #include "miner.h"
 #include "policy.h"
 #include "pool.h"
+#include "redis.h"
 #include "share.h"
 #include "stratum.h"
 #include "stats.h"
@@ -163,6 +165,8 @@ static void	 api_workers(struct evhttp_request *, struct evbuffer *,
 		     int64_t);
 static void	 api_miners(struct evhttp_request *, struct evbuffer *,
 		     int64_t);
+static void	 api_coins(struct evhttp_request *, struct evbuffer *,
+		     int64_t);
 static void	 api_upstreams(struct evhttp_request *, struct evbuffer *,
 		     int64_t);
 static void	 api_metrics(struct evhttp_request *, struct evbuffer *,
@@ -187,6 +191,7 @@ static const struct api_route api_routes[] = {
 	{ "/1/workers", api_workers, API_JSON },
 	{ "/1/miners", api_miners, API_JSON },
 	{ "/1/upstreams", api_upstreams, API_JSON },
+	{ "/1/coins", api_coins, API_JSON },
 	{ "/metrics", api_metrics, API_METRICS },
 };
 
@@ -1234,7 +1239,7 @@ api_workers(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 		    w->connections, (unsigned long long)w->accepted,
 		    (unsigned long long)w->rejected,
 		    (unsigned long long)w->invalid,
-		    (unsigned long long)w->hashes, (long long)w->last_share_ms);
+		    (unsigned long long)w->rate.hashes, (long long)w->last_share_ms);
 		for (i = 0; i < STATS_WALL; i++)
 			evbuffer_add_printf(b, ",%.2f",
 			    api_khs(workers_hashrate(w, (enum stats_window)i,
@@ -1254,7 +1259,8 @@ api_miners(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 	(void)req;
 	(void)now_ms;
 	evbuffer_add_printf(b, "{\"format\":[\"id\",\"ip\",\"tx\",\"rx\","
-	    "\"state\",\"diff\",\"user\",\"password\",\"rig_id\",\"agent\"],"
+	    "\"state\",\"diff\",\"user\",\"password\",\"rig_id\",\"agent\","
+	    "\"coin\"],"
 	    "\"miners\":[");
 	for (m = miner_first(); m != NULL; m = miner_next(m)) {
 		evbuffer_add_printf(b, "%s[%llu,", first ? "" : ",",
@@ -1269,6 +1275,11 @@ api_miners(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 		api_str(b, m->peer.rigid);
 		evbuffer_add(b, ",", 1);
 		api_str(b, m->peer.agent != NULL ? m->peer.agent : "");
+		evbuffer_add(b, ",", 1);
+		if (m->upstream != NULL)
+			api_str(b, m->upstream->coin);
+		else
+			evbuffer_add(b, "null", 4);
 		evbuffer_add(b, "]", 1);
 	}
 	evbuffer_add_printf(b, "]}\n");
@@ -1285,6 +1296,7 @@ api_upstream_row(const struct upstream_view *v, void *arg)
 	json_object_set_new(u, "pool", v->pool[0] != '\0' ?
 	    json_string(v->pool) : json_null());
 	json_object_set_new(u, "state", json_string(v->state));
+	json_object_set_new(u, "coin", json_string(v->coin));
 	json_object_set_new(u, "miners", json_integer(v->miners));
 	if (v->slots_free >= 0) {
 		slots = json_object();
@@ -1299,6 +1311,59 @@ api_upstream_row(const struct upstream_view *v, void *arg)
 	json_object_set_new(u, "latency_ms",
 	    api_int(stats_upstream_latency(v->ustats)));
 	json_array_append_new(a, u);
+}
+
+/*
+ * GET /1/coins: each coin's miners, upstreams, refused moves and
+ * hashrate; the size of the user->coin map and how its sources fare.
+ */
+static void
+api_coins(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
+{
+	size_t			 miners[CONFIG_MAX_COINS + 1];
+	size_t			 ups[CONFIG_MAX_COINS + 1];
+	const struct coin_conf	*cc;
+	json_t			*o, *a, *c, *h, *pull;
+	const char		*error;
+	time_t			 last;
+	size_t			 i;
+	int			 j, ok;
+
+	(void)req;
+	coins_count(miners, ups);
+	a = json_array();
+	for (i = 0; i < sl.conf->ncoins; i++) {
+		cc = &sl.conf->coins[i];
+		c = json_object();
+		json_object_set_new(c, "name", json_string(cc->name));
+		json_object_set_new(c, "algo", cc->algo != NULL ?
+		    json_string(cc->algo) : json_null());
+		json_object_set_new(c, "default",
+		    json_boolean(i == sl.conf->default_coin));
+		json_object_set_new(c, "miners", api_int(miners[i]));
+		json_object_set_new(c, "upstreams", api_int(ups[i]));
+		json_object_set_new(c, "refused",
+		    api_int(coins_refused(cc->name)));
+		h = json_array();
+		for (j = 0; j < STATS_NWINDOWS; j++)
+			json_array_append_new(h, json_real(api_khs(
+			    coins_hashrate(cc->name, (enum stats_window)j,
+			    now_ms))));
+		json_object_set_new(c, "hashrate", h);
+		json_array_append_new(a, c);
+	}
+	coinpull_status(&last, &ok, &error);
+	pull = json_object();
+	json_object_set_new(pull, "last", api_int((uint64_t)last));
+	json_object_set_new(pull, "ok", json_boolean(ok));
+	json_object_set_new(pull, "error", error != NULL ?
+	    json_string(error) : json_null());
+	o = json_object();
+	json_object_set_new(o, "coins", a);
+	json_object_set_new(o, "users", api_int(coins_users()));
+	json_object_set_new(o, "pull", pull);
+	json_object_set_new(o, "redis", json_string(redis_state()));
+	api_add_json(b, o);
 }
 
 /* GET /1/upstreams: one object per upstream, in either mode. */

@@ -6,6 +6,7 @@
  * file and the key path ("config.json: pools[1].url: missing port") and all
  * errors are collected, so -n can print every one. Unknown keys warn.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -40,7 +41,7 @@ static const char *config_top_keys[] = {
 	"max-upstreams", "pool-connect-timeout", "pool-response-timeout",
 	"pool-quiet-probe",
 	"miner-output-limit", "workers-max", "lua", "policy", "rate-limit",
-	NULL
+	"coins", "default-coin", "switch", NULL
 };
 
 static const char *config_pool_keys[] = {
@@ -62,7 +63,11 @@ static int	 config_int(struct cfgctx *, json_t *, const char *,
 static int	 config_str(struct cfgctx *, json_t *, const char *,
 		     const char *, const char *, char **);
 static void	 config_binds(struct cfgctx *, struct config *, json_t *);
-static void	 config_pools(struct cfgctx *, struct config *, json_t *);
+static void	 config_pool_list(struct cfgctx *, json_t *, const char *,
+		     struct pool_conf **, size_t *);
+static void	 config_pools_free(struct pool_conf *, size_t);
+static void	 config_coins(struct cfgctx *, struct config *, json_t *);
+static void	 config_switch(struct cfgctx *, struct config *, json_t *);
 static void	 config_workers(struct cfgctx *, struct config *, json_t *);
 static void	 config_free(struct config *);
 static void	 config_path(const struct config *, char **);
@@ -315,33 +320,36 @@ config_binds(struct cfgctx *cx, struct config *c, json_t *arr)
 
 /* Parse "pools"; only enabled pools are kept, in order. */
 static void
-config_pools(struct cfgctx *cx, struct config *c, json_t *arr)
+config_pool_list(struct cfgctx *cx, json_t *arr, const char *name,
+    struct pool_conf **pools, size_t *npools)
 {
-	char			 path[64], kpath[96];
+	char			 path[160], kpath[192];
 	const char		*why;
 	struct pool_conf	*p;
 	json_t			*v, *url;
-	size_t			 i, k;
+	size_t			 i, k, nerr = cx->errors->n;
 	int			 tls;
 
+	*pools = NULL;
+	*npools = 0;
 	if (arr == NULL || json_is_null(arr)) {
-		config_err(cx, "pools", "at least one enabled pool is required");
+		config_err(cx, name, "at least one enabled pool is required");
 		return;
 	}
 	if (!json_is_array(arr)) {
-		config_err(cx, "pools", "expected an array");
+		config_err(cx, name, "expected an array");
 		return;
 	}
-	c->pools = XCALLOC(struct pool_conf, json_array_size(arr));
+	*pools = XCALLOC(struct pool_conf, json_array_size(arr) + 1);
 	json_array_foreach(arr, i, v) {
-		snprintf(path, sizeof path, "pools[%zu]", i);
+		snprintf(path, sizeof path, "%s[%zu]", name, i);
 		if (!json_is_object(v)) {
 			config_err(cx, path, "expected an object");
 			continue;
 		}
 		snprintf(kpath, sizeof kpath, "%s.", path);
 		config_check_keys(cx, v, kpath, config_pool_keys);
-		p = &c->pools[c->npools];
+		p = &(*pools)[*npools];
 		snprintf(kpath, sizeof kpath, "%s.enabled", path);
 		config_bool(cx, v, "enabled", kpath, 1, &p->enabled);
 		snprintf(kpath, sizeof kpath, "%s.url", path);
@@ -409,15 +417,210 @@ config_pools(struct cfgctx *cx, struct config *c, json_t *arr)
 			memset(p, 0, sizeof *p);
 			continue;
 		}
-		c->npools++;
+		(*npools)++;
 	}
-	if (c->npools == 0) {
-		for (k = 0; k < cx->errors->n; k++) {
-			if (strstr(cx->errors->v[k], ": pools[") != NULL)
-				return;
+	/* Say "none enabled" only when no element had an error of its own. */
+	if (*npools == 0 && cx->errors->n == nerr)
+		config_err(cx, name, "at least one enabled pool is required");
+	(void)k;
+}
+
+/* Free a pool list. */
+static void
+config_pools_free(struct pool_conf *pools, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(pools[i].url);
+		free(pools[i].host);
+		free(pools[i].user);
+		free(pools[i].pass);
+		free(pools[i].rig_id);
+		free(pools[i].algo);
+		free(pools[i].tls_fingerprint);
+	}
+	free(pools);
+}
+
+/* Coin names: letters, digits, "_", "-" and ".", 1 to 64 of them. */
+int
+config_coin_name_ok(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > 64)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '-' && s[i] != '.')
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Parse the pools of every coin: the top-level "pools" are the coin
+ * "default", then "coins": {"NAME": {"pools": [...], "algo": "..."}} in
+ * the file's order; then "default-coin" picks the coin of users the map
+ * does not name.
+ */
+static void
+config_coins(struct cfgctx *cx, struct config *c, json_t *root)
+{
+	static const char	*keys[] = { "pools", "algo", NULL };
+	json_t			*top = json_object_get(root, "pools");
+	json_t			*coins = json_object_get(root, "coins");
+	json_t			*v;
+	struct coin_conf	*k;
+	const char		*name, *dflt;
+	char			 path[160];
+	size_t			 n;
+
+	if (coins != NULL && json_is_null(coins))
+		coins = NULL;
+	if (coins != NULL && !json_is_object(coins)) {
+		config_err(cx, "coins", "expected an object");
+		coins = NULL;
+	}
+	n = (coins != NULL ? json_object_size(coins) : 0) + 1;
+	if (n > CONFIG_MAX_COINS + 1) {
+		config_err(cx, "coins", "at most %d coins", CONFIG_MAX_COINS);
+		return;
+	}
+	c->coins = XCALLOC(struct coin_conf, n);
+	if (coins != NULL && json_object_get(coins, "default") != NULL &&
+	    top != NULL && !json_is_null(top))
+		config_err(cx, "pools", "the top-level pools are the coin "
+		    "\"default\", which coins defines too; keep one");
+	else if (coins == NULL || (top != NULL && !json_is_null(top))) {
+		k = &c->coins[c->ncoins++];
+		k->name = xstrdup("default");
+		config_pool_list(cx, top, "pools", &k->pools, &k->npools);
+	}
+	if (coins != NULL) {
+		json_object_foreach(coins, name, v) {
+			snprintf(path, sizeof path, "coins.%s", name);
+			if (!config_coin_name_ok(name, strlen(name))) {
+				config_err(cx, path, "a coin name is 1 to 64 "
+				    "letters, digits, _, - or .");
+				continue;
+			}
+			if (!json_is_object(v)) {
+				config_err(cx, path, "expected an object");
+				continue;
+			}
+			snprintf(path, sizeof path, "coins.%s.", name);
+			config_check_keys(cx, v, path, keys);
+			k = &c->coins[c->ncoins++];
+			k->name = xstrdup(name);
+			snprintf(path, sizeof path, "coins.%s.algo", name);
+			config_str(cx, v, "algo", path, NULL, &k->algo);
+			snprintf(path, sizeof path, "coins.%s.pools", name);
+			config_pool_list(cx, json_object_get(v, "pools"), path,
+			    &k->pools, &k->npools);
 		}
-		config_err(cx, "pools", "at least one enabled pool is required");
 	}
+	for (n = 0; n < c->ncoins; n++) {
+		k = &c->coins[n];
+		if (k->algo == NULL && k->npools > 0 && k->pools[0].algo != NULL)
+			k->algo = xstrdup(k->pools[0].algo);
+	}
+	v = json_object_get(root, "default-coin");
+	if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+		config_err(cx, "default-coin", "expected a string");
+		return;
+	}
+	dflt = v != NULL && json_is_string(v) ? json_string_value(v) : NULL;
+	if (dflt == NULL && config_coin(c, "default") == NULL && c->ncoins > 1) {
+		config_err(cx, "default-coin", "several coins and none named "
+		    "\"default\": say which one users not in the map mine");
+		return;
+	}
+	if (dflt == NULL)
+		dflt = config_coin(c, "default") != NULL ? "default" :
+		    c->ncoins > 0 ? c->coins[0].name : NULL;
+	if (dflt == NULL)
+		return;
+	if (config_coin_index(c, dflt) < 0) {
+		config_err(cx, "default-coin", "no coin named \"%s\"", dflt);
+		return;
+	}
+	c->default_coin = (size_t)config_coin_index(c, dflt);
+	c->pools = c->coins[c->default_coin].pools;
+	c->npools = c->coins[c->default_coin].npools;
+}
+
+/* The coin named name, or NULL. */
+const struct coin_conf *
+config_coin(const struct config *c, const char *name)
+{
+	int	 i = config_coin_index(c, name);
+
+	return i < 0 ? NULL : &c->coins[i];
+}
+
+/* Index of the coin named name, or -1. */
+int
+config_coin_index(const struct config *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; name != NULL && i < c->ncoins; i++) {
+		if (strcmp(c->coins[i].name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Parse "switch": the sources of the user->coin map. */
+static void
+config_switch(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "user", "password", "user-coin-url",
+	    "interval", "timeout", "state-file", "redis", "grace", NULL };
+	struct switch_conf	*w = &c->sw;
+	long long		 n;
+
+	w->interval = 60;
+	w->timeout = 10;
+	w->grace = 10;
+	w->state_file = xstrdup(SLUICE_STATEDIR "/user-coin.json");
+	if (o == NULL || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		config_err(cx, "switch", "expected an object");
+		return;
+	}
+	config_check_keys(cx, o, "switch.", keys);
+	config_str(cx, o, "user", "switch.user", NULL, &w->user);
+	config_str(cx, o, "password", "switch.password", NULL, &w->password);
+	if (w->user != NULL && (w->user[0] == '\0' ||
+	    strchr(w->user, ':') != NULL))
+		config_err(cx, "switch.user", "must be non-empty, without ':'");
+	if (w->user != NULL && w->password == NULL)
+		config_err(cx, "switch.password", "switch.user needs a password");
+	config_str(cx, o, "user-coin-url", "switch.user-coin-url", NULL,
+	    &w->user_coin_url);
+	if (w->user_coin_url != NULL &&
+	    strncmp(w->user_coin_url, "http://", 7) != 0 &&
+	    strncmp(w->user_coin_url, "https://", 8) != 0)
+		config_err(cx, "switch.user-coin-url", "expected an http:// or "
+		    "https:// URL");
+	config_int(cx, o, "interval", "switch.interval", 1, 86400, 60, &n);
+	w->interval = (int)n;
+	config_int(cx, o, "timeout", "switch.timeout", 1, 300, 10, &n);
+	w->timeout = (int)n;
+	free(w->state_file);
+	w->state_file = NULL;
+	config_str(cx, o, "state-file", "switch.state-file",
+	    SLUICE_STATEDIR "/user-coin.json", &w->state_file);
+	config_str(cx, o, "redis", "switch.redis", NULL, &w->redis);
+	if (w->redis != NULL && strncmp(w->redis, "redis://", 8) != 0)
+		config_err(cx, "switch.redis", "expected "
+		    "redis://[:password@]host:port/db");
+	config_int(cx, o, "grace", "switch.grace", 0, 3600, 10, &n);
+	w->grace = (int)n;
 }
 
 /* Parse "workers": true/false or a mode name. */
@@ -873,6 +1076,7 @@ config_paths(struct config *c)
 	config_path(c, &c->log_file);
 	config_path(c, &c->tls.cert);
 	config_path(c, &c->tls.cert_key);
+	config_path(c, &c->sw.state_file);
 }
 
 /* Check what spans sections: a TLS bind or tls.enabled needs a cert. */
@@ -915,7 +1119,8 @@ config_load(const char *path, struct strlist *errors, struct strlist *warnings)
 
 	config_mode(&cx, c, json_object_get(root, "mode"));
 	config_binds(&cx, c, json_object_get(root, "bind"));
-	config_pools(&cx, c, json_object_get(root, "pools"));
+	config_coins(&cx, c, root);
+	config_switch(&cx, c, json_object_get(root, "switch"));
 	config_tls(&cx, c, json_object_get(root, "tls"));
 	config_http(&cx, c, json_object_get(root, "http"));
 	config_miners(&cx, c, root);
@@ -963,16 +1168,17 @@ config_free(struct config *c)
 	for (i = 0; i < c->nbinds; i++)
 		free(c->binds[i].host);
 	free(c->binds);
-	for (i = 0; i < c->npools; i++) {
-		free(c->pools[i].url);
-		free(c->pools[i].host);
-		free(c->pools[i].user);
-		free(c->pools[i].pass);
-		free(c->pools[i].rig_id);
-		free(c->pools[i].algo);
-		free(c->pools[i].tls_fingerprint);
+	for (i = 0; i < c->ncoins; i++) {
+		free(c->coins[i].name);
+		free(c->coins[i].algo);
+		config_pools_free(c->coins[i].pools, c->coins[i].npools);
 	}
-	free(c->pools);
+	free(c->coins);
+	free(c->sw.user);
+	free(c->sw.password);
+	free(c->sw.user_coin_url);
+	free(c->sw.state_file);
+	free(c->sw.redis);
 	free(c->tls.cert);
 	free(c->tls.cert_key);
 	free(c->tls.ciphers);
@@ -1001,22 +1207,19 @@ config_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* Do two snapshots have the same upstream pools and pool timeouts? */
-int
-config_pools_equal(const struct config *a, const struct config *b)
+/* Do two pool lists have the same pools, in the same order? */
+static int
+config_pool_list_equal(const struct pool_conf *a, size_t na,
+    const struct pool_conf *b, size_t nb)
 {
 	const struct pool_conf	*p, *q;
 	size_t			 i;
 
-	if (a->npools != b->npools || a->retries != b->retries ||
-	    a->retry_pause != b->retry_pause ||
-	    a->retry_pause_max != b->retry_pause_max ||
-	    a->pool_min_session != b->pool_min_session ||
-	    config_standby(a) != config_standby(b))
+	if (na != nb)
 		return 0;
-	for (i = 0; i < a->npools; i++) {
-		p = &a->pools[i];
-		q = &b->pools[i];
+	for (i = 0; i < na; i++) {
+		p = &a[i];
+		q = &b[i];
 		if (!config_streq(p->host, q->host) || p->port != q->port ||
 		    !config_streq(p->user, q->user) ||
 		    !config_streq(p->pass, q->pass) ||
@@ -1025,6 +1228,31 @@ config_pools_equal(const struct config *a, const struct config *b)
 		    p->tls_verify != q->tls_verify ||
 		    p->keepalive != q->keepalive ||
 		    !config_streq(p->tls_fingerprint, q->tls_fingerprint))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Do two snapshots have the same coins, upstream pools and pool
+ * timeouts?
+ */
+int
+config_pools_equal(const struct config *a, const struct config *b)
+{
+	size_t	 i;
+
+	if (a->ncoins != b->ncoins || a->default_coin != b->default_coin ||
+	    a->retries != b->retries || a->retry_pause != b->retry_pause ||
+	    a->retry_pause_max != b->retry_pause_max ||
+	    a->pool_min_session != b->pool_min_session ||
+	    a->failover_standby != b->failover_standby)
+		return 0;
+	for (i = 0; i < a->ncoins; i++) {
+		if (strcmp(a->coins[i].name, b->coins[i].name) != 0 ||
+		    !config_streq(a->coins[i].algo, b->coins[i].algo) ||
+		    !config_pool_list_equal(a->coins[i].pools,
+		    a->coins[i].npools, b->coins[i].pools, b->coins[i].npools))
 			return 0;
 	}
 	return 1;

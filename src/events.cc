@@ -18,6 +18,7 @@
  */
 #include <string.h>
 
+#include "coins.h"
 #include "config.h"
 #include "events.h"
 #include "logfile.h"
@@ -103,6 +104,16 @@ events_login(struct miner *m)
 	logfile_connect(&m->peer);
 }
 
+/* A miner moved from coin was to its upstream's coin (splitter_switch). */
+void
+events_switch(struct miner *m, const char *was)
+{
+	log_debug("type=miner_switch id=%llu user=%s from=%s to=%s",
+	    (unsigned long long)m->peer.id, log_word(m->peer.user), was,
+	    m->upstream->coin);
+	logfile_switch(&m->peer, was, m->upstream->coin);
+}
+
 /* A share ended; r says how. */
 void
 events_share(struct share *s, enum share_result r, const char *message)
@@ -149,6 +160,8 @@ events_share(struct share *s, enum share_result r, const char *message)
 	if (counted > 0) {
 		sl_stats.hashes += counted;
 		stats_hashes(counted, now_ms);
+		if (m->upstream != NULL)
+			coins_hashes(m->upstream->coin, counted, now_ms);
 	}
 
 	/* A miner that has closed has no upstream: it is unknown. */

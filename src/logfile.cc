@@ -234,6 +234,22 @@ logfile_connect(const struct peer *m)
 	logfile_put(lf, line, sizeof line, n);
 }
 
+/* Access log: a miner moved to another coin (coins.h). */
+void
+logfile_switch(const struct peer *m, const char *from, const char *to)
+{
+	struct logfile	*lf = &logfiles[LOGFILE_ACCESS];
+	char		 line[LOGFILE_LINE], user[1100];
+	int		 n;
+
+	if (lf->path == NULL)
+		return;
+	n = snprintf(line, sizeof line, "%s SWITCH id=%llu ip=%s user=%s "
+	    "from=%s to=%s\n", logfile_time(), (unsigned long long)m->id,
+	    m->ip, log_escape(user, sizeof user, m->user, 0), from, to);
+	logfile_put(lf, line, sizeof line, n);
+}
+
 /* Access log: a connection closed, logged in or not; reason in words. */
 void
 logfile_disconnect(const struct peer *m, uint64_t rx, uint64_t tx,

@@ -22,11 +22,13 @@
 #include <openssl/crypto.h>
 
 #include "api.h"
+#include "coins.h"
 #include "config.h"
 #include "events.h"
 #include "listener.h"
 #include "miner.h"
 #include "policy.h"
+#include "redis.h"
 #include "share.h"
 #include "stats.h"
 #include "tls.h"
@@ -228,7 +230,10 @@ main(int argc, char **argv)
 	event_add(tick_ev, &one);
 	last_print = sl.now;
 
+	coins_start();
 	splitter_start();
+	redis_start();
+	coinpull_start();
 	log_info("type=ready pid=%d version=%s mode=%s", (int)getpid(),
 	    SLUICE_VERSION, config_mode_text(sl.conf->mode));
 	event_base_dispatch(sl.base);
@@ -454,8 +459,12 @@ main_apply(struct config *old, struct config *nc)
 	log_open_file(nc->log_file);
 	events_reopen();
 	api_reload(nc);
-	if (!config_pools_equal(old, nc))
+	if (!config_pools_equal(old, nc)) {
 		splitter_reload();
+		coins_reload();
+	}
+	redis_reload();
+	coinpull_reload();
 }
 
 /*
@@ -501,9 +510,12 @@ main_stop_check(evutil_socket_t fd, short events, void *arg)
 	 * the miners are still there to read the answer. Then the miners,
 	 * then what the splitter holds.
 	 */
+	coinpull_stop();
+	redis_stop();
 	splitter_disconnect();
 	miner_close_all(CLOSE_SHUTDOWN);
 	splitter_stop();
+	coins_stop();
 	api_stop();
 	events_stop();
 	log_info("type=shutdown status=done");

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "coins.h"
 #include "config.h"
 #include "logfile.h"
 #include "miner.h"
@@ -35,6 +36,48 @@ static void	 metrics_f64(struct evbuffer *, const char *, const char *,
 static uint64_t	 metrics_rss(void);
 static void	 metrics_upstream_state(const struct upstream_view *, void *);
 static void	 metrics_counters(struct evbuffer *);
+static void	 metrics_coins(struct evbuffer *);
+
+/*
+ * Coin switching (coins.h): miners per coin, switches by source, failures
+ * of the sources, refused moves. Coin names come from the config, not
+ * from miners, so the label sets stay small.
+ */
+static void
+metrics_coins(struct evbuffer *b)
+{
+	size_t	 miners[CONFIG_MAX_COINS + 1];
+	size_t	 i;
+
+	if (sl.conf->ncoins == 0)
+		return;
+	coins_count(miners, NULL);
+	metrics_family(b, "sluice_coin_miners", "gauge",
+	    "Logged-in miners on each coin.");
+	for (i = 0; i < sl.conf->ncoins; i++)
+		metrics_u64(b, "sluice_coin_miners", "coin",
+		    sl.conf->coins[i].name, miners[i]);
+	metrics_family(b, "sluice_switches_total", "counter",
+	    "Users moved to another coin, by the source of the change.");
+	for (i = COINS_SRC_API; i <= COINS_SRC_REDIS; i++)
+		metrics_u64(b, "sluice_switches_total", "source",
+		    coins_source_text((enum coins_source)i),
+		    coins_switches((enum coins_source)i));
+	metrics_family(b, "sluice_switch_errors_total", "counter",
+	    "Failures of the coin map's sources: the state file, the pull, "
+	    "Redis.");
+	for (i = 0; i < COINS_ERR_MAX; i++)
+		metrics_u64(b, "sluice_switch_errors_total", "kind",
+		    coins_error_text((enum coins_error)i),
+		    coins_errors((enum coins_error)i));
+	metrics_family(b, "sluice_switch_refused_total", "counter",
+	    "Miners not moved to a coin whose algorithm their login "
+	    "excluded.");
+	for (i = 0; i < sl.conf->ncoins; i++)
+		metrics_u64(b, "sluice_switch_refused_total", "coin",
+		    sl.conf->coins[i].name,
+		    coins_refused(sl.conf->coins[i].name));
+}
 
 /* The HELP and TYPE lines of a family. */
 static void
@@ -189,6 +232,7 @@ metrics_render(struct evbuffer *b, int64_t now_ms)
 	    (double)stats_latency_median() / 1000.0);
 
 	metrics_counters(b);
+	metrics_coins(b);
 
 	metrics_family(b, "sluice_pool_failures_total", "counter",
 	    "Upstream pool connection failures, by reason.");

@@ -49,6 +49,7 @@ static int	 miner_line_fast(struct miner *, char *, size_t);
 static void	 miner_login_args(struct miner *, const char *, const char *,
 		     const char *, const char *, const char *, json_t *);
 static json_t	*miner_falgo(const struct jobj *);
+static char	*miner_algo_list(json_t *);
 static const char *miner_fstr(const struct jobj *, const char *, size_t);
 static const char *miner_str(json_t *, const char *, size_t);
 static void	 miner_reply_rpc_error(struct miner *, int, const char *);
@@ -145,6 +146,7 @@ miner_free(struct miner *m)
 	intern_drop(m->peer.user);
 	intern_drop(m->peer.pass);
 	intern_drop(m->peer.agent);
+	intern_drop(m->algos);
 	free(m->peer.rigid);
 	free(m->peer.worker);
 	free(m->finish_detail);
@@ -597,6 +599,7 @@ miner_login_args(struct miner *m, const char *reqid, const char *login,
 	m->peer.worker = policy_worker_name(sl.conf, &m->peer);
 	stratum_random_hex(m->session, SLUICE_SESSION_LEN);
 	m->last_active = sl.now;
+	m->algos = miner_algo_list(m->peer.algos);
 	miner_set_state(m, MINER_WAIT_READY);
 
 	if (splitter_login(m) != 0) {
@@ -619,6 +622,35 @@ miner_login_args(struct miner *m, const char *reqid, const char *login,
 	    log_word(m->peer.user), log_word(m->peer.rigid), log_esc(m->peer.agent),
 	    (unsigned long long)m->custom_diff, m->slot);
 	events_login(m);
+}
+
+/*
+ * The login's algo list as "a,b" (interned: a farm's miners send the same
+ * list), for a coin switch to check against; NULL when none was sent.
+ */
+static char *
+miner_algo_list(json_t *algos)
+{
+	char	 buf[1024];
+	size_t	 i, o = 0, n;
+	json_t	*v;
+
+	if (algos == NULL || !json_is_array(algos))
+		return NULL;
+	buf[0] = '\0';
+	json_array_foreach(algos, i, v) {
+		if (!json_is_string(v))
+			continue;
+		n = json_string_length(v);
+		if (o + n + 2 > sizeof buf)
+			break;
+		if (o > 0)
+			buf[o++] = ',';
+		memcpy(buf + o, json_string_value(v), n);
+		o += n;
+		buf[o] = '\0';
+	}
+	return o > 0 ? intern(buf) : NULL;
 }
 
 /*

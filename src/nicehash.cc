@@ -2,9 +2,10 @@
  * nicehash.cc: the NiceHash splitter. Up to 256 miners share one upstream
  * (one pool connection through its failover strategy); each miner owns a
  * slot, one value of the nonce's top byte (storage.cc), so their nonce
- * ranges never overlap. A login takes the first upstream with room and
- * opens a new one when all are full; GC suspends empty upstreams and
- * deletes them after a while, as xmrig-proxy does.
+ * ranges never overlap. A login takes the first upstream of its coin with
+ * room and opens a new one when all are full; GC suspends empty upstreams
+ * and deletes them after a while, as xmrig-proxy does. A coin switch
+ * frees the miner's slot and takes one on an upstream of the new coin.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,11 @@
 
 static time_t	 nicehash_last_gc;
 
-static struct upstream *nicehash_new(void);
+static struct upstream *nicehash_new(int);
+static struct upstream *nicehash_place(struct miner *, int);
 static void	 nicehash_start(void);
-static int	 nicehash_login(struct miner *);
+static int	 nicehash_login(struct miner *, int);
+static int	 nicehash_switch(struct miner *, int);
 static void	 nicehash_close(struct miner *);
 static void	 nicehash_fanout(struct upstream *, struct job *);
 static void	 nicehash_tick(time_t);
@@ -33,6 +36,7 @@ const struct splitter nicehash_splitter = {
 	"nicehash",
 	nicehash_start,
 	nicehash_login,
+	nicehash_switch,
 	nicehash_close,
 	nicehash_fanout,
 	nicehash_tick,
@@ -40,51 +44,65 @@ const struct splitter nicehash_splitter = {
 	nicehash_stop
 };
 
-/* A new upstream with its slot table, connecting at once. */
+/* A new upstream of coin with its slot table, connecting at once. */
 static struct upstream *
-nicehash_new(void)
+nicehash_new(int coin)
 {
 	struct upstream	*u;
 
-	u = upstream_new();
+	u = upstream_new(coin);
 	u->slots = XCALLOC(struct nonce_storage, 1);
 	storage_init(u->slots, (int)arc4random_uniform(SLUICE_SLOTS));
-	log_debug("type=upstream_new upstream=%llu", (unsigned long long)u->id);
+	log_debug("type=upstream_new upstream=%llu coin=%s",
+	    (unsigned long long)u->id, u->coin);
 	upstream_start(u);
 	return u;
 }
 
-/* Connect the first upstream. */
+/* Connect the default coin's first upstream. */
 static void
 nicehash_start(void)
 {
 	nicehash_last_gc = sl.now;
-	nicehash_new();
+	nicehash_new((int)sl.conf->default_coin);
 }
 
 /*
- * Give a miner a slot on the first upstream with room, adding an upstream
- * when all are full (unless max-upstreams says no). The login is answered
- * at once if the upstream has a job, else when its first job arrives.
+ * The first upstream of coin with room, a new one when all are full, or
+ * NULL when max-upstreams says no.
+ */
+static struct upstream *
+nicehash_place(struct miner *m, int coin)
+{
+	const char	*name = sl.conf->coins[coin].name;
+	struct upstream	*u;
+	size_t		 n = 0;
+
+	(void)m;
+	for (u = upstream_first(); u != NULL; u = upstream_next(u)) {
+		n++;
+		if (strcmp(u->coin, name) == 0 && storage_has_room(u->slots))
+			return u;
+	}
+	if (sl.conf->max_upstreams > 0 && n >= (size_t)sl.conf->max_upstreams)
+		return NULL;
+	return nicehash_new(coin);
+}
+
+/*
+ * Give a miner a slot on the first upstream of its coin with room, adding
+ * an upstream when all are full (unless max-upstreams says no). The login
+ * is answered at once if the upstream has a job, else when its first job
+ * arrives.
  */
 static int
-nicehash_login(struct miner *m)
+nicehash_login(struct miner *m, int coin)
 {
 	struct upstream	*u;
 	struct job	*j;
-	size_t		 n = 0;
 
-	for (u = upstream_first(); u != NULL; u = upstream_next(u)) {
-		n++;
-		if (storage_has_room(u->slots))
-			break;
-	}
-	if (u == NULL) {
-		if (sl.conf->max_upstreams > 0 &&
-		    n >= (size_t)sl.conf->max_upstreams)
-			return -1;
-		u = nicehash_new();
-	}
+	if ((u = nicehash_place(m, coin)) == NULL)
+		return -1;
 	m->slot = storage_add(u->slots, m);
 	m->upstream = u;
 	u->idle_rounds = 0;
@@ -96,6 +114,33 @@ nicehash_login(struct miner *m)
 	}
 	if ((j = upstream_ready_job(u)) != NULL)
 		miner_login_done(m, j);
+	return 0;
+}
+
+/*
+ * A coin switch: the miner's slot on its upstream dies (until that
+ * upstream's next job, so a late share cannot collide with a newcomer),
+ * and it takes a slot on an upstream of the new coin, whose job it gets
+ * now if there is one, else with that upstream's first job.
+ */
+static int
+nicehash_switch(struct miner *m, int coin)
+{
+	struct upstream	*u;
+	struct job	*j;
+
+	if ((u = nicehash_place(m, coin)) == NULL)
+		return -1;
+	storage_remove(m->upstream->slots, m->slot);
+	m->slot = storage_add(u->slots, m);
+	m->upstream = u;
+	u->idle_rounds = 0;
+	if (u->suspended) {
+		u->suspended = 0;
+		upstream_start(u);
+	}
+	if ((j = upstream_ready_job(u)) != NULL)
+		miner_send_job(m, j);
 	return 0;
 }
 
@@ -146,7 +191,8 @@ nicehash_gc(void)
 
 	for (u = upstream_first(); u != NULL; u = next) {
 		next = upstream_next(u);
-		if (u == upstream_first() || u->slots->nactive > 0)
+		if (u == upstream_first() || u->slots->nactive > 0 ||
+		    u->slots->ndead > 0)
 			continue;
 		if (!u->suspended) {
 			u->suspended = 1;

@@ -44,7 +44,8 @@ struct pool {
 	int		 tls;
 	enum pool_state	 state;
 	struct strategy	*strategy;	/* owner */
-	int		 index;		/* into conf->pools */
+	int		 index;		/* into its coin's pool list */
+	const struct pool_conf *pc;	/* that pool, in conf */
 	struct config	*conf;		/* reference */
 	struct bufferevent *bev;
 	struct event	*flush_ev;	/* plain: end-of-turn write, or NULL */
@@ -197,15 +198,16 @@ pool_set_state(struct pool *p, enum pool_state s)
 
 /* Start connecting to pool idx of conf. NULL if it cannot even start. */
 struct pool *
-pool_connect(struct strategy *st, struct config *conf, int idx)
+pool_connect(struct strategy *st, struct config *conf,
+    const struct pool_conf *pc, int idx)
 {
-	const struct pool_conf	*pc = &conf->pools[idx];
 	struct pool		*p;
 
 	p = XCALLOC(struct pool, 1);
 	p->id = pool_next_id++;
 	p->strategy = st;
 	p->index = idx;
+	p->pc = pc;
 	p->conf = config_ref(conf);
 	TAILQ_INIT(&p->pending);
 	snprintf(p->name, sizeof p->name, "%s:%d", pc->host, pc->port);
@@ -253,6 +255,13 @@ fail:
 	config_unref(p->conf);
 	free(p);
 	return NULL;
+}
+
+/* Shares sent and not answered yet. */
+size_t
+pool_pending(const struct pool *p)
+{
+	return p->npending;
 }
 
 /* Free a closed pool on the next loop turn. */
@@ -454,7 +463,7 @@ pool_event(struct bufferevent *bev, short what, void *arg)
 static int
 pool_check_pin(struct pool *p)
 {
-	const struct pool_conf	*pc = &p->conf->pools[p->index];
+	const struct pool_conf	*pc = p->pc;
 	char			 fp[65];
 	SSL			*ssl = bufferevent_openssl_get_ssl(p->bev);
 
@@ -480,7 +489,7 @@ pool_check_pin(struct pool *p)
 static void
 pool_login(struct pool *p)
 {
-	const struct pool_conf	*pc = &p->conf->pools[p->index];
+	const struct pool_conf	*pc = p->pc;
 	const char		*user = NULL, *pass = NULL;
 	json_t			*req, *params;
 	char			*s;
@@ -808,7 +817,7 @@ pool_tick(struct pool *p, time_t now)
 	 * from a pool that knows no keepalived, proves it alive.
 	 */
 	if (p->keepalive_seq == 0 &&
-	    (((c->pools[p->index].keepalive || p->ext_keepalive) &&
+	    (((p->pc->keepalive || p->ext_keepalive) &&
 	    now - p->last_send >= POOL_KEEPALIVE_IDLE) ||
 	    (c->pool_quiet_probe > 0 && TAILQ_EMPTY(&p->pending) &&
 	    now - p->last_recv >= c->pool_quiet_probe))) {

@@ -7,6 +7,10 @@
  * upstream's current job at once (xmrig-proxy makes it wait for the pool's
  * next job, which can time the miner out). Its duplicate-nonce sets stay,
  * so the newcomer cannot resubmit the previous miner's shares.
+ *
+ * A coin switch gives the miner a new upstream logged in to the new
+ * coin's pool; the old one retires: it stays switch.grace seconds for the
+ * miner's late shares, then closes once its pool has answered them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +22,13 @@
 #include "upstream.h"
 
 static struct upstreamq	 simple_idle = TAILQ_HEAD_INITIALIZER(simple_idle);
+/* Switched away from, kept for late shares (retire_at); idle_entry. */
+static struct upstreamq	 simple_retired =
+    TAILQ_HEAD_INITIALIZER(simple_retired);
 
 static void	 simple_start(void);
-static int	 simple_login(struct miner *);
+static int	 simple_login(struct miner *, int);
+static int	 simple_switch(struct miner *, int);
 static void	 simple_close(struct miner *);
 static void	 simple_fanout(struct upstream *, struct job *);
 static void	 simple_tick(time_t);
@@ -32,6 +40,7 @@ const struct splitter simple_splitter = {
 	"simple",
 	simple_start,
 	simple_login,
+	simple_switch,
 	simple_close,
 	simple_fanout,
 	simple_tick,
@@ -58,16 +67,17 @@ simple_unidle(struct upstream *u)
  * policy did not ask for the miner's own pool login), else open one.
  */
 static int
-simple_login(struct miner *m)
+simple_login(struct miner *m, int coin)
 {
 	struct upstream	*u = NULL;
 	struct job	*j;
 	char		*user = NULL, *pass = NULL;
+	const char	*name = sl.conf->coins[coin].name;
 
 	policy_upstream_login(sl.conf, &m->peer, &user, &pass);
 	if (user == NULL) {
 		TAILQ_FOREACH(u, &simple_idle, idle_entry) {
-			if (upstream_is_up(u))
+			if (upstream_is_up(u) && strcmp(u->coin, name) == 0)
 				break;
 		}
 	}
@@ -76,7 +86,7 @@ simple_login(struct miner *m)
 		log_debug("miner %llu: reusing upstream %llu",
 		    (unsigned long long)m->peer.id, (unsigned long long)u->id);
 	} else {
-		u = upstream_new();
+		u = upstream_new(coin);
 		if (user != NULL) {
 			u->custom_login = 1;
 			strategy_set_login(u->strategy, user,
@@ -92,6 +102,34 @@ simple_login(struct miner *m)
 	m->slot = -1;
 	if ((j = upstream_ready_job(u)) != NULL)
 		miner_login_done(m, j);
+	return 0;
+}
+
+/*
+ * A coin switch: a new upstream of the new coin for the miner (the
+ * policy's pool login carries over), the old one retires for
+ * switch.grace seconds. The miner gets the new job when its pool sends
+ * one, a login round trip later.
+ */
+static int
+simple_switch(struct miner *m, int coin)
+{
+	struct upstream	*old = m->upstream, *u;
+	const char	*user, *pass;
+
+	u = upstream_new(coin);
+	strategy_login(old->strategy, &user, &pass);
+	if (old->custom_login && user != NULL) {
+		u->custom_login = 1;
+		strategy_set_login(u->strategy, xstrdup(user),
+		    xstrdup(pass != NULL ? pass : "x"));
+	}
+	upstream_start(u);
+	old->miner = NULL;
+	old->retire_at = sl.now + sl.conf->sw.grace;
+	TAILQ_INSERT_TAIL(&simple_retired, old, idle_entry);
+	u->miner = m;
+	m->upstream = u;
 	return 0;
 }
 
@@ -120,11 +158,26 @@ simple_fanout(struct upstream *u, struct job *j)
 		miner_send_job(u->miner, j);
 }
 
-/* Once a second: close upstreams idle past reuse-timeout, or down. */
+/*
+ * Once a second: close upstreams idle past reuse-timeout, or down, and
+ * retired ones past switch.grace whose pool has answered every share
+ * (or a response timeout later, when pool.cc has answered them for it).
+ */
 static void
 simple_tick(time_t now)
 {
 	struct upstream	*u, *next;
+
+	for (u = TAILQ_FIRST(&simple_retired); u != NULL; u = next) {
+		next = TAILQ_NEXT(u, idle_entry);
+		if (now < u->retire_at || (upstream_pending(u) > 0 &&
+		    now < u->retire_at + sl.conf->pool_response_timeout))
+			continue;
+		TAILQ_REMOVE(&simple_retired, u, idle_entry);
+		log_debug("upstream %llu: retired after a coin switch",
+		    (unsigned long long)u->id);
+		upstream_free(u);
+	}
 
 	for (u = TAILQ_FIRST(&simple_idle); u != NULL; u = next) {
 		next = TAILQ_NEXT(u, idle_entry);
@@ -157,6 +210,10 @@ simple_stop(void)
 
 	while ((u = TAILQ_FIRST(&simple_idle)) != NULL) {
 		simple_unidle(u);
+		upstream_free(u);
+	}
+	while ((u = TAILQ_FIRST(&simple_retired)) != NULL) {
+		TAILQ_REMOVE(&simple_retired, u, idle_entry);
 		upstream_free(u);
 	}
 }

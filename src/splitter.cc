@@ -6,7 +6,9 @@
  */
 #include <string.h>
 
+#include "coins.h"
 #include "config.h"
+#include "events.h"
 #include "miner.h"
 #include "pool.h"
 #include "share.h"
@@ -25,19 +27,62 @@ splitter_start(void)
 	strategy_standby_tick(sl.now);
 }
 
-/* Find an upstream for a logged-in miner; -1 when the proxy is full. */
+/*
+ * Find an upstream for a logged-in miner, of its user's coin (coins.h);
+ * -1 when the proxy is full.
+ */
 int
 splitter_login(struct miner *m)
 {
-	return splitter->login(m);
+	return splitter->login(m, coins_login_coin(m));
 }
 
-/* Route a share that passed the protocol checks to its upstream. */
+/*
+ * Route a share that passed the protocol checks to its upstream. After a
+ * coin switch, a late share for a job of the old coin goes to the old
+ * upstream while it is there, and is answered as expired once it is not.
+ */
 void
 splitter_submit(struct miner *m, struct share *s, const char *job_id,
     const char *algo)
 {
+	struct upstream	*old;
+
+	if (m->prev_upstream != 0 && !upstream_has_job(m->upstream, job_id)) {
+		if ((old = upstream_by_id(m->prev_upstream)) != NULL &&
+		    upstream_has_job(old, job_id)) {
+			upstream_submit(old, s, job_id, algo);
+			return;
+		}
+		if (old == NULL) {
+			share_finish(s, SHARE_INVALID, "Job expired");
+			return;
+		}
+	}
 	upstream_submit(m->upstream, s, job_id, algo);
+}
+
+/*
+ * Move a connected miner to an upstream of another coin (coins.cc): it
+ * gets that coin's job at once when there is one, with no reconnect. The
+ * old upstream stays reachable for the miner's late shares. 0 if moved.
+ */
+int
+splitter_switch(struct miner *m, int coin)
+{
+	uint64_t	 from = m->upstream->id;
+	const char	*was = m->upstream->coin;
+
+	if (splitter->sw(m, coin) != 0) {
+		log_warnx("type=switch_failed id=%llu user=%s coin=%s "
+		    "reason=\"no upstream has room (max-upstreams)\"",
+		    (unsigned long long)m->peer.id, log_word(m->peer.user),
+		    sl.conf->coins[coin].name);
+		return -1;
+	}
+	m->prev_upstream = from;
+	events_switch(m, was);
+	return 0;
 }
 
 /* Release a closing miner's place on its upstream. */
@@ -137,6 +182,7 @@ splitter_foreach(void (*fn)(const struct upstream_view *, void *), void *arg)
 	for (u = upstream_first(); u != NULL; u = upstream_next(u)) {
 		memset(&v, 0, sizeof v);
 		v.id = u->id;
+		v.coin = u->coin;
 		v.state = upstream_state_text(u);
 		strategy_pool_name(u->strategy, v.pool, sizeof v.pool);
 		v.ustats = &u->ustats;

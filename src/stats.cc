@@ -347,6 +347,63 @@ stats_hashes(uint64_t diff, int64_t now_ms)
 	stats_counted += diff;
 }
 
+/* A new rate, its windows starting now. */
+void
+stats_rate_init(struct stats_rate *r, int64_t now_ms)
+{
+	memset(r, 0, sizeof *r);
+	r->created_ms = stats_uptime_ms(now_ms);
+}
+
+/* diff hashes done now. */
+void
+stats_rate_add(struct stats_rate *r, uint64_t diff, int64_t now_ms)
+{
+	int64_t	 rel = stats_uptime_ms(now_ms);
+
+	r->hashes += diff;
+	stats_ring_add(r->r1, STATS_RATE_R1, &r->last[0],
+	    (uint32_t)(rel / 10000), diff);
+	stats_ring_add(r->r2, STATS_RATE_R2, &r->last[1],
+	    (uint32_t)(rel / 300000), diff);
+	stats_ring_add(r->r3, STATS_RATE_R3, &r->last[2],
+	    (uint32_t)(rel / 3600000), diff);
+}
+
+/* Hashes per second over a window, counted from the rate's start. */
+double
+stats_rate_get(struct stats_rate *r, enum stats_window win, int64_t now_ms)
+{
+	int64_t		 rel = stats_uptime_ms(now_ms), age;
+	uint64_t	*v;
+	uint32_t	*last;
+	unsigned	 n, width, k;
+
+	switch (win) {
+	case STATS_W60S:
+		v = r->r1, n = STATS_RATE_R1, last = &r->last[0];
+		width = 10, k = 6;
+		break;
+	case STATS_W600S:
+	case STATS_W1H:
+		v = r->r2, n = STATS_RATE_R2, last = &r->last[1];
+		width = 300, k = win == STATS_W600S ? 2 : 12;
+		break;
+	case STATS_W12H:
+	case STATS_W24H:
+		v = r->r3, n = STATS_RATE_R3, last = &r->last[2];
+		width = 3600, k = win == STATS_W12H ? 12 : 24;
+		break;
+	default:
+		age = rel - r->created_ms;
+		return (double)r->hashes * 1000.0 /
+		    (double)(age < 1000 ? 1000 : age);
+	}
+	return stats_ring_rate(stats_ring_sum(v, n, last,
+	    (uint32_t)(rel / ((int64_t)width * 1000)), k), rel, width, k,
+	    r->created_ms);
+}
+
 /* Hashes per second over a window. */
 double
 stats_hashrate(enum stats_window w, int64_t now_ms)

@@ -17,12 +17,16 @@
  *    after each short session of the primary (a flapping pool), the pause
  *    doubles from `retry-pause` up to `retry-pause-max`; a session that
  *    lasted resets it;
- *  - with `failover-standby`, one more connection (the standby, one for
- *    all upstreams) stays logged in to the pool after the one in service.
+ *  - with `failover-standby`, one more connection (the standby, one per
+ *    coin for all its upstreams) stays logged in to the pool after the
+ *    one in service.
  *    When a serving pool fails, the first upstream to see it takes over
  *    the standby's connection and job at once, and every other upstream
  *    moves to that proven pool without its retries; the standby is
  *    replaced in the background.
+ *
+ * Each strategy fails over within its coin's pool list (config.h
+ * coin_conf); the "proven" counts and the standby are per coin.
  *
  * The strategy owns the one log line per state change (type=pool_state
  * up or down, type=pool_switch, type=pool_standby); each attempt is logged
@@ -37,6 +41,16 @@
 #include "pool.h"
 
 #define STRATEGY_MAX_POOLS	64	/* pools tracked for "proven" */
+#define STRATEGY_MAX_COINS	(2 * CONFIG_MAX_COINS)
+
+/* What the strategies of one coin share: "proven" pools, the standby. */
+struct strategy_coin {
+	char		*name;		/* interned; NULL: a free entry */
+	int		 up_on[STRATEGY_MAX_POOLS];	/* strategies up on
+							   each pool */
+	struct strategy	*standby;	/* pinned, one per coin */
+	struct job	*standby_job;	/* the last job its pool sent */
+};
 
 struct strategy {
 	uint64_t	 id;
@@ -48,6 +62,7 @@ struct strategy {
 	int		 rounds;	/* consecutive failed rounds of the list */
 	int		 probe_fails;	/* failed probes, short primary sessions */
 	int		 pinned;	/* the standby: stays on cur_index */
+	struct strategy_coin *coin;	/* whose pool list it fails over */
 	struct pool	*probe;		/* primary, retried while on a backup */
 	struct event	*retry_ev;
 	struct event	*probe_ev;
@@ -64,12 +79,7 @@ TAILQ_HEAD(strategyq, strategy);
 
 static struct strategyq	 strategies = TAILQ_HEAD_INITIALIZER(strategies);
 static uint64_t		 strategy_next_id;
-/* Strategies up on each pool index (the standby included): "proven". */
-static int		 strategy_up_on[STRATEGY_MAX_POOLS];
-
-/* The standby: a pinned strategy and the last job its pool sent. */
-static struct strategy	*standby;
-static struct job	*standby_job;
+static struct strategy_coin strategy_coins[STRATEGY_MAX_COINS];
 
 static void	 strategy_try(struct strategy *, int);
 static void	 strategy_advance(struct strategy *, enum pool_fail, int);
@@ -78,7 +88,7 @@ static void	 strategy_down(struct strategy *, const char *, enum pool_fail,
 static void	 strategy_probe_failed(struct strategy *, enum pool_fail);
 static int	 strategy_pause(int);
 static void	 strategy_set_up(struct strategy *, int);
-static int	 strategy_proven(int);
+static int	 strategy_proven(const struct strategy *, int);
 static int	 strategy_take_standby(struct strategy *);
 static void	 strategy_session_up(struct strategy *, struct pool *,
 		     struct job *);
@@ -87,17 +97,84 @@ static void	 strategy_probe_cb(evutil_socket_t, short, void *);
 static void	 strategy_schedule(struct event *, int);
 static void	 strategy_detach(struct strategy *);
 static void	 standby_on_job(void *, struct job *, int);
+static int	 strategy_standby_adopt(struct strategy_coin *, struct pool *);
 static void	 standby_on_down(void *);
-static int	 standby_target(void);
+static int	 standby_target(struct strategy_coin *);
+static struct strategy_coin *strategy_coin_get(const char *);
+static const struct pool_conf *strategy_pools(const struct strategy *,
+		     int *);
+static int	 strategy_standby_on(const struct strategy_coin *);
+static void	 strategy_standby_drop(struct strategy_coin *);
 
 static const struct strategy_ops standby_ops = {
 	standby_on_job,
 	standby_on_down
 };
 
-/* A strategy for an owner; not connected until strategy_start(). */
+/*
+ * The shared state of a coin, made on first use. An entry no strategy
+ * uses any more is taken for a new name, so coins renamed by reloads do
+ * not run out of entries.
+ */
+static struct strategy_coin *
+strategy_coin_get(const char *name)
+{
+	struct strategy_coin	*c, *spare = NULL;
+	struct strategy		*st;
+	int			 i;
+
+	for (i = 0; i < STRATEGY_MAX_COINS; i++) {
+		c = &strategy_coins[i];
+		if (c->name != NULL && strcmp(c->name, name) == 0)
+			return c;
+		if (c->name == NULL && spare == NULL)
+			spare = c;
+	}
+	if (spare == NULL) {
+		for (i = 0; i < STRATEGY_MAX_COINS && spare == NULL; i++) {
+			spare = &strategy_coins[i];
+			if (spare->standby != NULL)
+				spare = NULL;
+			TAILQ_FOREACH(st, &strategies, entry) {
+				if (spare != NULL && st->coin == spare)
+					spare = NULL;
+			}
+		}
+		if (spare == NULL)
+			fatalx("strategy: more than %d coins in use",
+			    STRATEGY_MAX_COINS);
+		intern_drop(spare->name);
+	}
+	memset(spare, 0, sizeof *spare);
+	spare->name = intern(name);
+	return spare;
+}
+
+/* The pool list a strategy fails over (its coin's, in the live config). */
+static const struct pool_conf *
+strategy_pools(const struct strategy *st, int *n)
+{
+	const struct coin_conf	*cc = config_coin(sl.conf, st->coin->name);
+
+	*n = cc != NULL ? (int)cc->npools : 0;
+	return cc != NULL ? cc->pools : NULL;
+}
+
+/* Is the standby wanted for this coin: on, and a second pool to be on? */
+static int
+strategy_standby_on(const struct strategy_coin *c)
+{
+	const struct coin_conf	*cc = config_coin(sl.conf, c->name);
+
+	return cc != NULL && cc->npools >= 2 && sl.conf->failover_standby != 0;
+}
+
+/*
+ * A strategy for an owner, failing over the pools of the coin named coin;
+ * not connected until strategy_start().
+ */
 struct strategy *
-strategy_new(const struct strategy_ops *ops, void *owner)
+strategy_new(const struct strategy_ops *ops, void *owner, const char *coin)
 {
 	struct strategy	*st;
 
@@ -105,6 +182,7 @@ strategy_new(const struct strategy_ops *ops, void *owner)
 	st->id = strategy_next_id++;
 	st->ops = ops;
 	st->owner = owner;
+	st->coin = strategy_coin_get(coin);
 	st->retry_ev = evtimer_new(sl.base, strategy_retry_cb, st);
 	st->probe_ev = evtimer_new(sl.base, strategy_probe_cb, st);
 	if (ops != &standby_ops)
@@ -122,14 +200,15 @@ strategy_set_up(struct strategy *st, int up)
 		return;
 	st->up = up;
 	if (i >= 0 && i < STRATEGY_MAX_POOLS)
-		strategy_up_on[i] += up ? 1 : -1;
+		st->coin->up_on[i] += up ? 1 : -1;
 }
 
-/* Is some connection logged in to pool idx right now? */
+/* Is some connection of the coin logged in to its pool idx right now? */
 static int
-strategy_proven(int idx)
+strategy_proven(const struct strategy *st, int idx)
 {
-	return idx >= 0 && idx < STRATEGY_MAX_POOLS && strategy_up_on[idx] > 0;
+	return idx >= 0 && idx < STRATEGY_MAX_POOLS &&
+	    st->coin->up_on[idx] > 0;
 }
 
 /* Close both connections without callbacks; pending shares are failed. */
@@ -239,17 +318,18 @@ void
 strategy_pool_name(const struct strategy *st, char *buf, size_t len)
 {
 	const struct pool_conf	*pc;
-	int			 i = st->cur_index;
+	int			 i = st->cur_index, n;
 
 	if (st->cur != NULL) {
 		xstrlcpy(buf, pool_name(st->cur), len);
 		return;
 	}
-	if (i < 0 || (size_t)i >= sl.conf->npools) {
+	pc = strategy_pools(st, &n);
+	if (i < 0 || i >= n) {
 		buf[0] = '\0';
 		return;
 	}
-	pc = &sl.conf->pools[i];
+	pc = &pc[i];
 	snprintf(buf, len, strchr(pc->host, ':') != NULL ? "[%s]:%d" :
 	    "%s:%d", pc->host, pc->port);
 }
@@ -274,14 +354,17 @@ strategy_schedule(struct event *ev, int seconds)
 static void
 strategy_try(struct strategy *st, int idx)
 {
-	if (sl.conf->npools == 0)
+	const struct pool_conf	*pools;
+	int			 n;
+
+	if ((pools = strategy_pools(st, &n)) == NULL || n == 0)
 		return;
-	if ((size_t)idx >= sl.conf->npools)
+	if (idx >= n)
 		idx = 0;
 	st->cur_index = idx;
-	st->cur = pool_connect(st, sl.conf, idx);
+	st->cur = pool_connect(st, sl.conf, &pools[idx], idx);
 	if (st->cur == NULL) {
-		strategy_down(st, sl.conf->pools[idx].url, POOL_FAIL_CONNECT,
+		strategy_down(st, pools[idx].url, POOL_FAIL_CONNECT,
 		    "cannot start connecting");
 		strategy_advance(st, POOL_FAIL_CONNECT, 0);
 	}
@@ -336,7 +419,10 @@ strategy_down(struct strategy *st, const char *pool, enum pool_fail why,
 static void
 strategy_advance(struct strategy *st, enum pool_fail why, int short_session)
 {
-	int	 idx = st->cur_index, npools = (int)sl.conf->npools;
+	const struct pool_conf	*pools;
+	int			 idx = st->cur_index, npools;
+
+	pools = strategy_pools(st, &npools);
 
 	st->fails++;
 	if (st->pinned) {
@@ -346,7 +432,7 @@ strategy_advance(struct strategy *st, enum pool_fail why, int short_session)
 	}
 	if (idx == 0 && st->fails < sl.conf->retries &&
 	    why != POOL_FAIL_TLS && why != POOL_FAIL_LOGIN &&
-	    !(config_standby(sl.conf) && strategy_proven(1))) {
+	    !(strategy_standby_on(st->coin) && strategy_proven(st, 1))) {
 		strategy_schedule(st->retry_ev, short_session ?
 		    strategy_pause(st->probe_fails) : sl.conf->retry_pause);
 		return;
@@ -365,8 +451,8 @@ strategy_advance(struct strategy *st, enum pool_fail why, int short_session)
 	}
 	st->cur_index = idx + 1;
 	log_info("type=pool_switch upstream=%llu from=%s to=%s:%d",
-	    (unsigned long long)st->id, sl.conf->pools[idx].url,
-	    sl.conf->pools[idx + 1].host, sl.conf->pools[idx + 1].port);
+	    (unsigned long long)st->id, pools[idx].url, pools[idx + 1].host,
+	    pools[idx + 1].port);
 	strategy_schedule(st->retry_ev, 0);
 }
 
@@ -386,13 +472,16 @@ strategy_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void
 strategy_probe_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct strategy	*st = (struct strategy *)arg;
+	struct strategy		*st = (struct strategy *)arg;
+	const struct pool_conf	*pools;
+	int			 n;
 
 	(void)fd;
 	(void)what;
-	if (st->probe != NULL || st->cur_index == 0)
+	if (st->probe != NULL || st->cur_index == 0 ||
+	    (pools = strategy_pools(st, &n)) == NULL || n == 0)
 		return;
-	st->probe = pool_connect(st, sl.conf, 0);
+	st->probe = pool_connect(st, sl.conf, &pools[0], 0);
 	if (st->probe == NULL)
 		strategy_probe_failed(st, POOL_FAIL_CONNECT);
 }
@@ -428,7 +517,7 @@ strategy_pool_ready(struct strategy *st, struct pool *p, struct job *j)
 		st->cur_index = 0;
 		if (old != NULL) {
 			pool_detach(old);
-			if (strategy_standby_adopt(old) != 0)
+			if (strategy_standby_adopt(st->coin, old) != 0)
 				pool_close(old, POOL_FAIL_NONE,
 				    "primary is back");
 		}
@@ -455,7 +544,7 @@ strategy_session_up(struct strategy *st, struct pool *p, struct job *j)
 	 * upstream joining a pool others are already up on is routine,
 	 * and a farm's login storm would log it 80 times.
 	 */
-	news = st->session_gen > 0 || !strategy_proven(pool_index(p));
+	news = st->session_gen > 0 || !strategy_proven(st, pool_index(p));
 	evtimer_del(st->retry_ev);
 	strategy_set_up(st, 1);
 	st->down_logged = 0;
@@ -519,22 +608,24 @@ strategy_pool_failed(struct strategy *st, struct pool *p, enum pool_fail why,
 }
 
 /*
- * Take over the standby's logged-in connection: the owner's miners get
- * its job now, with no gap and no reconnect. 0 on success.
+ * Take over the coin's standby connection: the owner's miners get its
+ * job now, with no gap and no reconnect. 0 on success.
  */
 static int
 strategy_take_standby(struct strategy *st)
 {
-	struct strategy	*sb = standby;
-	struct pool	*p;
-	struct job	*j;
+	struct strategy_coin	*c = st->coin;
+	struct strategy		*sb = c->standby;
+	struct pool		*p;
+	struct job		*j;
 
-	if (sb == NULL || !sb->up || standby_job == NULL || sb->cur == NULL ||
-	    st->user != NULL || sb->cur_index == st->cur_index)
+	if (sb == NULL || !sb->up || c->standby_job == NULL ||
+	    sb->cur == NULL || st->user != NULL ||
+	    sb->cur_index == st->cur_index)
 		return -1;
 	p = sb->cur;
-	j = standby_job;
-	standby_job = NULL;
+	j = c->standby_job;
+	c->standby_job = NULL;
 	strategy_set_up(sb, 0);
 	sb->cur = NULL;
 	pool_detach(p);
@@ -549,39 +640,39 @@ strategy_take_standby(struct strategy *st)
 	job_unref(j);
 	/* A new standby, in the background, on the next tick. */
 	strategy_free(sb);
-	standby = NULL;
+	c->standby = NULL;
 	return 0;
 }
 
 /*
- * A connection let go by an upstream (the primary is back) becomes the
- * standby if it is on the pool the standby should be on. 0 if taken.
+ * A connection of coin c let go by an upstream (the primary is back)
+ * becomes the coin's standby if it is on the pool the standby should be
+ * on. 0 if taken.
  */
 int
-strategy_standby_adopt(struct pool *p)
+strategy_standby_adopt(struct strategy_coin *c, struct pool *p)
 {
-	if (!config_standby(sl.conf) || sl.stopping ||
-	    pool_index(p) != standby_target() || !pool_is_ready(p))
+	struct strategy	*sb;
+
+	if (!strategy_standby_on(c) || sl.stopping ||
+	    pool_index(p) != standby_target(c) || !pool_is_ready(p))
 		return -1;
 	/* One standby is enough: a second would close the first's pool. */
-	if (standby != NULL && standby->up)
+	if (c->standby != NULL && c->standby->up)
 		return -1;
-	if (standby != NULL)
-		strategy_free(standby);
-	standby = strategy_new(&standby_ops, NULL);
-	standby->pinned = 1;
-	standby->cur = p;
-	standby->cur_index = pool_index(p);
-	pool_attach(p, standby);
-	strategy_set_up(standby, 1);
-	standby->login_at = sl.now;
-	job_unref(standby_job);
-	standby_job = pool_job(p);
-	if (standby_job != NULL)
-		job_ref(standby_job);
-	log_info("type=pool_standby upstream=%llu pool=%s state=up index=%d "
-	    "reason=\"kept from a backup\"", (unsigned long long)standby->id,
-	    pool_name(p), standby->cur_index);
+	strategy_standby_drop(c);
+	sb = c->standby = strategy_new(&standby_ops, c, c->name);
+	sb->pinned = 1;
+	sb->cur = p;
+	sb->cur_index = pool_index(p);
+	pool_attach(p, sb);
+	strategy_set_up(sb, 1);
+	sb->login_at = sl.now;
+	if ((c->standby_job = pool_job(p)) != NULL)
+		job_ref(c->standby_job);
+	log_info("type=pool_standby upstream=%llu coin=%s pool=%s state=up "
+	    "index=%d reason=\"kept from a backup\"",
+	    (unsigned long long)sb->id, c->name, pool_name(p), sb->cur_index);
 	return 0;
 }
 
@@ -589,82 +680,100 @@ strategy_standby_adopt(struct pool *p)
 static void
 standby_on_job(void *owner, struct job *j, int new_session)
 {
-	(void)owner;
+	struct strategy_coin	*c = (struct strategy_coin *)owner;
+
 	(void)new_session;
-	job_unref(standby_job);
-	standby_job = job_ref(j);
+	job_unref(c->standby_job);
+	c->standby_job = job_ref(j);
 }
 
 /* The standby's pool went away: nothing to take over until it is back. */
 static void
 standby_on_down(void *owner)
 {
-	(void)owner;
-	job_unref(standby_job);
-	standby_job = NULL;
+	struct strategy_coin	*c = (struct strategy_coin *)owner;
+
+	job_unref(c->standby_job);
+	c->standby_job = NULL;
 }
 
 /*
- * Where the standby should be: the pool after the best one an upstream
- * is on (up, or trying); -1 when there is no such pool, no upstream, or
- * the standby is off.
+ * Where the coin's standby should be: the pool after the best one an
+ * upstream of the coin is on (up, or trying); -1 when there is no such
+ * pool, no upstream on the coin, or the standby is off.
  */
 static int
-standby_target(void)
+standby_target(struct strategy_coin *c)
 {
 	struct strategy	*st;
-	int		 best = -1;
+	int		 best = -1, n;
 
-	if (!config_standby(sl.conf) || sl.stopping)
+	if (!strategy_standby_on(c) || sl.stopping)
 		return -1;
 	TAILQ_FOREACH(st, &strategies, entry) {
-		if (st->user != NULL)
+		if (st->coin != c || st->user != NULL)
 			continue;
 		if (best < 0 || st->cur_index < best)
 			best = st->cur_index;
 	}
-	if (best < 0 || (size_t)best + 1 >= sl.conf->npools)
+	if (best < 0)
 		return -1;
-	return best + 1;
+	/* strategy_standby_on() found the coin in the config. */
+	n = (int)config_coin(sl.conf, c->name)->npools;
+	return best + 1 < n ? best + 1 : -1;
+}
+
+/* Drop a coin's standby and its job. */
+static void
+strategy_standby_drop(struct strategy_coin *c)
+{
+	if (c->standby != NULL)
+		strategy_free(c->standby);
+	c->standby = NULL;
+	job_unref(c->standby_job);
+	c->standby_job = NULL;
 }
 
 /*
- * Once a second, for all strategies: keep one standby on the right pool
- * (make it, move it, or drop it), and tick its connection.
+ * Once a second, for every coin in use: keep one standby on the right
+ * pool (make it, move it, or drop it), and tick its connection.
  */
 void
 strategy_standby_tick(time_t now)
 {
-	int	 target = standby_target();
+	struct strategy_coin	*c;
+	int			 i, target;
 
-	if (standby != NULL && standby->cur_index != target) {
-		log_info("type=pool_standby upstream=%llu state=stopped "
-		    "reason=\"%s\"", (unsigned long long)standby->id,
-		    target < 0 ? "not needed" : "moving");
-		strategy_free(standby);
-		standby = NULL;
-		job_unref(standby_job);
-		standby_job = NULL;
+	for (i = 0; i < STRATEGY_MAX_COINS; i++) {
+		c = &strategy_coins[i];
+		if (c->name == NULL)
+			continue;
+		target = standby_target(c);
+		if (c->standby != NULL && c->standby->cur_index != target) {
+			log_info("type=pool_standby upstream=%llu coin=%s "
+			    "state=stopped reason=\"%s\"",
+			    (unsigned long long)c->standby->id, c->name,
+			    target < 0 ? "not needed" : "moving");
+			strategy_standby_drop(c);
+		}
+		if (c->standby == NULL && target >= 0) {
+			c->standby = strategy_new(&standby_ops, c, c->name);
+			c->standby->pinned = 1;
+			strategy_try(c->standby, target);
+		}
+		if (c->standby != NULL)
+			strategy_tick(c->standby, now);
 	}
-	if (standby == NULL && target >= 0) {
-		standby = strategy_new(&standby_ops, NULL);
-		standby->pinned = 1;
-		standby->down_logged = 0;
-		strategy_try(standby, target);
-	}
-	if (standby != NULL)
-		strategy_tick(standby, now);
 }
 
-/* Shutdown or reload: drop the standby (the next tick makes a new one). */
+/* Shutdown or reload: drop the standbys (the next tick makes new ones). */
 void
 strategy_standby_stop(void)
 {
-	if (standby != NULL)
-		strategy_free(standby);
-	standby = NULL;
-	job_unref(standby_job);
-	standby_job = NULL;
+	int	 i;
+
+	for (i = 0; i < STRATEGY_MAX_COINS; i++)
+		strategy_standby_drop(&strategy_coins[i]);
 }
 
 /*

@@ -28,15 +28,19 @@ static const struct strategy_ops upstream_ops = {
 	upstream_on_down
 };
 
-/* A new upstream with a strategy, not connected yet (upstream_start). */
+/*
+ * A new upstream of coin (an index into sl.conf->coins) with a strategy,
+ * not connected yet (upstream_start).
+ */
 struct upstream *
-upstream_new(void)
+upstream_new(int coin)
 {
 	struct upstream	*u;
 
 	u = XCALLOC(struct upstream, 1);
 	u->id = upstream_next_id++;
-	u->strategy = strategy_new(&upstream_ops, u);
+	u->coin = intern(sl.conf->coins[coin].name);
+	u->strategy = strategy_new(&upstream_ops, u, u->coin);
 	TAILQ_INSERT_TAIL(&upstreams, u, entry);
 	upstream_n++;
 	return u;
@@ -50,6 +54,7 @@ upstream_free(struct upstream *u)
 	upstream_n--;
 	strategy_free(u->strategy);
 	upstream_clear_jobs(u);
+	intern_drop(u->coin);
 	free(u->slots);
 	free(u);
 }
@@ -69,7 +74,7 @@ void
 upstream_disconnect(struct upstream *u)
 {
 	strategy_free(u->strategy);
-	u->strategy = strategy_new(&upstream_ops, u);
+	u->strategy = strategy_new(&upstream_ops, u, u->coin);
 }
 
 /* GC: disconnect an empty upstream and forget its jobs. */
@@ -89,6 +94,46 @@ upstream_clear_jobs(struct upstream *u)
 	u->job = u->prev = NULL;
 	nonceset_free(&u->seen);
 	nonceset_free(&u->prev_seen);
+}
+
+/* The index of the upstream's coin in the live config, or -1 if gone. */
+int
+upstream_coin_index(const struct upstream *u)
+{
+	return config_coin_index(sl.conf, u->coin);
+}
+
+/*
+ * The upstream with this id, or NULL: a switched miner's late share finds
+ * its old upstream this way (an id cannot dangle).
+ */
+struct upstream *
+upstream_by_id(uint64_t id)
+{
+	struct upstream	*u;
+
+	TAILQ_FOREACH(u, &upstreams, entry) {
+		if (u->id == id)
+			return u;
+	}
+	return NULL;
+}
+
+/* Shares its pool has not answered yet. */
+size_t
+upstream_pending(struct upstream *u)
+{
+	struct pool	*p = strategy_pool(u->strategy);
+
+	return p != NULL ? pool_pending(p) : 0;
+}
+
+/* Is job_id the upstream's current or previous job? */
+int
+upstream_has_job(const struct upstream *u, const char *job_id)
+{
+	return (u->job != NULL && strcmp(job_id, u->job->job_id) == 0) ||
+	    (u->prev != NULL && strcmp(job_id, u->prev->job_id) == 0);
 }
 
 /* The job a logging-in miner can start on now, or NULL. */

@@ -229,7 +229,7 @@ workers_attach(const struct peer *m, int64_t now_ms)
 		memcpy(w->name, m->worker, len + 1);
 		w->hash = h;
 		w->gen = workers_gen;
-		w->created_ms = stats_uptime_ms(now_ms);
+		stats_rate_init(&w->rate, now_ms);
 		w->hnext = workers_tab[h & (workers_tabsize - 1)];
 		workers_tab[h & (workers_tabsize - 1)] = w;
 		TAILQ_INSERT_TAIL(&workers_all, w, entry);
@@ -270,7 +270,6 @@ workers_share(struct worker *w, enum share_result r, uint64_t diff,
     int64_t now_ms)
 {
 	struct timespec	 ts;
-	int64_t		 rel;
 
 	switch (r) {
 	case SHARE_ACCEPTED:
@@ -291,50 +290,15 @@ workers_share(struct worker *w, enum share_result r, uint64_t diff,
 		w->invalid++;
 		break;
 	}
-	if (diff == 0)
-		return;
-	rel = stats_uptime_ms(now_ms);
-	w->hashes += diff;
-	stats_ring_add(w->r1, WORKER_R1, &w->last[0],
-	    (uint32_t)(rel / 10000), diff);
-	stats_ring_add(w->r2, WORKER_R2, &w->last[1],
-	    (uint32_t)(rel / 300000), diff);
-	stats_ring_add(w->r3, WORKER_R3, &w->last[2],
-	    (uint32_t)(rel / 3600000), diff);
+	if (diff != 0)
+		stats_rate_add(&w->rate, diff, now_ms);
 }
 
 /* A worker's hashes per second over a window. */
 double
 workers_hashrate(struct worker *w, enum stats_window win, int64_t now_ms)
 {
-	int64_t		 rel = stats_uptime_ms(now_ms), age;
-	uint64_t	*v;
-	uint32_t	*last;
-	unsigned	 n, width, k;
-
-	switch (win) {
-	case STATS_W60S:
-		v = w->r1, n = WORKER_R1, last = &w->last[0];
-		width = 10, k = 6;
-		break;
-	case STATS_W600S:
-	case STATS_W1H:
-		v = w->r2, n = WORKER_R2, last = &w->last[1];
-		width = 300, k = win == STATS_W600S ? 2 : 12;
-		break;
-	case STATS_W12H:
-	case STATS_W24H:
-		v = w->r3, n = WORKER_R3, last = &w->last[2];
-		width = 3600, k = win == STATS_W12H ? 12 : 24;
-		break;
-	default:
-		age = rel - w->created_ms;
-		return (double)w->hashes * 1000.0 /
-		    (double)(age < 1000 ? 1000 : age);
-	}
-	return stats_ring_rate(stats_ring_sum(v, n, last,
-	    (uint32_t)(rel / ((int64_t)width * 1000)), k), rel, width, k,
-	    w->created_ms);
+	return stats_rate_get(&w->rate, win, now_ms);
 }
 
 /* Once a second: a changed mode or a lowered cap takes effect. */

@@ -698,7 +698,7 @@ Test(stats, workers_share_counts_and_rates)
 	cr_assert_eq(w->accepted, 2);
 	cr_assert_eq(w->rejected, 2);
 	cr_assert_eq(w->invalid, 1);
-	cr_assert_eq(w->hashes, 10000);
+	cr_assert_eq(w->rate.hashes, 10000);
 	cr_assert_gt(w->last_share_ms, 1600000000000LL);
 	/* Seen for 10 s at 15 s: every window reads 1000 H/s. */
 	for (int i = 0; i < STATS_NWINDOWS; i++)

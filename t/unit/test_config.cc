@@ -802,3 +802,119 @@ Test(config, policy_unknown_key_warns)
 	cr_assert_eq(l.conf->on_error[STATS_HOOK_ON_LOGIN], ON_ERROR_BUILTIN);
 	load_done(&l);
 }
+
+/* The text loads with a warning containing a. */
+static void
+expect_warning(const char *text, const char *a)
+{
+	struct load	 l;
+	char		*w;
+
+	expect_ok(&l, text);
+	w = joined(&l.warnings);
+	cr_assert_geq(find_entry(&l.warnings, a, NULL), 0,
+	    "no warning with \"%s\" for %s; warnings:\n%s", a, text, w);
+	free(w);
+	load_done(&l);
+}
+
+/* The top-level pools are the coin "default"; coins follow in order. */
+Test(config, coins_beside_pools)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"a:1\",\"algo\":\"rx/0\"}],"
+	    "\"coins\":{\"wow\":{\"pools\":[{\"url\":\"b:2\"},{\"url\":\"c:3\"}],"
+	    "\"algo\":\"rx/wow\"},\"arq\":{\"pools\":[{\"url\":\"d:4\","
+	    "\"algo\":\"rx/arq\"}]}}}");
+	cr_assert_eq(l.conf->ncoins, 3);
+	cr_assert_str_eq(l.conf->coins[0].name, "default");
+	cr_assert_str_eq(l.conf->coins[0].algo, "rx/0", "from the pool");
+	cr_assert_str_eq(l.conf->coins[1].name, "wow");
+	cr_assert_eq(l.conf->coins[1].npools, 2);
+	cr_assert_str_eq(l.conf->coins[1].pools[1].host, "c");
+	cr_assert_str_eq(l.conf->coins[2].algo, "rx/arq");
+	cr_assert_eq(l.conf->default_coin, 0);
+	cr_assert_eq(l.conf->pools, l.conf->coins[0].pools,
+	    "pools are the default coin's");
+	cr_assert_eq(config_coin_index(l.conf, "arq"), 2);
+	cr_assert_null(config_coin(l.conf, "btc"));
+	load_done(&l);
+}
+
+/* Coins alone: default-coin names the coin of unmapped users. */
+Test(config, coins_only_default_coin)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"coins\":{"
+	    "\"a\":{\"pools\":[{\"url\":\"a:1\"}]},\"b\":{\"pools\":[{"
+	    "\"url\":\"b:1\"}]}},\"default-coin\":\"b\"}");
+	cr_assert_eq(l.conf->ncoins, 2);
+	cr_assert_eq(l.conf->default_coin, 1);
+	cr_assert_str_eq(l.conf->pools[0].host, "b");
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"coins\":{"
+	    "\"only\":{\"pools\":[{\"url\":\"a:1\"}]}}}");
+	cr_assert_eq(l.conf->default_coin, 0, "the only coin");
+	load_done(&l);
+}
+
+Test(config, coins_errors_name_the_key)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"coins\":{\"a\":{"
+	    "\"pools\":[{\"url\":\"a:1\"}]},\"b\":{\"pools\":[{\"user\":"
+	    "\"x\"}]}},\"default-coin\":\"a\"}", "coins.b.pools[0].url", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"coins\":{\"a\":{"
+	    "\"pools\":[{\"url\":\"a:1\"}]},\"b\":{\"pools\":[{\"url\":"
+	    "\"b:1\"}]}}}", "default-coin", "several coins");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"coins\":{\"a\":{"
+	    "\"pools\":[{\"url\":\"a:1\"}]}},\"default-coin\":\"z\"}",
+	    "default-coin", "no coin named");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"coins\":{\"bad name\":{"
+	    "\"pools\":[{\"url\":\"a:1\"}]}}}", "coins.bad name", NULL);
+	expect_warning("{\"bind\":[\"127.0.0.1:3333\"],\"coins\":{\"a\":{"
+	    "\"pools\":[{\"url\":\"a:1\"}],\"algos\":\"x\"}}}",
+	    "coins.a.algos: unknown key");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"a:1\"}],\"coins\":{\"default\":{\"pools\":[{\"url\":\"b:1\"}]}}}",
+	    "pools", "keep one");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"]}", "pools", "at least");
+}
+
+Test(config, switch_keys)
+{
+	struct load	 l;
+
+	expect_ok(&l, MINIMAL);
+	cr_assert_null(l.conf->sw.user);
+	cr_assert_eq(l.conf->sw.interval, 60);
+	cr_assert_eq(l.conf->sw.timeout, 10);
+	cr_assert_eq(l.conf->sw.grace, 10);
+	cr_assert_str_eq(l.conf->sw.state_file,
+	    SLUICE_STATEDIR "/user-coin.json");
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"switch\":{\"user\":\"u\",\"password\":\"p\","
+	    "\"user-coin-url\":\"https://h/uc\",\"interval\":5,\"timeout\":3,"
+	    "\"state-file\":\"uc.json\",\"redis\":\"redis://127.0.0.1:6379/0\","
+	    "\"grace\":0}}");
+	cr_assert_str_eq(l.conf->sw.user, "u");
+	cr_assert_eq(l.conf->sw.interval, 5);
+	cr_assert_eq(l.conf->sw.grace, 0);
+	cr_assert(strstr(l.conf->sw.state_file, "/uc.json") != NULL &&
+	    l.conf->sw.state_file[0] == '/', "relative to the config's folder");
+	load_done(&l);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"switch\":{\"user\":\"u\"}}", "switch.password", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"switch\":{\"redis\":\"127.0.0.1:6379\"}}",
+	    "switch.redis", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"switch\":{\"user-coin-url\":\"ftp://x\"}}",
+	    "switch.user-coin-url", NULL);
+	expect_warning("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"switch\":{\"intervall\":5}}",
+	    "switch.intervall: unknown key");
+}

@@ -56,13 +56,6 @@ struct fm {
 	int		 slot;
 };
 
-/* An HTTP answer. */
-struct hresp {
-	int	 status;
-	char	*head;		/* status line and headers */
-	char	*body;
-	size_t	 bodylen;
-};
 
 static void	 fm_send_submit(struct fm *, int, uint32_t, uint64_t);
 
@@ -107,65 +100,6 @@ jstr_must(json_t *o, const char *path)
 	return json_string_value(v);
 }
 
-/* Send req to the API and read until the API closes; the bytes read. */
-static char *
-http_exchange(int port, const char *req, size_t reqlen, size_t *lenp)
-{
-	struct sockaddr_in	 sin;
-	struct pollfd		 pfd;
-	char			*buf = NULL;
-	size_t			 len = 0, cap = 0, off = 0;
-	long long		 deadline = mono_ms() + WAIT_MS;
-	ssize_t			 n;
-	int			 fd;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	cr_assert(fd != -1, "socket: %s", strerror(errno));
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0)
-		cr_assert(errno == EINPROGRESS, "connect to the API port %d: "
-		    "%s", port, strerror(errno));
-	while (off < reqlen) {
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		cr_assert(poll(&pfd, 1, left(deadline)) == 1,
-		    "API request timed out (send)");
-		n = write(fd, req + off, reqlen - off);
-		cr_assert(n > 0 || errno == EAGAIN, "write to API: %s",
-		    strerror(errno));
-		if (n > 0)
-			off += (size_t)n;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap == 0 ? 16384 : cap * 2;
-			buf = (char *)realloc(buf, cap + 1);
-			cr_assert(buf != NULL);
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		cr_assert(poll(&pfd, 1, left(deadline)) == 1,
-		    "API answer timed out for %.*s", (int)strcspn(req, "\r"),
-		    req);
-		n = read(fd, buf + len, cap - len);
-		if (n == 0)
-			break;
-		if (n < 0 && errno == ECONNRESET && len > 0)
-			break;
-		cr_assert(n > 0 || errno == EAGAIN, "read from API: %s",
-		    strerror(errno));
-		if (n > 0)
-			len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*lenp = len;
-	return buf;
-}
-
 /*
  * One HTTP/1.1 request with Connection: close; read to EOF. token NULL
  * sends no Authorization header.
@@ -174,40 +108,18 @@ static struct hresp *
 http(int port, const char *method, const char *path, const char *token)
 {
 	struct hresp	*r;
-	char		*req, *buf, *sep;
-	size_t		 len;
-	int		 reqlen, body;
+	char		*hdr = NULL;
+	int		 body;
 
 	body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
-	reqlen = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Connection: close\r\n%s%s%s%s\r\n%s", method, path,
-	    token != NULL ? "Authorization: Bearer " : "",
-	    token != NULL ? token : "", token != NULL ? "\r\n" : "",
-	    body ? "Content-Type: application/json\r\nContent-Length: 2\r\n" :
-	    "", body ? "{}" : "");
-	cr_assert(reqlen > 0);
-	buf = http_exchange(port, req, (size_t)reqlen, &len);
-	free(req);
-	r = (struct hresp *)calloc(1, sizeof *r);
-	cr_assert(r != NULL);
-	cr_assert(sscanf(buf, "HTTP/1.1 %d", &r->status) == 1,
-	    "not an HTTP answer: %s", buf);
-	sep = strstr(buf, "\r\n\r\n");
-	cr_assert(sep != NULL, "no end of headers: %s", buf);
-	*sep = '\0';
-	r->head = buf;
-	r->body = sep + 4;
-	r->bodylen = len - (size_t)(r->body - buf);
+	if (token != NULL)
+		cr_assert(asprintf(&hdr, "Authorization: Bearer %s\r\n",
+		    token) != -1);
+	r = http_request(port, method, path, hdr, body ? "{}" : NULL);
+	free(hdr);
 	return r;
 }
 
-/* Free an answer. */
-static void
-hfree(struct hresp *r)
-{
-	free(r->head);
-	free(r);
-}
 
 /* GET a JSON endpoint (200 required) and parse it. */
 static json_t *
@@ -228,7 +140,7 @@ api_get(struct rig *rg, const char *path, const char *token, char **text)
 	    r->body);
 	if (text != NULL)
 		*text = strdup(r->body);
-	hfree(r);
+	hresp_free(r);
 	return j;
 }
 
@@ -247,7 +159,7 @@ expect_http_error(struct rig *rg, const char *method, const char *path,
 	    "%s %s: error body is not {\"error\": ...}: %s", method, path,
 	    r->body);
 	json_decref(j);
-	hfree(r);
+	hresp_free(r);
 }
 
 /*
@@ -788,7 +700,7 @@ Test(api, endpoints_with_live_miners)
 
 		cr_assert_eq(r->status, 200);
 		cr_assert_eq(r->bodylen, 0);
-		hfree(r);
+		hresp_free(r);
 	}
 	tc_close(a.c);
 	rig_stop(&rg);
@@ -810,7 +722,7 @@ Test(api, token_and_restricted)
 	json_decref(j);
 	r = http(rg.http, "GET", "/metrics", TOKEN);
 	cr_assert_eq(r->status, 200);
-	hfree(r);
+	hresp_free(r);
 	/* Restricted (the default): GET only. */
 	expect_http_error(&rg, "POST", "/1/summary", TOKEN, 403);
 	expect_http_error(&rg, "PUT", "/1/summary", TOKEN, 403);
@@ -914,7 +826,7 @@ Test(api, metrics_promtool_and_counters)
 	cr_assert_eq(metric(r->body, "sluice_upstreams{state=\"active\"}"), 1);
 	cr_assert(strstr(r->body, "# TYPE sluice_connections_total counter")
 	    != NULL);
-	hfree(r);
+	hresp_free(r);
 
 	fm_login(&rg, &a, "WALLET1", "rig-1");
 	fm_share_ok(&rg, &a, 20, 7);
@@ -951,7 +863,7 @@ Test(api, metrics_promtool_and_counters)
 	cr_assert_eq(metric(r->body,
 	    "sluice_lua_errors_total{hook=\"on_login\"}"),
 	    0);
-	hfree(r);
+	hresp_free(r);
 
 	tc_close(a.c);
 	cr_assert(proxy_wait_log(rg.p, "type=miner_close", WAIT_MS));
@@ -960,7 +872,7 @@ Test(api, metrics_promtool_and_counters)
 	    "sluice_connections_closed_total{reason=\"miner\"}"), 1, "%s",
 	    r->body);
 	cr_assert_eq(metric(r->body, "sluice_miners"), 0);
-	hfree(r);
+	hresp_free(r);
 	rig_stop(&rg);
 }
 
@@ -1095,7 +1007,7 @@ Test(api, log_failure_is_counted_once_and_recovers)
 	r = http(rg.http, "GET", "/metrics", NULL);
 	cr_assert_geq(metric(r->body,
 	    "sluice_log_write_errors_total{log=\"access\"}"), 1, "%s", r->body);
-	hfree(r);
+	hresp_free(r);
 	/* The proxy still serves; the warning was given once. */
 	fm_share_ok(&rg, &a, 40, 9);
 	cr_assert_eq(proxy_log_count(rg.p, "access log"), 1,
@@ -1158,7 +1070,7 @@ Test(api, secrets_never_shown_at_vv)
 		if (strcmp(paths[i], "/1/workers") == 0)
 			cr_assert_not_null(strstr(r->body, "\"pw:"),
 			    "no hashed worker name: %s", r->body);
-		hfree(r);
+		hresp_free(r);
 	}
 	tc_close(bad);
 	tc_close(m.c);
@@ -1189,7 +1101,7 @@ metric_now(struct rig *rg, const char *sample)
 
 	cr_assert_eq(r->status, 200, "GET /metrics: %d", r->status);
 	v = metric(r->body, sample);
-	hfree(r);
+	hresp_free(r);
 	return v;
 }
 

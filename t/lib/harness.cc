@@ -1380,3 +1380,109 @@ blob_same_but_slot(const char *blob, const char *pool_blob)
 	return strlen(blob) == n && memcmp(blob, pool_blob, SLOT_HEX) == 0 &&
 	    strcmp(blob + SLOT_HEX + 2, pool_blob + SLOT_HEX + 2) == 0;
 }
+
+/*
+ * Send req to an HTTP server on 127.0.0.1:port and read until it closes,
+ * within HARNESS_HTTP_MS; the bytes read, NUL-terminated (free them).
+ */
+char *
+http_exchange(int port, const char *req, size_t reqlen, size_t *lenp)
+{
+	struct sockaddr_in	 sin;
+	struct pollfd		 pfd;
+	char			*buf = NULL;
+	size_t			 len = 0, cap = 0, off = 0;
+	int64_t			 deadline = now_ms() + HARNESS_HTTP_MS;
+	ssize_t			 n;
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	cr_assert(fd != -1, "socket: %s", strerror(errno));
+	addr_make(&sin, "127.0.0.1", port);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0)
+		cr_assert(errno == EINPROGRESS, "connect to HTTP port %d: %s",
+		    port, strerror(errno));
+	while (off < reqlen) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		cr_assert(poll(&pfd, 1, left_ms(deadline)) == 1,
+		    "HTTP request timed out (send)");
+		n = write(fd, req + off, reqlen - off);
+		cr_assert(n > 0 || errno == EAGAIN, "write to HTTP: %s",
+		    strerror(errno));
+		if (n > 0)
+			off += (size_t)n;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap == 0 ? 16384 : cap * 2;
+			buf = (char *)realloc(buf, cap + 1);
+			cr_assert(buf != NULL);
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		cr_assert(poll(&pfd, 1, left_ms(deadline)) == 1,
+		    "HTTP answer timed out for %.*s", (int)strcspn(req, "\r"),
+		    req);
+		n = read(fd, buf + len, cap - len);
+		if (n == 0)
+			break;
+		if (n < 0 && errno == ECONNRESET && len > 0)
+			break;
+		cr_assert(n > 0 || errno == EAGAIN, "read from HTTP: %s",
+		    strerror(errno));
+		if (n > 0)
+			len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+/*
+ * One HTTP/1.1 request with Connection: close, read to EOF. headers are
+ * extra "Name: value\r\n" lines or NULL; body (JSON unless headers name
+ * a Content-Type) or NULL.
+ */
+struct hresp *
+http_request(int port, const char *method, const char *path,
+    const char *headers, const char *body)
+{
+	struct hresp	*r;
+	char		*req, *buf, *sep, blen[96] = "";
+	size_t		 len;
+	int		 reqlen;
+	int		 ctype = headers != NULL &&
+			    strcasestr(headers, "Content-Type:") != NULL;
+
+	if (body != NULL)
+		snprintf(blen, sizeof blen, "%sContent-Length: %zu\r\n",
+		    ctype ? "" : "Content-Type: application/json\r\n",
+		    strlen(body));
+	reqlen = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n%s%s\r\n%s", method, path,
+	    headers != NULL ? headers : "", blen, body != NULL ? body : "");
+	cr_assert(reqlen > 0);
+	buf = http_exchange(port, req, (size_t)reqlen, &len);
+	free(req);
+	r = (struct hresp *)calloc(1, sizeof *r);
+	cr_assert(r != NULL);
+	cr_assert(sscanf(buf, "HTTP/1.1 %d", &r->status) == 1,
+	    "not an HTTP answer: %s", buf);
+	sep = strstr(buf, "\r\n\r\n");
+	cr_assert(sep != NULL, "no end of headers: %s", buf);
+	*sep = '\0';
+	r->head = buf;
+	r->body = sep + 4;
+	r->bodylen = len - (size_t)(r->body - buf);
+	return r;
+}
+
+/* Free an answer. */
+void
+hresp_free(struct hresp *r)
+{
+	free(r->head);
+	free(r);
+}

@@ -147,4 +147,19 @@ json_t		*miner_submit(struct tconn *mc, int id, const char *session,
 		     int timeout_ms);
 void		 make_result(char out[65], uint64_t diff);
 
+
+/* A tiny HTTP client for the API tests (harness.cc). */
+#define HARNESS_HTTP_MS	5000	/* deadline of one exchange */
+struct hresp {
+	int	 status;
+	char	*head;		/* status line and headers */
+	char	*body;
+	size_t	 bodylen;
+};
+char		*http_exchange(int port, const char *req, size_t reqlen,
+		     size_t *lenp);
+struct hresp	*http_request(int port, const char *method, const char *path,
+		     const char *headers, const char *body);
+void		 hresp_free(struct hresp *);
+
 #endif /* HARNESS_H */

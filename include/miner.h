@@ -40,6 +40,7 @@ struct miner {
 	int		 slot;		/* nicehash: fixed byte; else -1 */
 	uint64_t	 prev_upstream;	/* id of the one before a coin switch,
 					   for late shares; 0: none */
+	int		 prev_slot;	/* nicehash: the slot on it */
 	char		*algos;		/* login's algo list, "a,b" interned;
 					   NULL: none sent */
 

@@ -780,7 +780,10 @@ miner_submit_args(struct miner *m, const char *reqid, const char *id,
 		share_finish(s, SHARE_INVALID, "Low difficulty share");
 		return;
 	}
-	if (m->slot >= 0 && stratum_nonce_byte3(nonce) != m->slot) {
+	/* After a coin switch, a late share carries the old slot. */
+	if (m->slot >= 0 && stratum_nonce_byte3(nonce) != m->slot &&
+	    (m->prev_upstream == 0 ||
+	    stratum_nonce_byte3(nonce) != m->prev_slot)) {
 		share_finish(s, SHARE_INVALID,
 		    "Invalid nonce; is miner not compatible with NiceHash?");
 		miner_finish(m, CLOSE_BAD_NONCE, NULL);

@@ -12,6 +12,7 @@
 #include "miner.h"
 #include "pool.h"
 #include "share.h"
+#include "stratum.h"
 #include "upstream.h"
 
 static const struct splitter	*splitter;
@@ -46,20 +47,30 @@ void
 splitter_submit(struct miner *m, struct share *s, const char *job_id,
     const char *algo)
 {
-	struct upstream	*old;
+	struct upstream	*old, *u = m->upstream;
+	int		 slot = m->slot;
 
-	if (m->prev_upstream != 0 && !upstream_has_job(m->upstream, job_id)) {
-		if ((old = upstream_by_id(m->prev_upstream)) != NULL &&
-		    upstream_has_job(old, job_id)) {
-			upstream_submit(old, s, job_id, algo);
-			return;
+	if (m->prev_upstream != 0) {
+		if (!upstream_has_job(u, job_id)) {
+			old = upstream_by_id(m->prev_upstream);
+			if (old == NULL) {
+				share_finish(s, SHARE_INVALID, "Job expired");
+				return;
+			}
+			if (upstream_has_job(old, job_id)) {
+				u = old;
+				slot = m->prev_slot;
+			}
 		}
-		if (old == NULL) {
-			share_finish(s, SHARE_INVALID, "Job expired");
+		/* miner.cc let either slot through; the job decides which. */
+		if (slot >= 0 && stratum_nonce_byte3(s->nonce) != slot) {
+			share_finish(s, SHARE_INVALID, "Invalid nonce; is "
+			    "miner not compatible with NiceHash?");
+			miner_finish(m, CLOSE_BAD_NONCE, NULL);
 			return;
 		}
 	}
-	upstream_submit(m->upstream, s, job_id, algo);
+	upstream_submit(u, s, job_id, algo);
 }
 
 /*
@@ -72,6 +83,7 @@ splitter_switch(struct miner *m, int coin)
 {
 	uint64_t	 from = m->upstream->id;
 	const char	*was = m->upstream->coin;
+	int		 slot = m->slot;
 
 	if (splitter->sw(m, coin) != 0) {
 		log_warnx("type=switch_failed id=%llu user=%s coin=%s "
@@ -81,6 +93,7 @@ splitter_switch(struct miner *m, int coin)
 		return -1;
 	}
 	m->prev_upstream = from;
+	m->prev_slot = slot;
 	events_switch(m, was);
 	return 0;
 }

@@ -187,7 +187,7 @@ coins_err_text(int err)
 	case COINS_E_PUNAME_EMPTY:
 		return "puname is empty";
 	case COINS_E_PUNAME_INVALID:
-		return "puname is invalid";
+		return "puname invalid";
 	case COINS_E_COIN_EMPTY:
 		return "coin is empty";
 	case COINS_E_COIN_UNKNOWN:

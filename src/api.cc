@@ -6,12 +6,15 @@
  *	GET /1/miners		per-connection table, passwords masked
  *	GET /1/upstreams	per-upstream table
  *	GET /metrics		Prometheus text (metrics.cc)
+ *	/switch...		btcpool's switch API (switchapi.cc)
  *
  * The shapes are a superset of xmrig-proxy's, so its dashboards work;
  * sluice's own totals sit under "sluice" in the summary. Hashrates are in
  * kH/s as xmrig-proxy reports them.
  *
  * Every request goes through the same gate, in this order:
+ *	0. with switch.user set, the switch endpoints leave the gate for
+ *	   switchapi.cc, which has its own auth (HTTP Basic);
  *	1. access-token set: no "Authorization: Bearer" header is 401, a
  *	   wrong token 403 (compared in constant time);
  *	2. restricted (the default): any method but GET and HEAD is 403;
@@ -32,7 +35,9 @@
  * of its connection's start (on a kept-alive connection, of the previous
  * answer), however slowly it trickles in; and past http.max-connections
  * open connections the API stops handing sockets to evhttp and closes new
- * ones at once (api_refuse). Both are read from the live config.
+ * ones at once (api_refuse). Both are read from the live config. A body
+ * may have 64 KiB, or 1 MiB on a connection accepted while the switch
+ * API is on; evhttp answers a larger one 413 and closes.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -69,7 +74,6 @@
 	EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |		\
 	EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |	\
 	EVHTTP_REQ_PATCH)
-#define API_JSON	"application/json"
 #define API_METRICS	"text/plain; version=0.0.4; charset=utf-8"
 #define API_REFUSE_BATCH 32	/* connections refused per loop turn */
 
@@ -152,11 +156,6 @@ static void	 api_refuse(evutil_socket_t, short, void *);
 static void	 api_refuse_stop(void);
 static void	 api_sock_setup(void);
 static void	 api_request(struct evhttp_request *, void *);
-static void	 api_reply(struct evhttp_request *, int, const char *,
-		     struct evbuffer *, const char *);
-static void	 api_error(struct evhttp_request *, int, const char *,
-		     const char *);
-static int	 api_token_ok(const char *, const char *);
 static int	 api_bind(const char *, int);
 static void	 api_unbind(void);
 static void	 api_summary(struct evhttp_request *, struct evbuffer *,
@@ -230,7 +229,7 @@ api_bind(const char *host, int port)
 			return -1;
 		evhttp_set_allowed_methods(api_http, API_ALL_METHODS);
 		evhttp_set_max_headers_size(api_http, 8192);
-		evhttp_set_max_body_size(api_http, 65536);
+		evhttp_set_max_body_size(api_http, API_BODY_MAX);
 		/*
 		 * No evhttp_set_timeout(): its timeout restarts at every
 		 * byte read or written. The deadline of api_conn_arm()
@@ -431,6 +430,9 @@ api_conn_adopt(struct api_conn *ac)
 	    evhttp_connection_get_bufferevent(evcon)), api_conn_rx,
 	    ac)) == NULL)
 		fatalx("%s: out of memory", __func__);
+	/* The switch API takes larger bodies (switchapi.cc). */
+	if (sl.conf->sw.user != NULL)
+		evhttp_connection_set_max_body_size(evcon, SWITCHAPI_BODY_MAX);
 	evhttp_connection_get_peer(evcon, &addr, &port);
 	snprintf(ac->peer, sizeof ac->peer, "%s:%u", addr != NULL ? addr :
 	    "?", (unsigned)port);
@@ -770,15 +772,18 @@ api_method_text(enum evhttp_cmd_type m)
 	return "?";
 }
 
-/* Does the presented token equal the configured one? Constant time. */
-static int
-api_token_ok(const char *given, const char *want)
+/*
+ * Do the presented bytes equal the configured secret (the token, the
+ * switch API's user:password)? Constant time.
+ */
+int
+api_secret_ok(const void *given, size_t len, const char *want)
 {
 	unsigned char	 a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
 	unsigned int	 alen = 0, blen = 0;
 
 	/* Hash both so neither the contents nor the length leak. */
-	if (!EVP_Digest(given, strlen(given), a, &alen, EVP_sha256(), NULL) ||
+	if (!EVP_Digest(given, len, a, &alen, EVP_sha256(), NULL) ||
 	    !EVP_Digest(want, strlen(want), b, &blen, EVP_sha256(), NULL) ||
 	    alen != blen)
 		return 0;
@@ -786,7 +791,7 @@ api_token_ok(const char *given, const char *want)
 }
 
 /* Send a reply with a body and its content type. */
-static void
+void
 api_reply(struct evhttp_request *req, int code, const char *reason,
     struct evbuffer *body, const char *ctype)
 {
@@ -814,7 +819,7 @@ api_reply(struct evhttp_request *req, int code, const char *reason,
 }
 
 /* Send {"error": message} with an HTTP error code. */
-static void
+void
 api_error(struct evhttp_request *req, int code, const char *reason,
     const char *message)
 {
@@ -865,18 +870,26 @@ api_request(struct evhttp_request *req, void *arg)
 	log_debug("api: %s %s from %s:%u", api_method_text(method),
 	    path != NULL ? path : "?", peer != NULL ? peer : "?",
 	    (unsigned)port);
+	/* The switch API has its own auth; neither token nor restricted. */
+	if (path != NULL && switchapi_match(path)) {
+		switchapi_request(req, path);
+		return;
+	}
 	if (hc->access_token != NULL) {
 		auth = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Authorization");
 		if (auth == NULL) {
 			evhttp_add_header(evhttp_request_get_output_headers(
 			    req), "WWW-Authenticate", "Bearer");
+			sl_stats.http_auth_failures++;
 			api_error(req, 401, "Unauthorized",
 			    "an access token is required");
 			return;
 		}
 		if (strncasecmp(auth, "Bearer ", 7) != 0 ||
-		    !api_token_ok(auth + 7, hc->access_token)) {
+		    !api_secret_ok(auth + 7, strlen(auth + 7),
+		    hc->access_token)) {
+			sl_stats.http_auth_failures++;
 			api_error(req, 403, "Forbidden", "wrong access token");
 			return;
 		}

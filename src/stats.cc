@@ -209,6 +209,11 @@ const struct stats_counter stats_counters[] = {
 	  "http.max-connections were open.",
 	  .json = "sluice.http", .key = "refused",
 	  .v = &sl_stats.http_refused },
+	{ .name = "sluice_http_auth_failures_total",
+	  .help = "HTTP API requests refused for a missing or wrong access "
+	  "token or switch API password.",
+	  .json = "sluice.http", .key = "auth_failures",
+	  .v = &sl_stats.http_auth_failures },
 };
 const size_t	 stats_ncounters = sizeof stats_counters /
 		    sizeof stats_counters[0];

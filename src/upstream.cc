@@ -17,7 +17,7 @@
 
 static struct upstreamq	 upstreams = TAILQ_HEAD_INITIALIZER(upstreams);
 static size_t		 upstream_n;
-static uint64_t		 upstream_next_id;
+static uint64_t		 upstream_next_id = 1;	/* 0: none (miner.prev_upstream) */
 
 static void	 upstream_on_job(void *, struct job *, int);
 static void	 upstream_on_down(void *);

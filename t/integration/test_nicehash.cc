@@ -945,7 +945,7 @@ Test(nicehash, slots_256_then_second_upstream)
 		json_decref(rep);
 	}
 	cr_assert_str_eq(v[256].job_id, "up2job");
-	cr_assert(proxy_wait_log(r.p, "type=upstream_new upstream=1",
+	cr_assert(proxy_wait_log(r.p, "type=upstream_new upstream=2",
 	    WAIT_MS));
 
 	/* Its shares go to the second pool connection, with its session. */

@@ -47,98 +47,6 @@ struct rig {
 	char		*conf;
 };
 
-/* An HTTP answer. */
-struct hresp {
-	int	 status;
-	char	*head;		/* status line and headers */
-	char	*body;
-	size_t	 bodylen;
-};
-
-/* Milliseconds on the monotonic clock. */
-static long long
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline, at least 0. */
-static int
-left(long long deadline)
-{
-	long long	l = deadline - mono_ms();
-
-	return l > 0 ? (int)l : 0;
-}
-
-/*
- * Send req and read until the API closes; the bytes read. A peer that
- * stops reading (a refused body) ends the sending, not the test.
- */
-static char *
-http_exchange(int port, const char *req, size_t reqlen, size_t *lenp)
-{
-	struct sockaddr_in	 sin;
-	struct pollfd		 pfd;
-	char			*buf = NULL;
-	size_t			 len = 0, cap = 0, off = 0;
-	long long		 deadline = mono_ms() + WAIT_MS;
-	ssize_t			 n;
-	int			 fd;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	cr_assert(fd != -1, "socket: %s", strerror(errno));
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0)
-		cr_assert(errno == EINPROGRESS, "connect to the API port %d: "
-		    "%s", port, strerror(errno));
-	while (off < reqlen) {
-		pfd.fd = fd;
-		pfd.events = POLLOUT | POLLIN;
-		cr_assert(poll(&pfd, 1, left(deadline)) == 1,
-		    "API request timed out (send)");
-		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
-			break;		/* answered before the end */
-		n = send(fd, req + off, reqlen - off, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-			break;
-		cr_assert(n > 0 || errno == EAGAIN, "write to API: %s",
-		    strerror(errno));
-		if (n > 0)
-			off += (size_t)n;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap == 0 ? 16384 : cap * 2;
-			buf = (char *)realloc(buf, cap + 1);
-			cr_assert(buf != NULL);
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		cr_assert(poll(&pfd, 1, left(deadline)) == 1,
-		    "API answer timed out for %.*s", (int)strcspn(req, "\r"),
-		    req);
-		n = read(fd, buf + len, cap - len);
-		if (n == 0)
-			break;
-		if (n < 0 && errno == ECONNRESET && len > 0)
-			break;
-		cr_assert(n > 0 || errno == EAGAIN, "read from API: %s",
-		    strerror(errno));
-		if (n > 0)
-			len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*lenp = len;
-	return buf;
-}
 
 /* "Basic " and base64 of len bytes of cred, in a static buffer. */
 static const char *
@@ -207,13 +115,6 @@ http_req(int port, const char *method, const char *path, const char *auth,
 	return r;
 }
 
-/* Free an answer. */
-static void
-hfree(struct hresp *r)
-{
-	free(r->head);
-	free(r);
-}
 
 /* The config: two coins, the API, the switch API unless user is NULL. */
 static char *
@@ -319,7 +220,7 @@ expect_answer(struct hresp *r, int err, const char *msg, const char *what)
 	cr_assert_str_eq(r->body, want, "%s: answer %s, want %s", what,
 	    r->body, want);
 	free(want);
-	hfree(r);
+	hresp_free(r);
 }
 
 /* GET /switch?query (right credentials) and expect err. */
@@ -362,7 +263,7 @@ api_get(struct rig *rg, const char *path, const char *token)
 	    r->head, r->body);
 	j = json_loads(r->body, 0, NULL);
 	cr_assert(j != NULL, "GET %s: not JSON: %s", path, r->body);
-	hfree(r);
+	hresp_free(r);
 	return j;
 }
 
@@ -396,7 +297,7 @@ expect_401(struct rig *rg, const char *method, const char *path,
 	cr_assert(strstr(r->head, "\r\nWWW-Authenticate: Basic "
 	    "realm=\"sluice switch\"") != NULL, "no Basic challenge:\n%s",
 	    r->head);
-	hfree(r);
+	hresp_free(r);
 }
 
 Test(switch_api, errors_and_success_by_query)
@@ -470,7 +371,7 @@ Test(switch_api, form_body_post)
 	cr_assert_eq(r->status, 405, "PUT /switch: %d", r->status);
 	cr_assert(strstr(r->head, "\r\nAllow: GET, POST") != NULL, "%s",
 	    r->head);
-	hfree(r);
+	hresp_free(r);
 	cr_assert_eq(users(&rg, NULL), 3);
 	rig_stop(&rg);
 }
@@ -533,7 +434,7 @@ Test(switch_api, multi_user_both_paths)
 	r = sw_req(&rg, "GET", paths[0], NULL, NULL);
 	cr_assert_eq(r->status, 405, "GET %s: %d", paths[0], r->status);
 	cr_assert(strstr(r->head, "\r\nAllow: POST") != NULL, "%s", r->head);
-	hfree(r);
+	hresp_free(r);
 	expect_answer(sw_req(&rg, "POST", paths[1],
 	    "application/x-www-form-urlencoded", "{\"usercoins\":[{\"coin\":"
 	    "\"xmr2\",\"punames\":[\"g\"]}]}"), 0, NULL, "curl -d");
@@ -611,7 +512,7 @@ Test(switch_api, not_found_without_switch_user)
 			    r->body);
 			cr_assert(strstr(r->head, "WWW-Authenticate") == NULL,
 			    "%s", r->head);
-			hfree(r);
+			hresp_free(r);
 		}
 	}
 	cr_assert_eq(users(&rg, NULL), 0);
@@ -629,12 +530,12 @@ Test(switch_api, restricted_and_token_do_not_apply)
 	r = http_req(rg.http, "GET", "/1/coins", NULL, NULL, NULL, NULL, 0);
 	cr_assert_eq(r->status, 401, "GET /1/coins without token: %d",
 	    r->status);
-	hfree(r);
+	hresp_free(r);
 	r = http_req(rg.http, "POST", "/1/coins", "Bearer " TOKEN, NULL,
 	    "application/json", "{}", 2);
 	cr_assert_eq(r->status, 403, "POST /1/coins restricted: %d",
 	    r->status);
-	hfree(r);
+	hresp_free(r);
 	/* The switch endpoints take their Basic auth alone, any method. */
 	expect_get(&rg, "puname=alice&coin=xmr2", 0, NULL);
 	expect_answer(sw_req(&rg, "POST", "/switch",
@@ -718,9 +619,9 @@ Test(switch_api, connected_miner_moves_to_the_other_pool)
 	json_decref(login);
 
 	/* The miner gets xmr2's job, on the same connection. */
-	deadline = mono_ms() + WAIT_MS;
+	deadline = now_ms() + WAIT_MS;
 	for (;;) {
-		m = tc_recv(mc, left(deadline));
+		m = tc_recv(mc, left_ms(deadline));
 		if (m == NULL)
 			proxy_dump_log(rg.p);
 		cr_assert(m != NULL, "the miner got no job from xmr2's pool");

@@ -71,6 +71,10 @@ struct tjob {
 	const char	*seed_hash;	/* omitted when NULL */
 };
 
+/* Time: the monotonic clock in ms, and what is left of a deadline. */
+int64_t		 now_ms(void);
+int		 left_ms(int64_t deadline);
+
 /* Environment. */
 const char	*sluice_bin(void);
 const char	*sluice_srcdir(void);

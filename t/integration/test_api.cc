@@ -59,25 +59,6 @@ struct fm {
 
 static void	 fm_send_submit(struct fm *, int, uint32_t, uint64_t);
 
-/* Milliseconds on the monotonic clock. */
-static long long
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline, at least 0. */
-static int
-left(long long deadline)
-{
-	long long	l = deadline - mono_ms();
-
-	return l > 0 ? (int)l : 0;
-}
-
 /* An integer at a path; fails the test if it is not one. */
 static long long
 jint(json_t *o, const char *path)
@@ -460,7 +441,7 @@ static char *
 wait_file(const char *dir, const char *name, const char *needle)
 {
 	char		*path, *s, ev[4096];
-	long long	 deadline = mono_ms() + WAIT_MS;
+	long long	 deadline = now_ms() + WAIT_MS;
 	struct pollfd	 pfd;
 	int		 fd;
 
@@ -475,7 +456,7 @@ wait_file(const char *dir, const char *name, const char *needle)
 			break;
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, left(deadline)) != 1)
+		if (poll(&pfd, 1, left_ms(deadline)) != 1)
 			cr_assert_fail("%s never contained \"%s\"; it has:\n%s",
 			    path, needle, s);
 		while (read(fd, ev, sizeof ev) > 0)
@@ -1124,7 +1105,7 @@ closed_after(struct tconn *c, long long t0, int timeout_ms)
 {
 	if (!tc_wait_closed(c, timeout_ms))
 		return -1;
-	return mono_ms() - t0;
+	return now_ms() - t0;
 }
 
 /* One keep-alive GET on c; the status (the body is one JSON line). */
@@ -1171,7 +1152,7 @@ Test(api, timeout_closes_idle_connection)
 	long long	 t0, ms;
 
 	rig_start(&rg, ",\"timeout\":1", "");
-	t0 = mono_ms();
+	t0 = now_ms();
 	c = tc_connect(rg.http);
 	api_still_serves(&rg);
 	ms = closed_after(c, t0, 2000);
@@ -1201,9 +1182,9 @@ Test(api, timeout_closes_dribbling_client)
 	size_t		 sent = 0;
 
 	rig_start(&rg, ",\"timeout\":2", "");
-	t0 = mono_ms();
+	t0 = now_ms();
 	c = tc_connect(rg.http);
-	while (sent < sizeof req - 1 && mono_ms() - t0 < 3500) {
+	while (sent < sizeof req - 1 && now_ms() - t0 < 3500) {
 		if (!tc_send_raw(c, req + sent, 1))
 			break;
 		sent++;
@@ -1216,7 +1197,7 @@ Test(api, timeout_closes_dribbling_client)
 	if (ms == -1)
 		ms = closed_after(c, t0, 0);
 	cr_assert(ms != -1, "a dribbling client is open after %lld ms with "
-	    "http.timeout 2 (%zu bytes sent)", mono_ms() - t0, sent);
+	    "http.timeout 2 (%zu bytes sent)", now_ms() - t0, sent);
 	cr_assert_geq(ms, 1900, "closed after %lld ms, before http.timeout",
 	    ms);
 	cr_assert_leq(ms, 3000, "closed after %lld ms", ms);
@@ -1239,17 +1220,17 @@ Test(api, timeout_keepalive_idle)
 	long long	 t0, t1, ms;
 
 	rig_start(&rg, ",\"timeout\":3", "");
-	t0 = mono_ms();
+	t0 = now_ms();
 	c = tc_connect(rg.http);
 	cr_assert_eq(keepalive_get(c, "/1/summary"), 200);
 	cr_assert_eq(closed_after(c, t0, 1500), -1,
 	    "closed before http.timeout");
 	cr_assert_eq(keepalive_get(c, "/1/upstreams"), 200);
-	t1 = mono_ms();
+	t1 = now_ms();
 	/* Past the connection's first 3 s: the answer restarted the time. */
 	cr_assert_eq(closed_after(c, t0, 2000), -1,
 	    "closed %lld ms after its start, %lld ms after an answer",
-	    mono_ms() - t0, mono_ms() - t1);
+	    now_ms() - t0, now_ms() - t1);
 	ms = closed_after(c, t1, 4000);
 	cr_assert(ms != -1, "an idle kept-alive connection stays open");
 	cr_assert_geq(ms, 2900, "closed %lld ms after the answer", ms);
@@ -1275,7 +1256,7 @@ Test(api, max_connections_refuses)
 		held[i] = tc_connect(rg.http);
 		cr_assert(proxy_wait_log(rg.p, "type=api_connect", WAIT_MS));
 	}
-	t0 = mono_ms();
+	t0 = now_ms();
 	c = tc_connect(rg.http);
 	ms = closed_after(c, t0, WAIT_MS);
 	cr_assert(ms != -1, "a fifth API connection was not closed");
@@ -1318,14 +1299,14 @@ Test(api, limits_follow_reload)
 	proxy_signal(rg.p, SIGHUP);
 	cr_assert(proxy_wait_log(rg.p, "type=reload status=done", WAIT_MS));
 	/* a now has 1 s from its start, not 60. */
-	t0 = mono_ms();
+	t0 = now_ms();
 	ms = closed_after(a, t0, 2000);
 	cr_assert(ms != -1, "the reload did not shorten an open deadline");
 	tc_close(a);
 
 	/* One connection at most now. */
 	a = tc_connect(rg.http);
-	t0 = mono_ms();
+	t0 = now_ms();
 	b = tc_connect(rg.http);
 	ms = closed_after(b, t0, WAIT_MS);
 	cr_assert(ms != -1 && ms < 1000, "a second connection was not "

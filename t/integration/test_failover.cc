@@ -36,16 +36,6 @@ struct fm {
 	char		 blob[256];
 };
 
-/* Milliseconds on the monotonic clock. */
-static long long
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 
 
 
@@ -120,7 +110,7 @@ static struct tconn *
 pool_accept(struct proxy *p, struct tlisten *tl, const char *user,
     int timeout_ms, json_t **login, long long *login_ms)
 {
-	long long	 t0 = mono_ms();
+	long long	 t0 = now_ms();
 	struct tconn	*pc;
 	int		 left;
 
@@ -129,13 +119,13 @@ pool_accept(struct proxy *p, struct tlisten *tl, const char *user,
 		proxy_dump_log(p);
 	cr_assert(pc != NULL, "sluice did not connect to pool %d within "
 	    "%d ms", tl->port, timeout_ms);
-	left = timeout_ms - (int)(mono_ms() - t0);
+	left = timeout_ms - (int)(now_ms() - t0);
 	*login = tc_recv(pc, left > 0 ? left : 0);
 	if (*login == NULL)
 		proxy_dump_log(p);
 	cr_assert(*login != NULL, "no login at pool %d", tl->port);
 	if (login_ms != NULL)
-		*login_ms = mono_ms();
+		*login_ms = now_ms();
 	cr_assert_str_eq(jstr(*login, "method"), "login", "pool %d got %s",
 	    tl->port, jtext(*login));
 	cr_assert_str_eq(jstr(*login, "params.login"), user,
@@ -350,7 +340,7 @@ primary_down_backup(int defaults)
 	cr_assert_str_eq(m[0].job_id, "p1");
 
 	/* The primary goes away entirely. */
-	t0 = mono_ms();
+	t0 = now_ms();
 	tl_close(prim);
 	tc_close(pc);
 	bc = pool_accept(p, back, "BACKUP", SWITCH_MS, &login, &t1);
@@ -418,7 +408,7 @@ Test(failover, backup_fails_moves_on)
 	cr_assert_str_eq(m.job_id, "b1");
 
 	/* It fails once: straight on to the next, no retries. */
-	t0 = mono_ms();
+	t0 = now_ms();
 	tl_close(b1);
 	tc_close(c1);
 	c2 = pool_accept(p, b2, "BACKUP2", SWITCH_MS, &login, &t1);
@@ -616,11 +606,11 @@ Test(failover, submit_timeout)
 	/* The pool takes two shares and never answers. */
 	fm_send_share(&m, 2, "j1", 1, nonce, result);
 	pool_expect_submit(pc, "session-1", "j1", nonce, result);
-	t0 = mono_ms();
+	t0 = now_ms();
 	fm_send_share(&m2, 3, "j1", 2, nonce, result);
 	pool_expect_submit(pc, "session-1", "j1", nonce, result);
 	expect_error(p, m.c, 2, "Pool timeout", RESPONSE_S * 1000 + 3000);
-	ms = mono_ms() - t0;
+	ms = now_ms() - t0;
 	cr_assert_geq(ms, RESPONSE_S * 1000 - 1200, "\"Pool timeout\" after "
 	    "only %lld ms", ms);
 	expect_error(p, m2.c, 3, "Pool timeout", WAIT_MS);
@@ -820,15 +810,15 @@ Test(failover, standby_takes_over_at_once)
 	/* The primary takes the share and dies without an answer. */
 	fm_send_share(&m, 2, "p1", 1, nonce, result);
 	pool_expect_submit(pc, "primary-session", "p1", nonce, result);
-	t0 = mono_ms();
+	t0 = now_ms();
 	tc_close(pc);
 	tl_close(prim);
 	r = tc_recv_reply(m.c, 2, WAIT_MS);
 	cr_assert_not_null(r, "the submit in flight was never answered");
 	json_decref(r);
 	fm_expect_job(p, &m, &b1);
-	cr_assert_lt(mono_ms() - t0, 1000, "the backup's job came %lld ms "
-	    "after the primary died", mono_ms() - t0);
+	cr_assert_lt(now_ms() - t0, 1000, "the backup's job came %lld ms "
+	    "after the primary died", now_ms() - t0);
 	cr_assert(proxy_wait_log(p, "reason=standby", WAIT_MS));
 
 	/* Shares go to the standby's connection, under its session. */
@@ -936,13 +926,13 @@ Test(failover, silent_primary_standby)
 	/* Detection: the login's reply never came. */
 	cr_assert(proxy_wait_log(p, "reason=timeout", 4000 + 2500),
 	    "the silent primary was never given up");
-	t0 = mono_ms();
+	t0 = now_ms();
 	r = tc_recv_reply(m.c, 1, 1000);
 	fm_take_reply(p, &m, r);
 	json_decref(r);
 	cr_assert_str_eq(m.job_id, "b1");
-	cr_assert_lt(mono_ms() - t0, 1000, "the backup's job came %lld ms "
-	    "after the timeout", mono_ms() - t0);
+	cr_assert_lt(now_ms() - t0, 1000, "the backup's job came %lld ms "
+	    "after the timeout", now_ms() - t0);
 	cr_assert(proxy_log_count(p, "reason=standby") == 1);
 	tc_close(m.c);
 	tc_close(silent);
@@ -1047,14 +1037,14 @@ Test(failover, silent_mid_session)
 	cr_assert_str_eq(m.job_id, "a1");
 
 	/* The standby answers its probes; the primary never does. */
-	deadline = mono_ms() + 2000 + 2000 + 3000;
+	deadline = now_ms() + 2000 + 2000 + 3000;
 	while (proxy_log_count(p, "no reply to keepalived") == 0) {
-		cr_assert_lt(mono_ms(), deadline, "the quiet primary was "
+		cr_assert_lt(now_ms(), deadline, "the quiet primary was "
 		    "never probed and given up");
 		if ((j = tc_recv(bc, 100)) != NULL)
 			json_decref(j);
 	}
-	t0 = mono_ms();
+	t0 = now_ms();
 	line = tc_recv_line(pc, 0);
 	cr_assert(line != NULL && strstr(line, "\"keepalived\"") != NULL,
 	    "the primary got no keepalived probe: %s", line);
@@ -1064,7 +1054,7 @@ Test(failover, silent_mid_session)
 		proxy_dump_log(p);
 	cr_assert(j != NULL, "no job from the backup within 1 s");
 	cr_assert_str_eq(jstr(j, "params.job_id"), "b1", "%s", jtext(j));
-	cr_assert_lt(mono_ms() - t0, 1000);
+	cr_assert_lt(now_ms() - t0, 1000);
 	json_decref(j);
 	cr_assert_geq(bc->keepalived, 1, "the standby was never probed");
 	cr_assert(proxy_log_count(p, "reason=standby") == 1);

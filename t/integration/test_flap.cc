@@ -70,16 +70,6 @@ system_cat(const char *path)
 	fclose(f);
 }
 
-/* Milliseconds on the monotonic clock. */
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 
 Test(flap, primary_flapping_standby)
 {
@@ -118,12 +108,12 @@ Test(flap, primary_flapping_standby)
 	}
 
 	/* Kill the primary for 2 s, bring it back for 2 s, until done. */
-	t0 = mono_ms();
+	t0 = now_ms();
 	for (next = t0 + FLAP_PERIOD_MS; next < t0 + FLAP_SECONDS * 1000;
 	    next += FLAP_PERIOD_MS) {
 		/* The schedule; the daemon's log is read meanwhile. */
-		if (next > mono_ms())
-			proxy_drain(p, (int)(next - mono_ms()));
+		if (next > now_ms())
+			proxy_drain(p, (int)(next - now_ms()));
 		if (waitpid(pm, &status, WNOHANG) == pm) {
 			pm = -1;
 			break;

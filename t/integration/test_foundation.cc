@@ -101,16 +101,6 @@ jstr(json_t *o, const char *k1, const char *k2)
 	return json_string_value(v);
 }
 
-/* Milliseconds on the monotonic clock. */
-static long long
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Accept the daemon at the fake pool, log it in with job_id, wait for up. */
 static struct tconn *
 pool_up(struct proxy *p, struct tlisten *tl, const char *job_id)
@@ -284,9 +274,9 @@ Test(foundation, sigterm_graceful)
 	struct tconn	*pc = pool_up(p, tl, "job1");
 	long long	 t0, ms;
 
-	t0 = mono_ms();
+	t0 = now_ms();
 	code = proxy_stop(p);
-	ms = mono_ms() - t0;
+	ms = now_ms() - t0;
 	if (code != 0 || ms >= 6000)
 		proxy_dump_log(p);
 	cr_assert_eq(code, 0, "exit status %d after SIGTERM", code);
@@ -329,7 +319,7 @@ sigterm_with_inflight(int answered)
 	sub = tc_recv(pc, WAIT_MS);
 	cr_assert(sub != NULL, "the share did not reach the pool");
 
-	t0 = mono_ms();
+	t0 = now_ms();
 	proxy_signal(p, SIGTERM);
 	cr_assert(proxy_wait_log(p, "type=shutdown status=start inflight=1",
 	    WAIT_MS));
@@ -347,7 +337,7 @@ sigterm_with_inflight(int answered)
 	else
 		cr_assert(json_is_object(json_object_get(reply, "error")));
 	code = proxy_stop(p);
-	ms = mono_ms() - t0;
+	ms = now_ms() - t0;
 	if (code != 0)
 		proxy_dump_log(p);
 	cr_assert_eq(code, 0, "exit status %d", code);

@@ -39,16 +39,6 @@ struct rig {
 	struct tconn	*pc;		/* the pool side (nicehash) */
 };
 
-/* Milliseconds on the monotonic clock. */
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The config: one pool, policy.lua, watch on or off, extra keys. */
 static char *
 lua_config(struct rig *rg, const char *mode, int watch, const char *extra)
@@ -223,7 +213,7 @@ api_get(struct rig *rg, const char *path)
 	struct pollfd		 pfd;
 	char			 req[256], buf[65536], *body;
 	size_t			 len = 0;
-	long long		 deadline = mono_ms() + WAIT_MS;
+	long long		 deadline = now_ms() + WAIT_MS;
 	ssize_t			 n;
 	int			 fd;
 	json_t			*j;
@@ -242,7 +232,7 @@ api_get(struct rig *rg, const char *path)
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		cr_assert(poll(&pfd, 1, (int)(deadline - mono_ms())) == 1,
+		cr_assert(poll(&pfd, 1, (int)(deadline - now_ms())) == 1,
 		    "API answer timed out");
 		n = read(fd, buf + len, sizeof buf - 1 - len);
 		if (n <= 0)
@@ -605,7 +595,7 @@ Test(lua, edit_takes_effect)
 	r = login_ok(&rg, mc, "WALLET");
 	login_refused(&rg, "BLOCKED", "v1");
 
-	t0 = mono_ms();
+	t0 = now_ms();
 	proxy_write_file(rg.p, "policy.lua",
 	    "function on_login(m)\n"
 	    "  if m.login == 'BLOCKED' then return false, 'v2' end\n"
@@ -613,7 +603,7 @@ Test(lua, edit_takes_effect)
 	    "end\n");
 	cr_assert(proxy_wait_log(rg.p, "type=reload status=done", 3000),
 	    "no reload after the edit");
-	took = mono_ms() - t0;
+	took = now_ms() - t0;
 	cr_assert(took <= 2000, "the reload took %lld ms", took);
 	login_refused(&rg, "BLOCKED", "v2");
 

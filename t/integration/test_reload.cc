@@ -37,16 +37,6 @@ static const char policy_broken[] =
     "  return true\n"
     "end\n";
 
-/* Milliseconds on the monotonic clock. */
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A field of /proc/PID/status in kB (VmRSS, ...); asserts it is there. */
 static long
 proc_status_kib(pid_t pid, const char *field)
@@ -191,7 +181,7 @@ Test(reload, broken_policy_rss_flat)
 	asan = daemon_has_asan(pid);
 
 	proxy_write_file(p, "policy.lua", policy_broken);
-	t0 = mono_ms();
+	t0 = now_ms();
 	for (i = 1; i <= RELOADS; i++) {
 		proxy_signal(p, SIGHUP);
 		if (!proxy_wait_log(p, "type=reload status=failed", WAIT_MS))
@@ -203,7 +193,7 @@ Test(reload, broken_policy_rss_flat)
 	hwm = proc_status_kib(pid, "VmHWM");
 	cr_log_info("reload: %d failed reloads in %lld ms; VmRSS %ld kB "
 	    "after %d, %ld kB after %d (%+ld kB), VmHWM %ld kB%s", RELOADS,
-	    mono_ms() - t0, rss0, WARMUP, rss1, RELOADS, rss1 - rss0, hwm,
+	    now_ms() - t0, rss0, WARMUP, rss1, RELOADS, rss1 - rss0, hwm,
 	    asan ? " (ASan: not checked)" : "");
 
 	/* Every reload got past the certificate and failed in the script. */

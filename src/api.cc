@@ -798,23 +798,23 @@ api_reply(struct evhttp_request *req, int code, const char *reason,
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	char			 len[32];
 
+	/*
+	 * Always give the length. libevent 2.1 leaves it out of an answer
+	 * to CONNECT (always an error here), which it keeps open whatever
+	 * the client asked (it takes any answer for a tunnel), and out of
+	 * one to HTTP/0.x, which it keeps open on "Connection: keep-alive":
+	 * the client could not tell where the answer ends and the next one
+	 * begins. evhttp adds none of its own when one is there.
+	 */
 	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
+	evhttp_add_header(h, "Content-Length", len);
 	/* libevent 2.1 would send a body to HEAD; give its length only. */
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		evhttp_add_header(h, "Content-Length", len);
 		evhttp_send_reply(req, code, reason, NULL);
 		return;
 	}
-	/*
-	 * To CONNECT (always an error here) it sends the body but not its
-	 * length, and keeps the connection open whatever the client asked
-	 * (it takes any answer for a tunnel): the client could not tell
-	 * where this answer ends and the next one begins. Give the length.
-	 */
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT)
-		evhttp_add_header(h, "Content-Length", len);
 	evhttp_send_reply(req, code, reason, body);
 }
 

@@ -1,9 +1,10 @@
 /*
  * fuzz_api.cc: libFuzzer target for the HTTP API: arbitrary bytes as
  * requests on one connection to the daemon's evhttp server, so
- * api.cc's gate (token, restricted, path, method) and every page
- * (summary, workers, miners, upstreams, metrics.cc) run on whatever
- * evhttp makes of them. The daemon is the real one (fuzz_net.cc), with
+ * api.cc's gate (token, restricted, path, method), every page
+ * (summary, workers, miners, upstreams, metrics.cc) and the switch API
+ * (switchapi.cc: Basic auth, forms, JSON bodies) run on whatever evhttp
+ * makes of them. The daemon is the real one (fuzz_net.cc), with
  * a logged-in upstream and three miners that stay for the whole run:
  * two logged in (one with accepted and rejected shares), one that has
  * not sent anything yet, so every table has rows.
@@ -12,6 +13,8 @@
  *		            0 restricted, no token;  1 unrestricted;
  *		            2 restricted, access-token "fuzz-token";
  *		            3 unrestricted with the token
+ *		  bit 2     no switch API (else switch.user "fuzz",
+ *		            password "fuzz-switch-pass")
  *		  bit 7     log at verbosity 2
  *	bytes 1-3
  *		where the bytes are cut into 4 pieces (fractions of 256);
@@ -33,7 +36,9 @@
 #include "fuzz_net.h"
 
 #define FUZZ_API_HDR	4
-#define FUZZ_API_VARIANTS 4
+#define FUZZ_API_VARIANTS 8
+#define FUZZ_API_SWITCH	"\"switch\": {\"user\": \"fuzz\", \"password\": " \
+	"\"fuzz-switch-pass\", \"state-file\": \"sluice-fuzz-user-coin.json\"}"
 
 static struct config	*fuzz_api_conf[FUZZ_API_VARIANTS];
 
@@ -69,7 +74,7 @@ fuzz_api_miner(int i, const char *ip, const char *line)
 extern "C" int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char *const http[FUZZ_API_VARIANTS] = {
+	static const char *const http[FUZZ_API_VARIANTS / 2] = {
 		"",
 		", \"restricted\": false",
 		", \"access-token\": \"fuzz-token\"",
@@ -84,8 +89,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_net_init();
 	for (i = 0; i < FUZZ_API_VARIANTS; i++) {
 		xasprintf(&h, "{\"enabled\": true, \"host\": \"127.0.0.1\", "
-		    "\"port\": %d%s}", fuzz_net_api_port(), http[i]);
-		fuzz_api_conf[i] = fuzz_net_load_conf(h, NULL);
+		    "\"port\": %d%s}", fuzz_net_api_port(), http[i & 3]);
+		fuzz_api_conf[i] = fuzz_net_load_conf(h, i & 4 ? NULL :
+		    FUZZ_API_SWITCH);
 		free(h);
 	}
 	fuzz_net_start(config_ref(fuzz_api_conf[0]));
@@ -135,7 +141,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		return 0;
 	fuzz_input(data, len);
 	fuzz_net_verbose(data[0] & 0x80 ? 2 : 0);
-	fuzz_net_set_conf(fuzz_api_conf[data[0] & 3]);
+	fuzz_net_set_conf(fuzz_api_conf[data[0] & 7]);
 	fuzz_net_api_open();
 	fuzz_net_settle();
 	fuzz_net_cut(data + 1, len - FUZZ_API_HDR, off);

@@ -375,18 +375,17 @@ proxy_start(const char *config_json)
 	return proxy_start_verbose(config_json, 1);
 }
 
-/* The same, at the default log level when verbose is 0. */
-struct proxy *
-proxy_start_verbose(const char *config_json, int verbose)
+/*
+ * Wait until the daemon launched when the log was from bytes long says
+ * type=ready. Not proxy_wait_log: lines logged before ready stay
+ * waitable.
+ */
+static void
+proxy_wait_ready(struct proxy *p, size_t from, const char *config_json)
 {
-	struct proxy	*p = proxy_new();
 	int64_t		 deadline = now_ms() + START_TIMEOUT_MS;
 
-	p->verbose = verbose;
-	proxy_write_config(p, config_json);
-	proxy_launch(p);
-	/* Not proxy_wait_log: lines logged before ready stay waitable. */
-	while (strstr(p->log, "type=ready") == NULL) {
+	while (strstr(p->log + from, "type=ready") == NULL) {
 		if (proxy_exited(p, 0)) {
 			proxy_dump_log(p);
 			cr_assert_fail("sluice exited (status %d) before "
@@ -402,7 +401,41 @@ proxy_start_verbose(const char *config_json, int verbose)
 		    left_ms(deadline) < EXIT_POLL_MS ? left_ms(deadline) :
 		    EXIT_POLL_MS);
 	}
+}
+
+/* The same, at the default log level when verbose is 0. */
+struct proxy *
+proxy_start_verbose(const char *config_json, int verbose)
+{
+	struct proxy	*p = proxy_new();
+
+	p->verbose = verbose;
+	proxy_write_config(p, config_json);
+	proxy_launch(p);
+	proxy_wait_ready(p, 0, config_json);
 	return p;
+}
+
+/*
+ * Start a stopped daemon again on the same dir and config (what it left
+ * there stays) and wait until it is ready. Its log is appended to the
+ * first run's; waits start after what was captured.
+ */
+void
+proxy_restart(struct proxy *p)
+{
+	size_t	 from;
+
+	cr_assert(p->pid > 0 && p->reaped, "proxy_restart: stop it first");
+	if (p->logfd != -1) {
+		close(p->logfd);
+		p->logfd = -1;
+	}
+	p->pid = -1;
+	p->reaped = p->killed = p->status = 0;
+	from = p->logpos = p->loglen;
+	proxy_launch(p);
+	proxy_wait_ready(p, from, "(restart)");
 }
 
 /* Run a daemon on a config it must refuse; return exit code and output. */

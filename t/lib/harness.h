@@ -89,6 +89,7 @@ void		 proxy_write_file(struct proxy *, const char *name,
 void		 proxy_launch(struct proxy *);
 struct proxy	*proxy_start(const char *config_json);
 struct proxy	*proxy_start_verbose(const char *config_json, int verbose);
+void		 proxy_restart(struct proxy *);
 int		 proxy_start_expect_fail(const char *config_json,
 		     char **output);
 bool		 proxy_wait_log(struct proxy *, const char *substring,

@@ -539,8 +539,11 @@ Test(coin_sources, pull_timeout_miners_served)
 	/* N did not move; the next pull is served as usual. */
 	uc_serve_map(&rg, 5, "{}", 10);
 	cr_assert(proxy_wait_log(rg.p, "recovered=1", WAIT_MS));
+	/* A stop while a pull hangs drops it: exit 0, nothing leaked. */
+	c = uc_take(&rg, 10, NULL, NULL, NULL);
 	tc_close(mc);
 	rig_stop(&rg);
+	tc_close(c);
 }
 
 /*
@@ -739,12 +742,15 @@ Test(coin_sources, pull_https)
 	uc_answer(c, 200, "{\"err_no\":0,\"data\":{\"user_coin\":{},"
 	    "\"now_date\":78}}");
 	cr_assert(proxy_wait_log(rg.p, "recovered=1", WAIT_MS));
+	/* Stopped with a TLS pull in flight: exit 0, nothing leaked. */
+	c = uc_take(&rg, 78, NULL, cert, key);
+	rig_stop(&rg);
+	tc_close(c);
 	free(ca);
 	free(cert);
 	free(key);
 	free(ocert);
 	free(okey);
-	rig_stop(&rg);
 }
 
 /*

@@ -371,7 +371,11 @@ coinpull_request(void)
 	evhttp_connection_set_retries(cp->conn, 0);
 	evhttp_connection_set_max_body_size(cp->conn, COINPULL_MAX_BODY);
 	evhttp_connection_set_max_headers_size(cp->conn, COINPULL_MAX_HEADERS);
-	req = evhttp_request_new(coinpull_done, NULL);
+	if ((req = evhttp_request_new(coinpull_done, NULL)) == NULL) {
+		coinpull_fail(COINPULL_CONNECT, "cannot make a request");
+		coinpull_finish();
+		return;
+	}
 	evhttp_request_set_error_cb(req, coinpull_error_cb);
 	h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", cp->host_header);

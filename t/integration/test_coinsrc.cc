@@ -423,12 +423,13 @@ Test(coin_sources, pull_last_date)
 /*
  * Answers that are refused keep the map and last_date: a user_coin
  * array (PHP's [] for empty), err_no != 0, a status other than 200, bad
- * JSON, no now_date. Each kind is warned about once until a pull works
- * again, then the recovery is logged.
+ * JSON, a body over 4 MiB, no now_date. Each kind is warned about once
+ * until a pull works again, then the recovery is logged.
  */
 Test(coin_sources, pull_refused_answers)
 {
 	struct rig	 rg;
+	struct tconn	*c;
 	json_t		*j, *st;
 	char		*sw, *body;
 
@@ -461,6 +462,12 @@ Test(coin_sources, pull_refused_answers)
 	cr_assert(proxy_wait_log(rg.p, "kind=http", WAIT_MS));
 	uc_serve(&rg, 1000, 200, "{\"err_no\":0,\"data\":{\"user_coin\":");
 	cr_assert(proxy_wait_log(rg.p, "kind=json", WAIT_MS));
+	/* A body over 4 MiB is refused from its Content-Length on. */
+	c = uc_take(&rg, 1000, NULL, NULL, NULL);
+	tc_send(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n{\"err_no\"",
+	    5 << 20);
+	cr_assert(proxy_wait_log(rg.p, "kind=size", WAIT_MS));
+	tc_close(c);
 	uc_serve(&rg, 1000, 200, "{\"err_no\":0,\"data\":{\"user_coin\":{}}}");
 	/* The next pull still asks for 1000; by then the last one is logged. */
 	uc_serve_map(&rg, 1000, "{}", 2000);
@@ -482,7 +489,7 @@ Test(coin_sources, pull_refused_answers)
 	cr_assert(json_is_null(jget(j, "pull.error")), "%s", jtext(j));
 	json_decref(j);
 	cr_assert_geq(metric(&rg, "sluice_switch_errors_total{kind=\"pull\"}"),
-	    5);
+	    6);
 	rig_stop(&rg);
 }
 

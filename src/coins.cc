@@ -51,7 +51,7 @@ static struct coins_entry *coins_find(const char *, uint32_t);
 static void	 coins_grow(void);
 static int	 coins_set(const char *, const char *);
 static void	 coins_move(void);
-static struct coins_stat *coins_stat(const char *);
+static struct coins_stat *coins_stat_get(const char *);
 
 /* FNV-1a. */
 static uint32_t
@@ -316,7 +316,7 @@ coins_move(void)
 		if (want < 0 || want == have)
 			continue;
 		if (!coins_can_mine(m, want)) {
-			coins_stat(e->coin)->refused++;
+			coins_stat_get(e->coin)->refused++;
 			refused++;
 			log_debug("type=switch_refused id=%llu user=%s coin=%s "
 			    "algo=%s", (unsigned long long)m->peer.id,
@@ -456,7 +456,7 @@ coins_can_mine(const struct miner *m, int coin)
  * of a coin the config no longer has is reused.
  */
 static struct coins_stat *
-coins_stat(const char *name)
+coins_stat_get(const char *name)
 {
 	struct coins_stat	*c, *spare = NULL;
 	size_t			 i, n = sizeof coins_stats / sizeof coins_stats[0];
@@ -487,21 +487,21 @@ coins_stat(const char *name)
 void
 coins_hashes(const char *coin, uint64_t diff, int64_t now_ms)
 {
-	stats_rate_add(&coins_stat(coin)->rate, diff, now_ms);
+	stats_rate_add(&coins_stat_get(coin)->rate, diff, now_ms);
 }
 
 /* A coin's hashrate over a window. */
 double
 coins_hashrate(const char *coin, enum stats_window w, int64_t now_ms)
 {
-	return stats_rate_get(&coins_stat(coin)->rate, w, now_ms);
+	return stats_rate_get(&coins_stat_get(coin)->rate, w, now_ms);
 }
 
 /* Miners refused a move to coin (its algorithm), since start. */
 uint64_t
 coins_refused(const char *coin)
 {
-	return coins_stat(coin)->refused;
+	return coins_stat_get(coin)->refused;
 }
 
 /* Users moved by a source, since start. */

@@ -156,6 +156,7 @@ Test(reload, broken_policy_rss_flat)
 	    "\"cert_key\":\"srv-key.pem\"},"
 	    "\"pools\":[{\"url\":\"127.0.0.1:%d\",\"user\":\"POOLWALLET\","
 	    "\"pass\":\"x\"}],\"retries\":1,\"retry-pause\":1,"
+	    "\"pool-quiet-probe\":0,"	/* nobody reads the pool meanwhile */
 	    "\"watch\":false,\"lua\":{\"scripts\":[\"policy.lua\"]}}\n",
 	    bind, tbind, tl->port) != -1);
 	proxy_write_config(p, cfg);

@@ -37,9 +37,15 @@ struct fm {
 	int		 old_slot;	/* before a switch */
 };
 
-/* Start the daemon on two coins; the default coin's pool logs it in. */
+#define SW_DEFAULT	"{\"user\":\"sw\",\"password\":\"secret\"," \
+			"\"state-file\":\"uc.json\",\"grace\":1}"
+
+/*
+ * Start the daemon on two coins, with sw as its "switch" object (NULL:
+ * SW_DEFAULT); in nicehash mode the default coin's pool logs it in.
+ */
 static void
-two_start(struct two *t, const char *mode, const char *extra)
+two_start(struct two *t, const char *mode, const char *sw)
 {
 	json_t		*login;
 	struct tjob	 job;
@@ -54,11 +60,10 @@ two_start(struct two *t, const char *mode, const char *extra)
 	    "\"user\":\"POOL1\",\"pass\":\"x\"}],\"coins\":{\"xmr2\":{\"pools\":"
 	    "[{\"url\":\"127.0.0.1:%d\",\"user\":\"POOL2\",\"pass\":\"x\"}],"
 	    "\"algo\":\"rx/wow\"}},\"http\":{\"enabled\":true,\"host\":"
-	    "\"127.0.0.1\",\"port\":%d},\"switch\":{\"user\":\"sw\","
-	    "\"password\":\"secret\",\"state-file\":\"uc.json\",\"grace\":1},"
-	    "\"algo-ext\":true,\"watch\":false%s%s}\n", mode, t->bind,
-	    t->p1->port, t->p2->port, t->http, extra != NULL ? "," : "",
-	    extra != NULL ? extra : "") != -1);
+	    "\"127.0.0.1\",\"port\":%d},\"switch\":%s,"
+	    "\"algo-ext\":true,\"watch\":false}\n", mode, t->bind,
+	    t->p1->port, t->p2->port, t->http,
+	    sw != NULL ? sw : SW_DEFAULT) != -1);
 	t->p = proxy_start(t->conf);
 	if (strcmp(mode, "nicehash") != 0)
 		return;
@@ -367,5 +372,26 @@ Test(coins, simple_switch_retires_old_upstream)
 	tc_close(m.c);
 	tc_close(c1);
 	tc_close(c2);
+	two_stop(&t);
+}
+
+/*
+ * A change that cannot be kept (the state file's folder is missing) is
+ * refused with btcpool's 107 and changes nothing: the miner stays.
+ */
+Test(coins, unwritable_state_refuses_107)
+{
+	struct two	 t;
+	struct fm	 m;
+
+	two_start(&t, "nicehash", "{\"user\":\"sw\",\"password\":"
+	    "\"secret\",\"state-file\":\"no/such/dir/uc.json\"}");
+	fm_login(&t, &m, "WALLET", NULL);
+	cr_assert_eq(switch_user(&t, "WALLET", "xmr2"), 107);
+	cr_assert(proxy_wait_log(t.p, "no/such/dir", WAIT_MS),
+	    "no warning names the state file");
+	cr_assert(tc_recv(m.c, 300) == NULL, "the miner was moved");
+	cr_assert_eq(coin_field(&t, "default", "miners"), 1);
+	tc_close(m.c);
 	two_stop(&t);
 }

@@ -94,6 +94,7 @@ struct http_conf {
 	int		 timeout;	/* s per request, from the connection's
 					   start or the previous answer */
 	int		 max_connections;	/* API connections at once */
+	int		 dashboard;	/* serve the web page at / */
 };
 
 /*

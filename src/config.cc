@@ -880,18 +880,23 @@ config_tls(struct cfgctx *cx, struct config *c, json_t *o)
 	    &c->tls.protocols);
 }
 
-/* Parse "http": the HTTP API. An empty access-token means none. */
+/*
+ * Parse "http": the HTTP API and its dashboard page. An empty access-token
+ * means none.
+ */
 static void
 config_http(struct cfgctx *cx, struct config *c, json_t *o)
 {
 	static const char	*keys[] = { "enabled", "host", "port",
-	    "access-token", "restricted", "timeout", "max-connections", NULL };
+	    "access-token", "restricted", "timeout", "max-connections",
+	    "dashboard", NULL };
 	long long		 n;
 
 	c->http.host = xstrdup("127.0.0.1");
 	c->http.restricted = 1;
 	c->http.timeout = 10;
 	c->http.max_connections = 64;
+	c->http.dashboard = 1;
 	if (o == NULL || json_is_null(o))
 		return;
 	if (!json_is_object(o)) {
@@ -913,6 +918,8 @@ config_http(struct cfgctx *cx, struct config *c, json_t *o)
 	config_int(cx, o, "max-connections", "http.max-connections", 1, 4096,
 	    64, &n);
 	c->http.max_connections = (int)n;
+	config_bool(cx, o, "dashboard", "http.dashboard", 1,
+	    &c->http.dashboard);
 	if (c->http.access_token != NULL && c->http.access_token[0] == '\0') {
 		free(c->http.access_token);
 		c->http.access_token = NULL;

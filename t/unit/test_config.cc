@@ -188,6 +188,7 @@ Test(config, minimal_defaults)
 	cr_assert_eq(c->http.restricted, 1);
 	cr_assert_eq(c->http.timeout, 10);
 	cr_assert_eq(c->http.max_connections, 64);
+	cr_assert_eq(c->http.dashboard, 1);
 	cr_assert_not_null(c->path);
 	cr_assert_str_eq(c->path, l.path);
 	load_done(&l);
@@ -397,7 +398,7 @@ Test(config, error_retry_pause_max_out_of_range)
 	    ": retry-pause-max:", "out of range");
 }
 
-Test(config, http_timeout_and_max_connections)
+Test(config, http_timeout_max_connections_dashboard)
 {
 	struct load	 l;
 
@@ -412,7 +413,15 @@ Test(config, http_timeout_and_max_connections)
 	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"port\":8080}}");
 	cr_assert_eq(l.conf->http.timeout, 10);
 	cr_assert_eq(l.conf->http.max_connections, 64);
+	cr_assert_eq(l.conf->http.dashboard, 1);
 	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"dashboard\":false}}");
+	cr_assert_eq(l.conf->http.dashboard, 0);
+	load_done(&l);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"dashboard\":1}}",
+	    ": http.dashboard:", "expected true or false");
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
 	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"timeout\":0}}",
 	    ": http.timeout:", "out of range");

@@ -50,7 +50,12 @@ TCXXFLAGS = -std=c++20 $(OPT) $(WARN) -Wno-missing-field-initializers $(SAN) \
 LDFLAGS_ALL = $(SAN) $(USER_LDFLAGS)
 
 SRCS = $(sort $(wildcard src/*.cc))
-OBJS = $(SRCS:%.cc=$(O)/%.o)
+# The dashboard's files, built into the binary: contrib/embed.sh (od and
+# awk, nothing to install) writes them as arrays into a generated source.
+WWW_FILES = index.html dashboard.js dashboard.css favicon.svg
+WWW = $(WWW_FILES:%=www/%)
+GEN_OBJS = $(O)/gen/dashboard_files.o
+OBJS = $(SRCS:%.cc=$(O)/%.o) $(GEN_OBJS)
 LIBOBJS = $(filter-out $(O)/src/main.o,$(OBJS))
 UNIT_SRCS = $(sort $(wildcard t/unit/*.cc))
 INTEG_SRCS = $(sort $(wildcard t/integration/*.cc)) $(sort $(wildcard t/lib/*.cc))
@@ -87,6 +92,15 @@ $(BIN): $(OBJS)
 
 $(O)/src/%.o: src/%.cc config.mk
 	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+# Any build folder's copy (build, build-asan, build-fuzz); kept, to read.
+.PRECIOUS: %/gen/dashboard_files.cc
+%/gen/dashboard_files.cc: $(WWW) contrib/embed.sh
+	@mkdir -p $(@D)
+	contrib/embed.sh www $(WWW_FILES) > $@.tmp && mv $@.tmp $@
+
+$(O)/gen/%.o: $(O)/gen/%.cc config.mk
 	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(O)/t/%.o: t/%.cc config.mk

@@ -1,6 +1,7 @@
 /*
- * api.h: the HTTP API (api.cc), its Prometheus page (metrics.cc) and
- * btcpool's switch API on the same listener (switchapi.cc).
+ * api.h: the HTTP API (api.cc), its Prometheus page (metrics.cc),
+ * btcpool's switch API on the same listener (switchapi.cc) and the
+ * web dashboard (dashboard.cc).
  */
 #ifndef SLUICE_API_H
 #define SLUICE_API_H
@@ -23,6 +24,7 @@ void		 api_reply(struct evhttp_request *, int, const char *,
 void		 api_error(struct evhttp_request *, int, const char *,
 		     const char *);
 int		 api_secret_ok(const void *, size_t, const char *);
+void		 api_foreach_path(void (*)(const char *, void *), void *);
 
 /* switchapi.cc: btcpool's switch API (/switch, /switch/multi-user). */
 #define SWITCHAPI_BODY_MAX	(1024 * 1024)	/* request body, API on */
@@ -31,5 +33,20 @@ void		 switchapi_request(struct evhttp_request *, const char *path);
 
 /* metrics.cc: GET /metrics, Prometheus text format 0.0.4. */
 void		 metrics_render(struct evbuffer *, int64_t now_ms);
+
+/*
+ * dashboard.cc: the web page at / and its files, built in from www/ by
+ * contrib/embed.sh, which writes dashboard_files[] (one per file).
+ */
+struct dashboard_file {
+	const char		*name;	/* "index.html" */
+	const unsigned char	*data;
+	size_t			 len;
+};
+extern const struct dashboard_file dashboard_files[];
+extern const size_t	 dashboard_nfiles;
+
+int		 dashboard_request(struct evhttp_request *, const char *path);
+int		 dashboard_path(const char *path);
 
 #endif /* SLUICE_API_H */

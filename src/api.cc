@@ -7,6 +7,8 @@
  *	GET /1/upstreams	per-upstream table
  *	GET /metrics		Prometheus text (metrics.cc)
  *	/switch...		btcpool's switch API (switchapi.cc)
+ *	GET /			the web dashboard (dashboard.cc), its
+ *				files and /dashboard.json
  *
  * The shapes are a superset of xmrig-proxy's, so its dashboards work;
  * sluice's own totals sit under "sluice" in the summary. Hashrates are in
@@ -14,7 +16,12 @@
  *
  * Every request goes through the same gate, in this order:
  *	0. with switch.user set, the switch endpoints leave the gate for
- *	   switchapi.cc, which has its own auth (HTTP Basic);
+ *	   switchapi.cc, which has its own auth (HTTP Basic); with
+ *	   http.dashboard on, so does a GET or HEAD of one of the
+ *	   dashboard's files or of /dashboard.json (dashboard.cc), token or
+ *	   not: a browser cannot send a Bearer header to load a page, and
+ *	   none of them holds data (the page asks for the token, then reads
+ *	   the /1/ endpoints with it);
  *	1. access-token set: no "Authorization: Bearer" header is 401, a
  *	   wrong token 403 (compared in constant time);
  *	2. restricted (the default): any method but GET and HEAD is 403;
@@ -836,6 +843,16 @@ api_error(struct evhttp_request *req, int code, const char *reason,
 	evbuffer_free(b);
 }
 
+/* Call cb with each endpoint's path (for /dashboard.json). */
+void
+api_foreach_path(void (*cb)(const char *, void *), void *arg)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof api_routes / sizeof api_routes[0]; i++)
+		cb(api_routes[i].path, arg);
+}
+
 /* Every request: the gate (token, restricted, path, method), then the page. */
 static void
 api_request(struct evhttp_request *req, void *arg)
@@ -875,6 +892,10 @@ api_request(struct evhttp_request *req, void *arg)
 		switchapi_request(req, path);
 		return;
 	}
+	read_only = method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD;
+	if (read_only && path != NULL && hc->dashboard &&
+	    dashboard_request(req, path))
+		return;
 	if (hc->access_token != NULL) {
 		auth = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Authorization");
@@ -894,7 +915,6 @@ api_request(struct evhttp_request *req, void *arg)
 			return;
 		}
 	}
-	read_only = method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD;
 	if (hc->restricted && !read_only) {
 		api_error(req, 403, "Forbidden",
 		    "the API is restricted to GET");
@@ -910,7 +930,7 @@ api_request(struct evhttp_request *req, void *arg)
 			break;
 		}
 	}
-	if (rt == NULL) {
+	if (rt == NULL && !(hc->dashboard && dashboard_path(path))) {
 		api_error(req, 404, "Not Found", "no such endpoint");
 		return;
 	}

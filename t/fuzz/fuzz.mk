@@ -58,8 +58,11 @@ FUZZ_LDSAN = -fsanitize=fuzzer,address,undefined
 FUZZ_SRC_OBJS = $(patsubst %,$(FUZZ_O)/src/%.o,stratum job nonceset xmalloc \
 	strlist secret log stats \
 	config tls sluice)
+# The dashboard's files come from a generated source (the top-level
+# Makefile's rule for */gen/dashboard_files.cc).
 FUZZ_NET_SRC_OBJS = $(patsubst src/%.cc,$(FUZZ_O)/src/%.o,$(filter-out \
-	src/main.cc,$(sort $(wildcard src/*.cc))))
+	src/main.cc,$(sort $(wildcard src/*.cc)))) \
+	$(FUZZ_O)/gen/dashboard_files.o
 FUZZ_UTIL_OBJ = $(FUZZ_O)/t/fuzz/fuzz_util.o
 FUZZ_NET_OBJ = $(FUZZ_O)/t/fuzz/fuzz_net.o
 FUZZ_PURE_BINS = $(FUZZ_PURE:%=$(FUZZ_O)/fuzz_%)
@@ -100,6 +103,10 @@ $(FUZZ_O)/src/%.o: src/%.cc | fuzz-tools
 	@mkdir -p $(@D)
 	$(CLANGXX) $(FUZZ_CPPFLAGS) $(FUZZ_CXXFLAGS) $(FUZZ_SAN) \
 	    $(FUZZ_DEP_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_O)/gen/%.o: $(FUZZ_O)/gen/%.cc | fuzz-tools
+	$(CLANGXX) $(FUZZ_CPPFLAGS) $(FUZZ_CXXFLAGS) $(FUZZ_TSAN) \
+	    $(FUZZ_DEP_CFLAGS) -c -o $@ $<
 
 $(FUZZ_O)/t/fuzz/%.o: t/fuzz/%.cc | fuzz-tools
 	@mkdir -p $(@D)

@@ -710,7 +710,7 @@ Test(api, token_and_restricted)
 	expect_http_error(&rg, "PUT", "/1/config", TOKEN, 403);
 	expect_http_error(&rg, "DELETE", "/1/miners", TOKEN, 403);
 	expect_http_error(&rg, "GET", "/1/nothing", TOKEN, 404);
-	expect_http_error(&rg, "GET", "/", TOKEN, 404);
+	expect_http_error(&rg, "GET", "/2/nothing", TOKEN, 404);
 	expect_connect_length(&rg, TOKEN, 403);
 
 	/* Reload: unrestricted, new token; both apply at once. */

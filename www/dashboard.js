@@ -538,6 +538,28 @@
 		this.paint();
 	};
 
+	/* Seconds between two time labels: the first that makes at most 6. */
+	const TICKS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+	    43200, 86400, 172800, 345600, 604800];
+
+	/* Label times between t0 and t1, round in the browser's time zone. */
+	function timeTicks(t0, t1) {
+		const off = new Date(t0 * 1000).getTimezoneOffset() * 60;
+		const out = [];
+		let step = TICKS[TICKS.length - 1], t, i;
+
+		for (i = 0; i < TICKS.length; i++) {
+			if ((t1 - t0) / TICKS[i] <= 6) {
+				step = TICKS[i];
+				break;
+			}
+		}
+		for (t = Math.ceil((t0 - off) / step) * step + off; t <= t1;
+		    t += step)
+			out.push(t);
+		return out;
+	}
+
 	/* A round number at or above v: 1, 2 or 5 times a power of ten. */
 	function niceCeil(v) {
 		const p = Math.pow(10, Math.floor(Math.log10(v)));
@@ -578,7 +600,7 @@
 		const pts = this.points, self = this;
 		const L = this.layout();
 		const color = function (n) { return css.getPropertyValue(n).trim(); };
-		let i, v, t, x, y, seg = [], segs = [];
+		let i, v, x, y, seg = [], segs = [];
 
 		if (L.w === 0 || L.h === 0)
 			return;
@@ -606,15 +628,14 @@
 			ctx.stroke();
 			ctx.fillText(fmtHs(v), L.left - 8, y);
 		}
-		ctx.textAlign = 'center';
 		ctx.textBaseline = 'top';
-		for (i = 0; i <= 5; i++) {
-			t = L.t0 + (L.t1 - L.t0) * i / 5;
-			x = this.x(L, t);
-			ctx.textAlign = i === 0 ? 'left' : i === 5 ? 'right' : 'center';
-			ctx.fillText(fmtTime(t, L.t1 - L.t0, false), x,
+		timeTicks(L.t0, L.t1).forEach(function (tk) {
+			x = self.x(L, tk);
+			ctx.textAlign = x < L.left + 20 ? 'left' :
+			    x > L.w - L.right - 20 ? 'right' : 'center';
+			ctx.fillText(fmtTime(tk, L.t1 - L.t0, false), x,
 			    L.h - L.bottom + 6);
-		}
+		});
 
 		/* The series, broken where samples are missing. */
 		for (i = 0; i < pts.length; i++) {
@@ -828,8 +849,6 @@
 		setTile('tile-upstreams', fmtInt(u.active) + ' / ' +
 		    fmtInt(u.sleep) + ' / ' + fmtInt(u.error),
 		    'active / asleep / in error, of ' + fmtInt(u.total));
-		$('tile-upstreams').querySelector('.label').textContent =
-		    'Upstreams active / asleep / error';
 		setTile('tile-shares', fmtInt(res.accepted) + ' / ' +
 		    fmtInt(res.rejected) + ' / ' + fmtInt(res.invalid));
 		setTile('tile-uptime', fmtDur(s.uptime || 0));

@@ -4,8 +4,9 @@
 # "make check" works on a fresh clone.
 #
 # Objects go to $(O)/ (build/ by default); "make check" runs the whole suite
-# twice: once on ./sluice, once on an ASan+UBSan build in build-asan/; then
-# the libFuzzer targets (t/fuzz/fuzz.mk) for FUZZ_CI_SECONDS each.
+# twice: once on ./sluice, once on an ASan+UBSan build in build-asan/; the
+# dashboard in headless Chromium (check-browser) after the first; then the
+# libFuzzer targets (t/fuzz/fuzz.mk) for FUZZ_CI_SECONDS each.
 
 .DEFAULT_GOAL := all
 NOCONFIG_GOALS = clean distclean deps
@@ -74,8 +75,8 @@ include t/fuzz/fuzz.mk
 # Criterion: two workers (the machine has two cores), verbose summary.
 CRITERION_ARGS ?= --jobs=2 --short-filename
 
-.PHONY: all deps check check-suite unit integration lint check-includes \
-	install uninstall \
+.PHONY: all deps check check-suite check-browser dashboard-shot unit \
+	integration lint check-includes install uninstall \
 	clean distclean bench demo
 all: $(BIN) $(BENCH_BIN)
 
@@ -114,6 +115,19 @@ $(INTEG_BIN): $(INTEG_OBJS)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) $(CRITERION_LIBS)
 
 -include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(INTEG_OBJS:.o=.d)
+
+# The dashboard in a real browser (t/browser/test_dashboard.py): headless
+# Chromium driven by Selenium, with Debian's python3 (python3-selenium is
+# not on another interpreter's path). Writes $(O)/dashboard.png; "make
+# dashboard-shot" also refreshes the README's copy, doc/dashboard.png.
+PYTHON3 ?= /usr/bin/python3
+BROWSER_ARGS ?=
+check-browser: $(BIN) $(BENCH_BIN)
+	$(PYTHON3) t/browser/test_dashboard.py --sluice $(abspath $(BIN)) \
+	    --bench $(abspath $(BENCH_BIN)) --out $(O) $(BROWSER_ARGS)
+
+dashboard-shot:
+	$(MAKE) check-browser BROWSER_ARGS="--readme-shot doc/dashboard.png"
 
 # The benchmark table (README "Performance"); under 10 minutes.
 bench: $(BIN) $(BENCH_BIN)
@@ -155,6 +169,8 @@ check:
 	$(MAKE) $(BIN)
 	./$(BIN) -n -c contrib/config.json
 	$(MAKE) check-suite
+	@echo "== the dashboard in headless Chromium"
+	$(MAKE) check-browser
 	@echo "== the same suite under ASan + UBSan"
 	$(MAKE) O=build-asan ASAN=1 check-suite
 	@echo "== libFuzzer targets: regression inputs, then" \

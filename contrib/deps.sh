@@ -10,8 +10,11 @@ libjansson-dev libluajit-5.1-dev"
 # Testing and trying it: Criterion (unit and integration tests), mandoc
 # (make lint), prometheus (promtool, the API tests), curl (to query the
 # API, as make demo suggests), clang and its runtime with libFuzzer (make
-# fuzz-ci, which make check runs).
-TEST_PKGS="libcriterion-dev mandoc prometheus curl clang libclang-rt-14-dev"
+# fuzz-ci, which make check runs), and headless Chromium with its driver
+# and Selenium for Debian's python3 (make check-browser: the dashboard in a
+# real browser).
+TEST_PKGS="libcriterion-dev mandoc prometheus curl clang libclang-rt-14-dev \
+chromium chromium-driver python3-selenium"
 
 missing=""
 for p in $PKGS $TEST_PKGS; do

@@ -1,0 +1,938 @@
+/*
+ * test_redis.cc: the user->coin map shared between sluice nodes through
+ * Redis (src/redis.cc). Each test starts its own redis-server on a free
+ * port (no persistence, its own folder) and one or two daemons sharing
+ * its URL, each with two fake pools: the default coin's and xmr2's.
+ *
+ * Changes are made through Redis itself, as another node would: HSET in
+ * sluice:user-coin, then PUBLISH on sluice:switch; the effect is read
+ * from GET /1/coins and /metrics and seen by fake miners moving. The
+ * Redis client here is a few lines of RESP over a plain socket.
+ *
+ * redis-server must be installed (contrib/deps.sh does it); a missing
+ * one fails the tests, it does not skip them. No sleeps: every wait is
+ * on a socket, a log line or an API value, against a deadline.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define WAIT_MS		5000
+#define REDIS_PASS	"redispw-SECRET"
+
+TestSuite(redis, .timeout = 90);
+
+/* A redis-server the test started. */
+struct rsrv {
+	pid_t	 pid;		/* -1 once reaped */
+	int	 port;
+	int	 outfd;		/* its stdout+stderr, non-blocking */
+	char	*out;
+	size_t	 outlen;
+	char	*dir;
+};
+
+/* A sluice node with its two fake pools. */
+struct node {
+	const char	*name;
+	int		 bind;
+	int		 http;
+	struct tlisten	*t1;		/* the default coin's pool */
+	struct tlisten	*t2;		/* xmr2's */
+	struct tconn	*pc1;
+	struct tconn	*pc2;
+	struct proxy	*p;
+	char		*conf;
+};
+
+/* A logged-in fake miner. */
+struct fm {
+	struct tconn	*c;
+	char		 session[64];
+	char		 job_id[64];
+	int		 slot;
+};
+
+/* Milliseconds on the monotonic clock. */
+static long long
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline, at least 0. */
+static int
+left(long long deadline)
+{
+	long long	l = deadline - mono_ms();
+
+	return l > 0 ? (int)l : 0;
+}
+
+/* Is prog an executable in $PATH? */
+static bool
+in_path(const char *prog)
+{
+	const char	*path = getenv("PATH");
+	char		*copy, *dir, *save, *f;
+	bool		 found = false;
+
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	copy = strdup(path);
+	cr_assert(copy != NULL);
+	for (dir = strtok_r(copy, ":", &save); dir != NULL && !found;
+	    dir = strtok_r(NULL, ":", &save)) {
+		cr_assert(asprintf(&f, "%s/%s", dir, prog) != -1);
+		found = access(f, X_OK) == 0;
+		free(f);
+	}
+	free(copy);
+	return found;
+}
+
+/* Read what redis-server printed so far (or within ms). */
+static void
+rs_drain(struct rsrv *r, int ms)
+{
+	struct pollfd	 pfd = { r->outfd, POLLIN, 0 };
+	char		 buf[4096];
+	ssize_t		 n;
+
+	if (r->outfd == -1 || poll(&pfd, 1, ms) <= 0)
+		return;
+	while ((n = read(r->outfd, buf, sizeof buf)) > 0) {
+		r->out = (char *)realloc(r->out, r->outlen + (size_t)n + 1);
+		cr_assert(r->out != NULL);
+		memcpy(r->out + r->outlen, buf, (size_t)n);
+		r->outlen += (size_t)n;
+		r->out[r->outlen] = '\0';
+	}
+	if (n == 0) {
+		close(r->outfd);
+		r->outfd = -1;
+	}
+}
+
+/* RESP: one reply from buf[*pos..len), or NULL when incomplete. */
+static json_t *
+resp_parse(const char *buf, size_t len, size_t *pos)
+{
+	const char	*nl;
+	json_t		*a, *e;
+	long long	 n, i;
+	size_t		 p = *pos, line;
+
+	if (p >= len || (nl = (const char *)memmem(buf + p, len - p, "\r\n",
+	    2)) == NULL)
+		return NULL;
+	line = (size_t)(nl - (buf + p));
+	n = strtoll(buf + p + 1, NULL, 10);
+	p += line + 2;
+	switch (buf[*pos]) {
+	case '+':
+		*pos = p;
+		return json_stringn(buf + *pos - line - 1, line - 1);
+	case '-':
+		*pos = p;
+		return json_pack("{s:s%}", "error", buf + p - line - 1,
+		    line - 1);
+	case ':':
+		*pos = p;
+		return json_integer(n);
+	case '$':
+		if (n < 0) {
+			*pos = p;
+			return json_null();
+		}
+		if (len - p < (size_t)n + 2)
+			return NULL;
+		*pos = p + (size_t)n + 2;
+		return json_stringn(buf + p, (size_t)n);
+	case '*':
+		if (n < 0) {
+			*pos = p;
+			return json_null();
+		}
+		a = json_array();
+		for (i = 0; i < n; i++) {
+			if ((e = resp_parse(buf, len, &p)) == NULL) {
+				json_decref(a);
+				return NULL;
+			}
+			json_array_append_new(a, e);
+		}
+		*pos = p;
+		return a;
+	}
+	cr_assert_fail("not a RESP reply: %.*s", (int)(len - *pos),
+	    buf + *pos);
+	return NULL;
+}
+
+/*
+ * Send one command (NULL-terminated words) to the redis-server on port,
+ * authenticating first when pass is set; return its reply.
+ */
+static json_t *
+rs_call(int port, const char *pass, ...)
+{
+	struct sockaddr_in	 sin;
+	struct pollfd		 pfd;
+	const char		*w;
+	char			*cmd = NULL, buf[65536];
+	size_t			 cmdlen = 0, len = 0, pos;
+	long long		 deadline = mono_ms() + WAIT_MS;
+	FILE			*f;
+	json_t			*r = NULL, *auth;
+	va_list			 ap;
+	ssize_t			 n;
+	int			 fd, words = 0, replies, i;
+
+	f = open_memstream(&cmd, &cmdlen);
+	cr_assert(f != NULL);
+	if (pass != NULL)
+		fprintf(f, "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n", strlen(pass),
+		    pass);
+	va_start(ap, pass);
+	while (va_arg(ap, const char *) != NULL)
+		words++;
+	va_end(ap);
+	fprintf(f, "*%d\r\n", words);
+	va_start(ap, pass);
+	while ((w = va_arg(ap, const char *)) != NULL)
+		fprintf(f, "$%zu\r\n%s\r\n", strlen(w), w);
+	va_end(ap);
+	fclose(f);
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd != -1, "socket: %s", strerror(errno));
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
+	    "connect to redis-server on port %d: %s", port, strerror(errno));
+	cr_assert(write(fd, cmd, cmdlen) == (ssize_t)cmdlen,
+	    "write to redis-server: %s", strerror(errno));
+	free(cmd);
+	replies = pass != NULL ? 2 : 1;
+	for (i = 0, pos = 0; i < replies; i++) {
+		while ((r = resp_parse(buf, len, &pos)) == NULL) {
+			pfd.fd = fd;
+			pfd.events = POLLIN;
+			cr_assert(poll(&pfd, 1, left(deadline)) == 1,
+			    "redis-server on port %d did not answer", port);
+			n = read(fd, buf + len, sizeof buf - len);
+			cr_assert(n > 0, "redis-server closed or failed: %s",
+			    n == 0 ? "EOF" : strerror(errno));
+			len += (size_t)n;
+			cr_assert(len < sizeof buf, "reply too long");
+		}
+		if (i + 1 < replies) {
+			auth = r;
+			cr_assert(json_is_string(auth), "AUTH: %s", jtext(auth));
+			json_decref(auth);
+		}
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * Start redis-server on port (0: a free one) with no persistence, in a
+ * folder of its own, dying with the test; wait until it answers PING.
+ */
+static struct rsrv *
+rs_start(int port, const char *pass)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		 portbuf[16];
+	const char	*argv[24];
+	struct rsrv	*r;
+	pid_t		 parent = getpid();
+	long long	 deadline = mono_ms() + 10000;
+	json_t		*pong;
+	int		 fds[2], null, argc = 0;
+
+	cr_assert(in_path("redis-server"), "redis-server is not installed "
+	    "(not in $PATH): the redis tests need it; contrib/deps.sh "
+	    "installs the Debian package redis-server");
+	r = (struct rsrv *)calloc(1, sizeof *r);
+	cr_assert(r != NULL);
+	r->port = port != 0 ? port : free_port();
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	cr_assert(asprintf(&r->dir, "%s/sluice-redis.XXXXXX", tmp) != -1);
+	cr_assert(mkdtemp(r->dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(portbuf, sizeof portbuf, "%d", r->port);
+	argv[argc++] = "redis-server";
+	argv[argc++] = "--port";
+	argv[argc++] = portbuf;
+	argv[argc++] = "--bind";
+	argv[argc++] = "127.0.0.1";
+	argv[argc++] = "--save";
+	argv[argc++] = "";
+	argv[argc++] = "--appendonly";
+	argv[argc++] = "no";
+	argv[argc++] = "--dir";
+	argv[argc++] = r->dir;
+	argv[argc++] = "--daemonize";
+	argv[argc++] = "no";
+	if (pass != NULL) {
+		argv[argc++] = "--requirepass";
+		argv[argc++] = pass;
+	}
+	argv[argc] = NULL;
+
+	cr_assert(pipe2(fds, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+	r->pid = fork();
+	cr_assert(r->pid != -1, "fork: %s", strerror(errno));
+	if (r->pid == 0) {
+		/* Never outlive the test, even one that failed half-way. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		if ((null = open("/dev/null", O_RDONLY)) != -1)
+			dup2(null, 0);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close_range(3, ~0U, 0);
+		execvp(argv[0], (char *const *)argv);
+		dprintf(2, "exec redis-server: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+	r->outfd = fds[0];
+	/* Its log says when it listens; then it must answer PING. */
+	while (r->out == NULL ||
+	    strstr(r->out, "Ready to accept connections") == NULL) {
+		cr_assert(r->outfd != -1 && left(deadline) > 0,
+		    "redis-server on port %d did not start:\n%s", r->port,
+		    r->out != NULL ? r->out : "(no output)");
+		rs_drain(r, left(deadline));
+	}
+	pong = rs_call(r->port, pass, "PING", NULL);
+	cr_assert(json_is_string(pong) &&
+	    strcmp(json_string_value(pong), "PONG") == 0,
+	    "PING answered %s", jtext(pong));
+	json_decref(pong);
+	return r;
+}
+
+/* Kill redis-server at once (its data is gone) and reap it. */
+static void
+rs_kill(struct rsrv *r)
+{
+	int	 status;
+
+	if (r->pid <= 0)
+		return;
+	kill(r->pid, SIGKILL);
+	while (waitpid(r->pid, &status, 0) == -1 && errno == EINTR)
+		;
+	r->pid = -1;
+	rs_drain(r, 0);
+	if (r->outfd != -1)
+		close(r->outfd);
+	r->outfd = -1;
+}
+
+/* nftw callback: remove one entry. */
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Stop redis-server if it runs, remove its folder, free. */
+static void
+rs_free(struct rsrv *r)
+{
+	rs_kill(r);
+	nftw(r->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(r->dir);
+	free(r->out);
+	free(r);
+}
+
+/* HSET user coin, then PUBLISH the change as a node named "test" does. */
+static void
+rs_switch(int port, const char *pass, const char *user, const char *coin,
+    long long subscribers)
+{
+	json_t	*r;
+	char	 msg[256];
+
+	r = rs_call(port, pass, "HSET", "sluice:user-coin", user, coin, NULL);
+	cr_assert(json_is_integer(r), "HSET: %s", jtext(r));
+	json_decref(r);
+	snprintf(msg, sizeof msg, "{\"node\":\"test\",\"user_coin\":"
+	    "{\"%s\":\"%s\",\"NOCOIN_USER\":\"nocoin\"}}", user, coin);
+	r = rs_call(port, pass, "PUBLISH", "sluice:switch", msg, NULL);
+	cr_assert(json_is_integer(r), "PUBLISH: %s", jtext(r));
+	if (subscribers >= 0)
+		cr_assert_eq(json_integer_value(r), subscribers,
+		    "PUBLISH reached %lld subscribers, want %lld",
+		    (long long)json_integer_value(r), subscribers);
+	json_decref(r);
+}
+
+/* The coin of user in the Redis hash, or NULL; *n: entries there. */
+static char *
+rs_coin(int port, const char *pass, const char *user, size_t *n)
+{
+	json_t	*r = rs_call(port, pass, "HGETALL", "sluice:user-coin", NULL);
+	char	*coin = NULL;
+	size_t	 i;
+
+	cr_assert(json_is_array(r), "HGETALL: %s", jtext(r));
+	for (i = 0; i + 1 < json_array_size(r); i += 2) {
+		if (strcmp(json_string_value(json_array_get(r, i)), user) == 0)
+			coin = strdup(json_string_value(json_array_get(r,
+			    i + 1)));
+	}
+	*n = json_array_size(r) / 2;
+	json_decref(r);
+	return coin;
+}
+
+/* GET path on the node's API; the body (status 200 required). */
+static char *
+http_get(struct node *n, const char *path)
+{
+	struct sockaddr_in	 sin;
+	struct pollfd		 pfd;
+	long long		 deadline = mono_ms() + WAIT_MS;
+	char			*buf = NULL, req[256], *body;
+	size_t			 len = 0, cap = 0;
+	ssize_t			 r;
+	int			 fd, status;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd != -1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)n->http);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
+	    "connect to the API of %s: %s", n->name, strerror(errno));
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n\r\n", path);
+	cr_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap == 0 ? 16384 : cap * 2;
+			buf = (char *)realloc(buf, cap + 1);
+			cr_assert(buf != NULL);
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		cr_assert(poll(&pfd, 1, left(deadline)) == 1,
+		    "GET %s on %s timed out", path, n->name);
+		if ((r = read(fd, buf + len, cap - len)) <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	cr_assert(sscanf(buf, "HTTP/1.1 %d", &status) == 1 && status == 200,
+	    "GET %s on %s:\n%s", path, n->name, buf);
+	body = strstr(buf, "\r\n\r\n");
+	cr_assert(body != NULL);
+	body = strdup(body + 4);
+	free(buf);
+	return body;
+}
+
+/* GET /1/coins: the "redis" state and the "users" count. */
+static void
+coins_get(struct node *n, char *state, size_t cap, long long *users)
+{
+	char		*body = http_get(n, "/1/coins");
+	json_error_t	 err;
+	json_t		*o = json_loads(body, 0, &err);
+
+	cr_assert(o != NULL, "/1/coins: %s: %s", err.text, body);
+	cr_assert(json_is_string(json_object_get(o, "redis")) &&
+	    json_is_integer(json_object_get(o, "users")),
+	    "/1/coins without redis or users: %s", body);
+	snprintf(state, cap, "%s", json_string_value(json_object_get(o,
+	    "redis")));
+	*users = json_integer_value(json_object_get(o, "users"));
+	cr_assert(strstr(body, "SECRET") == NULL, "a secret in /1/coins");
+	json_decref(o);
+	free(body);
+}
+
+/*
+ * Wait until /1/coins says state (NULL: any) and users (-1: any);
+ * false on timeout. Between tries the node's log is read for 20 ms.
+ */
+static bool
+coins_wait(struct node *n, const char *state, long long users, int ms)
+{
+	long long	 deadline = mono_ms() + ms, u;
+	char		 st[32];
+
+	for (;;) {
+		coins_get(n, st, sizeof st, &u);
+		if ((state == NULL || strcmp(st, state) == 0) &&
+		    (users < 0 || u == users))
+			return true;
+		if (left(deadline) == 0) {
+			fprintf(stderr, "%s: /1/coins says redis=%s users=%lld,"
+			    " want %s and %lld\n", n->name, st, u,
+			    state != NULL ? state : "any", users);
+			return false;
+		}
+		proxy_drain(n->p, 20);
+	}
+}
+
+/* sluice_switch_errors_total{kind="redis"} from /metrics. */
+static long long
+redis_errors(struct node *n)
+{
+	const char	*key = "sluice_switch_errors_total{kind=\"redis\"} ";
+	char		*body = http_get(n, "/metrics"), *p;
+	long long	 v;
+
+	p = strstr(body, key);
+	cr_assert(p != NULL, "no %s in /metrics", key);
+	v = strtoll(p + strlen(key), NULL, 10);
+	free(body);
+	return v;
+}
+
+/* Wait until the log holds count lines with needle. */
+static bool
+wait_count(struct proxy *p, const char *needle, int count, int ms)
+{
+	long long	 deadline = mono_ms() + ms;
+
+	while (proxy_log_count(p, needle) < count) {
+		if (left(deadline) == 0) {
+			proxy_dump_log(p);
+			fprintf(stderr, "timed out after %d ms waiting for %d "
+			    "lines with \"%s\"\n", ms, count, needle);
+			return false;
+		}
+		proxy_drain(p, left(deadline) < 20 ? left(deadline) : 20);
+	}
+	return true;
+}
+
+/* Accept the node at a fake pool and log it in with job_id. */
+static struct tconn *
+pool_login_job(struct node *n, struct tlisten *tl, const char *job_id,
+    int ms)
+{
+	struct tconn	*pc;
+	struct tjob	 job;
+	json_t		*login;
+
+	pc = tl_accept(tl, ms);
+	if (pc == NULL)
+		proxy_dump_log(n->p);
+	cr_assert(pc != NULL, "%s did not connect to its fake pool within "
+	    "%d ms", n->name, ms);
+	login = pool_expect_login(pc, WAIT_MS);
+	cr_assert(login != NULL, "%s sent no login", n->name);
+	tjob_default(&job, job_id);
+	pool_send_login_ok(pc, login, "0123456789abcdef", &job);
+	json_decref(login);
+	return pc;
+}
+
+/* The node's config; without switch.redis when redis_port is 0. */
+static char *
+node_config(struct node *n, int redis_port, const char *pass)
+{
+	char	*s, url[128];
+
+	snprintf(url, sizeof url, ",\"redis\":\"redis://%s%s%s127.0.0.1:%d/0\"",
+	    pass != NULL ? ":" : "", pass != NULL ? pass : "",
+	    pass != NULL ? "@" : "", redis_port);
+	cr_assert(asprintf(&s, "{\"mode\":\"nicehash\","
+	    "\"bind\":[{\"host\":\"127.0.0.1\",\"port\":%d}],"
+	    "\"pools\":[{\"url\":\"127.0.0.1:%d\",\"user\":\"A\","
+	    "\"pass\":\"x\"}],"
+	    "\"coins\":{\"xmr2\":{\"pools\":[{\"url\":\"127.0.0.1:%d\","
+	    "\"user\":\"B\",\"pass\":\"x\"}]}},"
+	    "\"http\":{\"enabled\":true,\"host\":\"127.0.0.1\",\"port\":%d},"
+	    "\"switch\":{\"state-file\":\"uc.json\"%s},"
+	    "\"retries\":1,\"retry-pause\":1,\"watch\":false}\n",
+	    n->bind, n->t1->port, n->t2->port, n->http,
+	    redis_port != 0 ? url : "") != -1);
+	return s;
+}
+
+/*
+ * Start a node on the redis URL (password pass, or none): the default
+ * coin's pool on t1, xmr2's on t2; wait until its default pool is up.
+ * expect_up: wait for the link to Redis as well.
+ */
+static void
+node_start(struct node *n, const char *name, int redis_port,
+    const char *pass, bool expect_up)
+{
+	char	 job[32];
+
+	memset(n, 0, sizeof *n);
+	n->name = name;
+	n->bind = free_port();
+	n->http = free_port();
+	n->t1 = tl_listen(0);
+	n->t2 = tl_listen(0);
+	n->conf = node_config(n, redis_port, pass);
+	n->p = proxy_start(n->conf);
+	snprintf(job, sizeof job, "%s-1", name);
+	n->pc1 = pool_login_job(n, n->t1, job, WAIT_MS);
+	cr_assert(wait_count(n->p, "state=up", 1, WAIT_MS),
+	    "%s: its pool never came up", name);
+	if (expect_up)
+		cr_assert(wait_count(n->p, "type=redis status=up", 1,
+		    WAIT_MS), "%s: no link to Redis", name);
+}
+
+/* Milliseconds left of a budget of ms that started at t0, at least 0. */
+static int
+budget(long long t0, int ms)
+{
+	return left(t0 + ms);
+}
+
+/* Stop a node (it must exit cleanly, with no secret in its log); free. */
+static void
+node_stop(struct node *n)
+{
+	int	 code;
+
+	cr_assert(!proxy_exited(n->p, 0), "%s died (status %d)", n->name,
+	    proxy_exit_code(n->p));
+	code = proxy_stop(n->p);
+	if (code != 0 || proxy_log_count(n->p, "runtime error") > 0 ||
+	    proxy_log_count(n->p, "AddressSanitizer") > 0)
+		proxy_dump_log(n->p);
+	cr_assert_eq(code, 0, "%s: exit status %d", n->name, code);
+	cr_assert_eq(proxy_log_count(n->p, "runtime error"), 0);
+	cr_assert_eq(proxy_log_count(n->p, "AddressSanitizer"), 0);
+	cr_assert_eq(proxy_log_count(n->p, "SECRET"), 0,
+	    "%s: a secret appeared in the log", n->name);
+	proxy_free(n->p);
+	if (n->pc1 != NULL)
+		tc_close(n->pc1);
+	if (n->pc2 != NULL)
+		tc_close(n->pc2);
+	tl_close(n->t1);
+	tl_close(n->t2);
+	free(n->conf);
+}
+
+/* Log a fake miner in on a node; it must get the job job_id. */
+static void
+fm_login(struct node *n, struct fm *m, const char *login, const char *job_id)
+{
+	json_t		*r;
+	const char	*blob;
+
+	memset(m, 0, sizeof *m);
+	m->c = tc_connect(n->bind);
+	r = miner_login(m->c, login, "x", NULL, WAIT_MS);
+	if (r == NULL || !json_is_null(json_object_get(r, "error")))
+		proxy_dump_log(n->p);
+	cr_assert(r != NULL, "%s: no login reply", n->name);
+	cr_assert(json_is_null(json_object_get(r, "error")), "login: %s",
+	    jtext(r));
+	snprintf(m->session, sizeof m->session, "%s", jstr(r, "result.id"));
+	snprintf(m->job_id, sizeof m->job_id, "%s",
+	    jstr(r, "result.job.job_id"));
+	cr_assert_str_eq(m->job_id, job_id, "%s: login job", n->name);
+	blob = jstr(r, "result.job.blob");
+	cr_assert(blob != NULL && strlen(blob) >= 86);
+	m->slot = blob_slot(blob);
+	json_decref(r);
+}
+
+/* Wait for a job notification with job_id; take its slot. */
+static void
+fm_expect_job(struct node *n, struct fm *m, const char *job_id, int ms)
+{
+	long long	 deadline = mono_ms() + ms;
+	json_t		*j;
+
+	for (;;) {
+		j = tc_recv(m->c, left(deadline));
+		if (j == NULL)
+			proxy_dump_log(n->p);
+		cr_assert(j != NULL, "%s: the miner got no job %s within %d ms",
+		    n->name, job_id, ms);
+		if (jstr(j, "method") != NULL &&
+		    strcmp(jstr(j, "method"), "job") == 0 &&
+		    strcmp(jstr(j, "params.job_id"), job_id) == 0)
+			break;
+		json_decref(j);
+	}
+	snprintf(m->job_id, sizeof m->job_id, "%s", job_id);
+	m->slot = blob_slot(jstr(j, "params.blob"));
+	json_decref(j);
+}
+
+/* A share through the node to pool pc, answered OK, back to the miner. */
+static void
+fm_share(struct node *n, struct fm *m, struct tconn *pc, int id)
+{
+	char		 nonce[9], result[65];
+	json_t		*s, *r;
+
+	snprintf(nonce, sizeof nonce, "%06x%02x", id & 0xffffff, m->slot);
+	make_result(result, 20000);
+	tc_send(m->c, "{\"id\":%d,\"jsonrpc\":\"2.0\",\"method\":\"submit\","
+	    "\"params\":{\"id\":\"%s\",\"job_id\":\"%s\",\"nonce\":\"%s\","
+	    "\"result\":\"%s\",\"algo\":\"rx/0\"}}", id, m->session,
+	    m->job_id, nonce, result);
+	s = tc_recv(pc, WAIT_MS);
+	if (s == NULL)
+		proxy_dump_log(n->p);
+	cr_assert(s != NULL, "%s: the pool received no submit", n->name);
+	cr_assert_str_eq(jstr(s, "method"), "submit", "pool got %s",
+	    jtext(s));
+	tc_send(pc, "{\"id\":%lld,\"jsonrpc\":\"2.0\",\"error\":null,"
+	    "\"result\":{\"status\":\"OK\"}}",
+	    (long long)json_integer_value(json_object_get(s, "id")));
+	json_decref(s);
+	r = tc_recv_reply(m->c, id, WAIT_MS);
+	cr_assert(r != NULL, "%s: no answer to the share", n->name);
+	cr_assert_str_eq(jstr(r, "result.status"), "OK", "%s: share: %s",
+	    n->name, jtext(r));
+	json_decref(r);
+}
+
+/*
+ * A change published through Redis reaches both nodes within a second:
+ * the users count of each, and a connected miner of that user on B
+ * moves to B's xmr2 pool. AUTH with the URL's password, which no log
+ * line shows; an entry for a coin the nodes lack is skipped with one
+ * warning, the rest applied.
+ */
+Test(redis, change_reaches_nodes)
+{
+	struct rsrv	*rs = rs_start(0, REDIS_PASS);
+	struct node	 a, b;
+	struct fm	 m;
+	long long	 t0;
+	char		*coin;
+	size_t		 n;
+
+	node_start(&a, "A", rs->port, REDIS_PASS, true);
+	node_start(&b, "B", rs->port, REDIS_PASS, true);
+	cr_assert(coins_wait(&a, "connected", 0, WAIT_MS));
+	cr_assert(coins_wait(&b, "connected", 0, WAIT_MS));
+	fm_login(&b, &m, "W1.rig1", "B-1");
+
+	t0 = mono_ms();
+	rs_switch(rs->port, REDIS_PASS, "W1", "xmr2", 2);
+	cr_assert(coins_wait(&b, "connected", 1, 1000),
+	    "the change did not reach B within 1 s");
+	cr_assert(coins_wait(&a, "connected", 1, budget(t0, 1000)),
+	    "the change did not reach A within 1 s");
+	/* B opens an upstream of xmr2 at once and the miner moves there. */
+	b.pc2 = pool_login_job(&b, b.t2, "B-2", budget(t0, 1000));
+	fm_expect_job(&b, &m, "B-2", WAIT_MS);
+	fm_share(&b, &m, b.pc2, 2);
+	cr_assert(wait_count(b.p, "status=skipped coin=nocoin", 1, WAIT_MS));
+
+	/* Once per coin: the same unknown coin again warns no more. */
+	rs_switch(rs->port, REDIS_PASS, "W2", "xmr2", 2);
+	cr_assert(coins_wait(&b, "connected", 2, 1000));
+	cr_assert_eq(proxy_log_count(b.p, "status=skipped coin=nocoin"), 1);
+
+	coin = rs_coin(rs->port, REDIS_PASS, "W1", &n);
+	cr_assert(coin != NULL && strcmp(coin, "xmr2") == 0);
+	free(coin);
+	tc_close(m.c);
+	node_stop(&a);
+	node_stop(&b);
+	rs_free(rs);
+}
+
+/*
+ * Redis dies and comes back empty while two nodes run: both keep
+ * serving (miners' shares answered) with the map they had, say
+ * "disconnected", warn once and count the outage; both reconnect and
+ * resync, the map is written back (HGETALL shows it), and changes flow
+ * again.
+ */
+Test(redis, outage_and_write_back)
+{
+	struct rsrv	*rs = rs_start(0, NULL);
+	struct node	 a, b;
+	struct fm	 ma, mb;
+	char		*coin;
+	size_t		 n;
+	int		 port = rs->port;
+
+	node_start(&a, "A", port, NULL, true);
+	node_start(&b, "B", port, NULL, true);
+	rs_switch(port, NULL, "W1", "xmr2", 2);
+	cr_assert(coins_wait(&a, "connected", 1, WAIT_MS));
+	cr_assert(coins_wait(&b, "connected", 1, WAIT_MS));
+	cr_assert_eq(redis_errors(&a), 0);
+	fm_login(&a, &ma, "W5", "A-1");
+	fm_login(&b, &mb, "W5", "B-1");
+
+	rs_kill(rs);
+	cr_assert(wait_count(a.p, "type=redis status=down", 1, WAIT_MS));
+	cr_assert(wait_count(b.p, "type=redis status=down", 1, WAIT_MS));
+	cr_assert(coins_wait(&a, "disconnected", 1, WAIT_MS));
+	cr_assert(coins_wait(&b, "disconnected", 1, WAIT_MS));
+	cr_assert_geq(redis_errors(&a), 1);
+	cr_assert_geq(redis_errors(&b), 1);
+	/* Mining goes on without Redis. */
+	fm_share(&a, &ma, a.pc1, 2);
+	fm_share(&b, &mb, b.pc1, 2);
+	/* A retry fails too, and is not warned about again. */
+	cr_assert(wait_count(a.p, "type=redis status=retry_failed", 1,
+	    WAIT_MS));
+	cr_assert(wait_count(b.p, "type=redis status=retry_failed", 1,
+	    WAIT_MS));
+	cr_assert_eq(proxy_log_count(a.p, "type=redis status=down"), 1);
+	cr_assert_eq(proxy_log_count(b.p, "type=redis status=down"), 1);
+	cr_assert_geq(redis_errors(&a), 2);
+
+	/* Back, empty: the map is written back, both resync. */
+	rs_free(rs);
+	rs = rs_start(port, NULL);
+	cr_assert(wait_count(a.p, "type=redis status=up", 2, 35000));
+	cr_assert(wait_count(b.p, "type=redis status=up", 2, 35000));
+	cr_assert_geq(proxy_log_count(a.p, "type=redis status=write_back") +
+	    proxy_log_count(b.p, "type=redis status=write_back"), 1);
+	coin = rs_coin(port, NULL, "W1", &n);
+	cr_assert(coin != NULL && strcmp(coin, "xmr2") == 0,
+	    "W1 is %s in the hash after the write-back", coin);
+	cr_assert_eq(n, 1);
+	free(coin);
+	cr_assert(coins_wait(&a, "connected", 1, WAIT_MS));
+	cr_assert(coins_wait(&b, "connected", 1, WAIT_MS));
+	fm_share(&a, &ma, a.pc1, 3);
+	fm_share(&b, &mb, b.pc1, 3);
+
+	/* Both subscribed again: a change reaches them. */
+	rs_switch(port, NULL, "W3", "xmr2", 2);
+	cr_assert(coins_wait(&a, "connected", 2, 1000));
+	cr_assert(coins_wait(&b, "connected", 2, 1000));
+
+	tc_close(ma.c);
+	tc_close(mb.c);
+	node_stop(&a);
+	node_stop(&b);
+	rs_free(rs);
+}
+
+/*
+ * No Redis at start: the node serves, says "disconnected" and warns
+ * once; the hash it finds when Redis comes is applied. A reload that
+ * drops switch.redis turns the link off; one that sets it again
+ * reconnects.
+ */
+Test(redis, late_server_and_reload)
+{
+	struct node	 a;
+	struct rsrv	*rs;
+	char		*conf;
+	int		 port = free_port();
+	json_t		*r;
+
+	node_start(&a, "A", port, NULL, false);
+	cr_assert(wait_count(a.p, "type=redis status=down", 1, WAIT_MS));
+	cr_assert(coins_wait(&a, "disconnected", 0, WAIT_MS));
+	cr_assert_geq(redis_errors(&a), 1);
+
+	rs = rs_start(port, NULL);
+	r = rs_call(port, NULL, "HSET", "sluice:user-coin", "W7", "xmr2",
+	    "W8", "default", "W9", "nocoin", NULL);
+	json_decref(r);
+	cr_assert(wait_count(a.p, "type=redis status=up", 1, 35000));
+	cr_assert(coins_wait(&a, "connected", 2, WAIT_MS));
+	cr_assert_eq(proxy_log_count(a.p, "type=redis status=write_back"), 0);
+	cr_assert(wait_count(a.p, "status=skipped coin=nocoin", 1, WAIT_MS));
+	cr_assert_eq(proxy_log_count(a.p, "type=redis status=down"), 1);
+
+	/* Without switch.redis: off, and the map stays. */
+	conf = node_config(&a, 0, NULL);
+	proxy_write_config(a.p, conf);
+	proxy_signal(a.p, SIGHUP);
+	cr_assert(proxy_wait_log(a.p, "type=reload status=done", WAIT_MS));
+	cr_assert(wait_count(a.p, "type=redis status=off", 1, WAIT_MS));
+	cr_assert(coins_wait(&a, "off", 2, WAIT_MS));
+	/* And back. */
+	proxy_write_config(a.p, a.conf);
+	proxy_signal(a.p, SIGHUP);
+	cr_assert(proxy_wait_log(a.p, "type=reload status=done", WAIT_MS));
+	cr_assert(wait_count(a.p, "type=redis status=up", 2, WAIT_MS));
+	cr_assert(coins_wait(&a, "connected", 2, WAIT_MS));
+	free(conf);
+	node_stop(&a);
+	rs_free(rs);
+}
+
+/*
+ * Failures that are not a dead server: a wrong password (AUTH refused)
+ * and a server that accepts and never answers (a command unanswered
+ * for 10 s). Both count as an outage: one warning, "disconnected",
+ * counted; no password in any line; both nodes stop cleanly while they
+ * retry.
+ */
+Test(redis, refused_and_silent)
+{
+	struct rsrv	*rs = rs_start(0, REDIS_PASS);
+	struct tlisten	*silent = tl_listen(0);
+	struct node	 a, b;
+
+	node_start(&a, "A", rs->port, "wrongpw-SECRET", false);
+	node_start(&b, "B", silent->port, NULL, false);
+	cr_assert(wait_count(a.p, "type=redis status=down", 1, WAIT_MS));
+	cr_assert_eq(proxy_log_count(a.p, "what=AUTH"), 1,
+	    "the warning does not name AUTH");
+	cr_assert(coins_wait(&a, "disconnected", 0, WAIT_MS));
+	cr_assert_geq(redis_errors(&a), 1);
+	/* The silent server: given up after 10 s without an answer. */
+	cr_assert(wait_count(b.p, "type=redis status=down", 1, 15000));
+	cr_assert_eq(proxy_log_count(b.p, "what=timeout"), 1,
+	    "the warning does not say timeout");
+	cr_assert(coins_wait(&b, "disconnected", 0, WAIT_MS));
+	cr_assert_geq(redis_errors(&b), 1);
+	cr_assert(wait_count(a.p, "type=redis status=retry_failed", 1,
+	    WAIT_MS));
+	cr_assert_eq(proxy_log_count(a.p, "type=redis status=down"), 1);
+	node_stop(&a);
+	node_stop(&b);
+	tl_close(silent);
+	rs_free(rs);
+}

@@ -4,10 +4,11 @@
  * port (no persistence, its own folder) and one or two daemons sharing
  * its URL, each with two fake pools: the default coin's and xmr2's.
  *
- * Changes are made through Redis itself, as another node would: HSET in
- * sluice:user-coin, then PUBLISH on sluice:switch; the effect is read
- * from GET /1/coins and /metrics and seen by fake miners moving. The
- * Redis client here is a few lines of RESP over a plain socket.
+ * Changes are made through a node's switch API, or through Redis itself
+ * as another node would: HSET in sluice:user-coin, then PUBLISH on
+ * sluice:switch. The effect is read from GET /1/coins and /metrics and
+ * seen by fake miners moving. The Redis client here is a few lines of
+ * RESP over a plain socket.
  *
  * redis-server must be installed (contrib/deps.sh does it); a missing
  * one fails the tests, it does not skip them. No sleeps: every wait is
@@ -36,6 +37,8 @@
 
 #define WAIT_MS		5000
 #define REDIS_PASS	"redispw-SECRET"
+/* The switch API's Basic auth: base64 of "sw:swpw-SECRET". */
+#define SW_AUTH		"Authorization: Basic c3c6c3dwdy1TRUNSRVQ=\r\n"
 
 TestSuite(redis, .timeout = 90);
 
@@ -426,48 +429,40 @@ rs_coin(int port, const char *pass, const char *user, size_t *n)
 static char *
 http_get(struct node *n, const char *path)
 {
-	struct sockaddr_in	 sin;
-	struct pollfd		 pfd;
-	long long		 deadline = mono_ms() + WAIT_MS;
-	char			*buf = NULL, req[256], *body;
-	size_t			 len = 0, cap = 0;
-	ssize_t			 r;
-	int			 fd, status;
+	struct hresp	*r = http_request(n->http, "GET", path, NULL, NULL);
+	char		*body;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(fd != -1);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)n->http);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
-	    "connect to the API of %s: %s", n->name, strerror(errno));
-	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Connection: close\r\n\r\n", path);
-	cr_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap == 0 ? 16384 : cap * 2;
-			buf = (char *)realloc(buf, cap + 1);
-			cr_assert(buf != NULL);
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		cr_assert(poll(&pfd, 1, left(deadline)) == 1,
-		    "GET %s on %s timed out", path, n->name);
-		if ((r = read(fd, buf + len, cap - len)) <= 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	buf[len] = '\0';
-	cr_assert(sscanf(buf, "HTTP/1.1 %d", &status) == 1 && status == 200,
-	    "GET %s on %s:\n%s", path, n->name, buf);
-	body = strstr(buf, "\r\n\r\n");
+	cr_assert_eq(r->status, 200, "GET %s on %s: %d\n%s\n%s", path,
+	    n->name, r->status, r->head, r->body);
+	body = strdup(r->body);
 	cr_assert(body != NULL);
-	body = strdup(body + 4);
-	free(buf);
+	hresp_free(r);
 	return body;
+}
+
+/*
+ * POST /switch?puname=U&coin=C on a node's switch API; the err_no of
+ * btcpool's answer.
+ */
+static int
+api_switch(struct node *n, const char *user, const char *coin)
+{
+	struct hresp	*r;
+	char		 path[256];
+	json_t		*o;
+	int		 err;
+
+	snprintf(path, sizeof path, "/switch?puname=%s&coin=%s", user, coin);
+	r = http_request(n->http, "POST", path, SW_AUTH, NULL);
+	cr_assert_eq(r->status, 200, "POST %s on %s: %d\n%s\n%s", path,
+	    n->name, r->status, r->head, r->body);
+	o = json_loads(r->body, 0, NULL);
+	cr_assert(json_is_integer(json_object_get(o, "err_no")),
+	    "POST %s on %s: %s", path, n->name, r->body);
+	err = (int)json_integer_value(json_object_get(o, "err_no"));
+	json_decref(o);
+	hresp_free(r);
+	return err;
 }
 
 /* GET /1/coins: the "redis" state and the "users" count. */
@@ -586,7 +581,8 @@ node_config(struct node *n, int redis_port, const char *pass)
 	    "\"coins\":{\"xmr2\":{\"pools\":[{\"url\":\"127.0.0.1:%d\","
 	    "\"user\":\"B\",\"pass\":\"x\"}]}},"
 	    "\"http\":{\"enabled\":true,\"host\":\"127.0.0.1\",\"port\":%d},"
-	    "\"switch\":{\"state-file\":\"uc.json\"%s},"
+	    "\"switch\":{\"user\":\"sw\",\"password\":\"swpw-SECRET\","
+	    "\"state-file\":\"uc.json\"%s},"
 	    "\"retries\":1,\"retry-pause\":1,\"watch\":false}\n",
 	    n->bind, n->t1->port, n->t2->port, n->http,
 	    redis_port != 0 ? url : "") != -1);
@@ -934,5 +930,54 @@ Test(redis, refused_and_silent)
 	node_stop(&a);
 	node_stop(&b);
 	tl_close(silent);
+	rs_free(rs);
+}
+
+/*
+ * A switch sent to node A's API is written to the hash and reaches node
+ * B within a second: B's users count, and B's connected miner of that
+ * user moves to B's xmr2 pool. A ignores its own message. With Redis
+ * down, the API refuses a change with 107 and the map stays.
+ */
+Test(redis, api_change_reaches_other_node)
+{
+	struct rsrv	*rs = rs_start(0, NULL);
+	struct node	 a, b;
+	struct fm	 m;
+	long long	 t0;
+	char		*coin;
+	size_t		 n;
+
+	node_start(&a, "A", rs->port, NULL, true);
+	node_start(&b, "B", rs->port, NULL, true);
+	fm_login(&b, &m, "W1", "B-1");
+
+	t0 = mono_ms();
+	cr_assert_eq(api_switch(&a, "W1", "xmr2"), 0);
+	cr_assert(coins_wait(&b, "connected", 1, budget(t0, 1000)),
+	    "the switch did not reach B within 1 s");
+	b.pc2 = pool_login_job(&b, b.t2, "B-2", budget(t0, 1000));
+	fm_expect_job(&b, &m, "B-2", WAIT_MS);
+	fm_share(&b, &m, b.pc2, 2);
+	cr_assert(coins_wait(&a, "connected", 1, WAIT_MS));
+	coin = rs_coin(rs->port, NULL, "W1", &n);
+	cr_assert(coin != NULL && strcmp(coin, "xmr2") == 0,
+	    "W1 is %s in the hash", coin);
+	cr_assert_eq(n, 1);
+	free(coin);
+	/* B applied A's message; A, which got it back, did not. */
+	cr_assert(wait_count(b.p, "type=redis status=applied", 1, WAIT_MS));
+	cr_assert_eq(proxy_log_count(a.p, "type=redis status=applied"), 0);
+
+	/* Redis down: no change on one node only. */
+	rs_kill(rs);
+	cr_assert(coins_wait(&a, "disconnected", 1, WAIT_MS));
+	cr_assert_eq(api_switch(&a, "W2", "xmr2"), 107);
+	cr_assert(coins_wait(&a, "disconnected", 1, WAIT_MS));
+	cr_assert(coins_wait(&b, "disconnected", 1, WAIT_MS));
+
+	tc_close(m.c);
+	node_stop(&a);
+	node_stop(&b);
 	rs_free(rs);
 }

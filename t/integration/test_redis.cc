@@ -73,25 +73,6 @@ struct fm {
 	int		 slot;
 };
 
-/* Milliseconds on the monotonic clock. */
-static long long
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until deadline, at least 0. */
-static int
-left(long long deadline)
-{
-	long long	l = deadline - mono_ms();
-
-	return l > 0 ? (int)l : 0;
-}
-
 /* Is prog an executable in $PATH? */
 static bool
 in_path(const char *prog)
@@ -205,7 +186,7 @@ rs_call(int port, const char *pass, ...)
 	const char		*w;
 	char			*cmd = NULL, buf[65536];
 	size_t			 cmdlen = 0, len = 0, pos;
-	long long		 deadline = mono_ms() + WAIT_MS;
+	int64_t			 deadline = now_ms() + WAIT_MS;
 	FILE			*f;
 	json_t			*r = NULL, *auth;
 	va_list			 ap;
@@ -244,7 +225,7 @@ rs_call(int port, const char *pass, ...)
 		while ((r = resp_parse(buf, len, &pos)) == NULL) {
 			pfd.fd = fd;
 			pfd.events = POLLIN;
-			cr_assert(poll(&pfd, 1, left(deadline)) == 1,
+			cr_assert(poll(&pfd, 1, left_ms(deadline)) == 1,
 			    "redis-server on port %d did not answer", port);
 			n = read(fd, buf + len, sizeof buf - len);
 			cr_assert(n > 0, "redis-server closed or failed: %s",
@@ -274,7 +255,7 @@ rs_start(int port, const char *pass)
 	const char	*argv[24];
 	struct rsrv	*r;
 	pid_t		 parent = getpid();
-	long long	 deadline = mono_ms() + 10000;
+	int64_t		 deadline = now_ms() + 10000;
 	json_t		*pong;
 	int		 fds[2], null, argc = 0;
 
@@ -331,10 +312,10 @@ rs_start(int port, const char *pass)
 	/* Its log says when it listens; then it must answer PING. */
 	while (r->out == NULL ||
 	    strstr(r->out, "Ready to accept connections") == NULL) {
-		cr_assert(r->outfd != -1 && left(deadline) > 0,
+		cr_assert(r->outfd != -1 && left_ms(deadline) > 0,
 		    "redis-server on port %d did not start:\n%s", r->port,
 		    r->out != NULL ? r->out : "(no output)");
-		rs_drain(r, left(deadline));
+		rs_drain(r, left_ms(deadline));
 	}
 	pong = rs_call(r->port, pass, "PING", NULL);
 	cr_assert(json_is_string(pong) &&
@@ -492,7 +473,8 @@ coins_get(struct node *n, char *state, size_t cap, long long *users)
 static bool
 coins_wait(struct node *n, const char *state, long long users, int ms)
 {
-	long long	 deadline = mono_ms() + ms, u;
+	int64_t		 deadline = now_ms() + ms;
+	long long	 u;
 	char		 st[32];
 
 	for (;;) {
@@ -500,7 +482,7 @@ coins_wait(struct node *n, const char *state, long long users, int ms)
 		if ((state == NULL || strcmp(st, state) == 0) &&
 		    (users < 0 || u == users))
 			return true;
-		if (left(deadline) == 0) {
+		if (left_ms(deadline) == 0) {
 			fprintf(stderr, "%s: /1/coins says redis=%s users=%lld,"
 			    " want %s and %lld\n", n->name, st, u,
 			    state != NULL ? state : "any", users);
@@ -529,16 +511,16 @@ redis_errors(struct node *n)
 static bool
 wait_count(struct proxy *p, const char *needle, int count, int ms)
 {
-	long long	 deadline = mono_ms() + ms;
+	int64_t	 deadline = now_ms() + ms;
 
 	while (proxy_log_count(p, needle) < count) {
-		if (left(deadline) == 0) {
+		if (left_ms(deadline) == 0) {
 			proxy_dump_log(p);
 			fprintf(stderr, "timed out after %d ms waiting for %d "
 			    "lines with \"%s\"\n", ms, count, needle);
 			return false;
 		}
-		proxy_drain(p, left(deadline) < 20 ? left(deadline) : 20);
+		proxy_drain(p, left_ms(deadline) < 20 ? left_ms(deadline) : 20);
 	}
 	return true;
 }
@@ -619,9 +601,9 @@ node_start(struct node *n, const char *name, int redis_port,
 
 /* Milliseconds left of a budget of ms that started at t0, at least 0. */
 static int
-budget(long long t0, int ms)
+budget(int64_t t0, int ms)
 {
-	return left(t0 + ms);
+	return left_ms(t0 + ms);
 }
 
 /* Stop a node (it must exit cleanly, with no secret in its log); free. */
@@ -680,11 +662,11 @@ fm_login(struct node *n, struct fm *m, const char *login, const char *job_id)
 static void
 fm_expect_job(struct node *n, struct fm *m, const char *job_id, int ms)
 {
-	long long	 deadline = mono_ms() + ms;
+	int64_t		 deadline = now_ms() + ms;
 	json_t		*j;
 
 	for (;;) {
-		j = tc_recv(m->c, left(deadline));
+		j = tc_recv(m->c, left_ms(deadline));
 		if (j == NULL)
 			proxy_dump_log(n->p);
 		cr_assert(j != NULL, "%s: the miner got no job %s within %d ms",
@@ -742,7 +724,7 @@ Test(redis, change_reaches_nodes)
 	struct rsrv	*rs = rs_start(0, REDIS_PASS);
 	struct node	 a, b;
 	struct fm	 m;
-	long long	 t0;
+	int64_t		 t0;
 	char		*coin;
 	size_t		 n;
 
@@ -752,7 +734,7 @@ Test(redis, change_reaches_nodes)
 	cr_assert(coins_wait(&b, "connected", 0, WAIT_MS));
 	fm_login(&b, &m, "W1.rig1", "B-1");
 
-	t0 = mono_ms();
+	t0 = now_ms();
 	rs_switch(rs->port, REDIS_PASS, "W1", "xmr2", 2);
 	cr_assert(coins_wait(&b, "connected", 1, 1000),
 	    "the change did not reach B within 1 s");
@@ -944,7 +926,7 @@ Test(redis, api_change_reaches_other_node)
 	struct rsrv	*rs = rs_start(0, NULL);
 	struct node	 a, b;
 	struct fm	 m;
-	long long	 t0;
+	int64_t		 t0;
 	char		*coin;
 	size_t		 n;
 
@@ -952,7 +934,7 @@ Test(redis, api_change_reaches_other_node)
 	node_start(&b, "B", rs->port, NULL, true);
 	fm_login(&b, &m, "W1", "B-1");
 
-	t0 = mono_ms();
+	t0 = now_ms();
 	cr_assert_eq(api_switch(&a, "W1", "xmr2"), 0);
 	cr_assert(coins_wait(&b, "connected", 1, budget(t0, 1000)),
 	    "the switch did not reach B within 1 s");

@@ -13,6 +13,7 @@ uint64_t	 stratum_target_diff(const char *hex, size_t len);
 void		 stratum_diff_target(uint64_t diff, char out[9]);
 uint64_t	 stratum_result_diff(const char *hex64);
 int		 stratum_nonce_byte3(const char *nonce8);
+int		 stratum_hexval(char);
 void		 stratum_hex_byte(uint8_t, char out[2]);
 int		 stratum_reqid(json_t *, char out[SLUICE_REQID_MAX]);
 void		 stratum_random_hex(char *out, size_t len);

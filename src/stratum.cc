@@ -11,11 +11,10 @@
 
 #include "stratum.h"
 
-static int	 stratum_hexval(char);
 static size_t	 stratum_escape(char *, size_t, const char *);
 
 /* Value of one hex digit, or -1. */
-static int
+int
 stratum_hexval(char c)
 {
 	if (c >= '0' && c <= '9')

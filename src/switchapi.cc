@@ -29,6 +29,7 @@
 #include "coins.h"
 #include "config.h"
 #include "stats.h"
+#include "stratum.h"
 
 #define SWITCHAPI_CRED_MAX	1024	/* bytes of a decoded user:password */
 #define SWITCHAPI_FORM		"application/x-www-form-urlencoded"
@@ -49,7 +50,6 @@ static int	 switchapi_b64(const char *, unsigned char *, size_t);
 static const char *switchapi_body(struct evhttp_request *, size_t *);
 static char	*switchapi_form(const char *, size_t, const char *);
 static char	*switchapi_unescape(const char *, size_t, size_t *);
-static int	 switchapi_hex(char);
 static int	 switchapi_usercoins(json_t *, struct coins_change **,
 		     size_t *);
 static const char *switchapi_peer(struct evhttp_request *, char *, size_t);
@@ -360,19 +360,6 @@ switchapi_form(const char *s, size_t len, const char *key)
 	return NULL;
 }
 
-/* The value of a hex digit, or -1. */
-static int
-switchapi_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode %XX and "+" (a space); a "%" not followed by two hex digits
  * stays. A decoded NUL becomes 0x7f, which no puname or coin has, so
@@ -389,8 +376,8 @@ switchapi_unescape(const char *s, size_t len, size_t *outlen)
 		if (s[i] == '+')
 			out[o] = ' ';
 		else if (s[i] == '%' && i + 2 < len &&
-		    (h = switchapi_hex(s[i + 1])) >= 0 &&
-		    (l = switchapi_hex(s[i + 2])) >= 0) {
+		    (h = stratum_hexval(s[i + 1])) >= 0 &&
+		    (l = stratum_hexval(s[i + 2])) >= 0) {
 			out[o] = (char)(h << 4 | l);
 			i += 2;
 		} else

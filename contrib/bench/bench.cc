@@ -36,7 +36,8 @@ static void	 bench_usage(void) NORETURN;
 
 static const struct bench_cmd bench_cmds[] = {
 	{ "pool", tpool_main, "pool --port P [--host H] [--control-port C] "
-	    "[--job-interval-ms N] [--reject-every N] [--diff D]" },
+	    "[--job-interval-ms N] [--reject-every N] [--diff D] "
+	    "[--job-prefix P]" },
 	{ "miners", coord_main, "miners --port P --count N [--host H] "
 	    "[--src A-B] [--login-rate R] [--share-rate S | --saturate T] "
 	    "[--duration T] [--steady T [--steady-rate S]] "

@@ -14,6 +14,9 @@
  *
  * The job id is "j<seq>-<ns>": the broadcast's sequence number and the
  * CLOCK_MONOTONIC time it began, for the receivers' fan-out latency.
+ * With --job-prefix P it is "Pj<seq>-<ns>", so that miners behind a proxy
+ * with two coins can tell this pool's jobs from the other's (the switch
+ * scenario); such ids are no fan-out samples.
  *
  * Control port, one command per line, one line back:
  *	job	push a new job now	-> "ok seq=N sent=M us=T"
@@ -98,9 +101,11 @@ static struct {
 	int		 reject_every;
 	uint64_t	 diff;
 	char		 target[9];
+	const char	*prefix;	/* of job ids, "" by default */
+	size_t		 prefix_len;
 	uint64_t	 seq;		/* current job */
 	uint64_t	 height;
-	char		 job_id[48];
+	char		 job_id[64];
 	char		 blob[153];
 	char		*line;		/* the push line of the current job */
 	size_t		 line_len;
@@ -143,7 +148,7 @@ tpool_usage(void)
 {
 	fprintf(stderr, "usage: sluice-bench pool --port P [--host H] "
 	    "[--control-port C] [--job-interval-ms N] [--reject-every N] "
-	    "[--diff D]\n");
+	    "[--diff D] [--job-prefix P]\n");
 	exit(1);
 }
 
@@ -158,6 +163,7 @@ tpool_main(int argc, char **argv)
 		{ "job-interval-ms", required_argument, NULL, 'i' },
 		{ "reject-every", required_argument, NULL, 'r' },
 		{ "diff", required_argument, NULL, 'd' },
+		{ "job-prefix", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*host = "127.0.0.1";
@@ -166,7 +172,8 @@ tpool_main(int argc, char **argv)
 	static const int sigs[2] = { SIGINT, SIGTERM };
 
 	tp.diff = 1000;
-	while ((ch = getopt_long(argc, argv, "p:H:c:i:r:d:", opts,
+	tp.prefix = "";
+	while ((ch = getopt_long(argc, argv, "p:H:c:i:r:d:P:", opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'p':
@@ -187,11 +194,16 @@ tpool_main(int argc, char **argv)
 		case 'd':
 			tp.diff = strtoull(optarg, NULL, 10);
 			break;
+		case 'P':
+			tp.prefix = optarg;
+			break;
 		default:
 			tpool_usage();
 		}
 	}
-	if (port <= 0 || tp.diff == 0)
+	tp.prefix_len = strlen(tp.prefix);
+	if (port <= 0 || tp.diff == 0 || tp.prefix_len > 16 ||
+	    strcspn(tp.prefix, "\"\\") != tp.prefix_len)
 		tpool_usage();
 	bench_raise_nofile();
 	stratum_diff_target(tp.diff, tp.target);
@@ -229,8 +241,9 @@ tpool_main(int argc, char **argv)
 	}
 	tpool_new_job();
 	fprintf(stderr, "sluice-bench pool: listening on %s:%d control %d "
-	    "diff %" PRIu64 " target %s job-interval %d ms\n", host, port,
-	    cport, tp.diff, tp.target, interval);
+	    "diff %" PRIu64 " target %s job-interval %d ms%s%s\n", host, port,
+	    cport, tp.diff, tp.target, interval, tp.prefix_len > 0 ?
+	    " job-prefix " : "", tp.prefix);
 	event_base_dispatch(tp.base);
 
 	char *s = tpool_stats_json();
@@ -274,7 +287,7 @@ tpool_new_job(void)
 	    "00000000"
 	    "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
 	    "0000000091827364554637281900aabb01";
-	char			 id[48];
+	char			 id[64];
 	int			 n;
 
 	static_assert(sizeof base - 1 == 152, "a 76-byte blob");
@@ -283,7 +296,8 @@ tpool_new_job(void)
 	memcpy(tp.blob, base, 152);
 	tp.blob[152] = '\0';
 	tpool_patch(tp.blob + TP_BLOB_SEQ, tp.seq);
-	snprintf(id, sizeof id, "j%" PRIu64 "-%" PRIu64, tp.seq, bench_now());
+	snprintf(id, sizeof id, "%sj%" PRIu64 "-%" PRIu64, tp.prefix, tp.seq,
+	    bench_now());
 	memcpy(tp.job_id, id, sizeof id);
 	free(tp.line);
 	static const char pre[] =
@@ -627,8 +641,10 @@ tpool_submit(struct tpconn *c, const char *reqid, const char *job, size_t jl,
 		tpool_reply_err(c, reqid, "Unauthenticated");
 		return;
 	}
-	if (job == NULL || bench_jobid_time(job, jl, &seq, &ns) != 0 ||
-	    seq == 0 || seq > tp.seq || seq + 1 < tp.seq) {
+	if (job == NULL || jl < tp.prefix_len ||
+	    memcmp(job, tp.prefix, tp.prefix_len) != 0 ||
+	    bench_jobid_time(job + tp.prefix_len, jl - tp.prefix_len, &seq,
+	    &ns) != 0 || seq == 0 || seq > tp.seq || seq + 1 < tp.seq) {
 		tp.st.invalid++;
 		tpool_reply_err(c, reqid, "Invalid job id");
 		return;

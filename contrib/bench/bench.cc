@@ -42,6 +42,8 @@ static const struct bench_cmd bench_cmds[] = {
 	    "[--src A-B] [--login-rate R] [--share-rate S | --saturate T] "
 	    "[--duration T] [--steady T [--steady-rate S]] "
 	    "[--broadcasts K --control-port C] "
+	    "[--switch COIN --switch-api PORT --switch-auth USER:PASS "
+	    "--switch-prefix P [--switch-control-port C]] "
 	    "[--watch-pid PID [--syscalls perf|strace]] "
 	    "[--json FILE]" },
 	{ "ctl", tpool_ctl_main, "ctl --port C [--wait SECONDS] COMMAND" },

@@ -126,6 +126,7 @@ struct tminer_args {
 	double		 login_rate;	/* per second, this process */
 	int		 login_timeout_ms;
 	const char	*user;
+	const char	*switch_prefix;	/* job ids of the switched-to pool */
 	int		 ctlfd;		/* socketpair to the coordinator */
 };
 NORETURN void	 tminer_child(const struct tminer_args *);

@@ -10,6 +10,12 @@
  *		  "ready" when every miner is in or has failed
  *	fanout	  --broadcasts K: "job" on the pool's control port K times,
  *		  --broadcast-interval-ms apart; children time each push
+ *	switch	  --switch COIN: one POST /switch?puname=USER&coin=COIN to
+ *		  the proxy's API (--switch-api, HTTP Basic --switch-auth);
+ *		  children time each miner's first job from the new coin's
+ *		  pool (its ids start with --switch-prefix) from the POST,
+ *		  and the proxy's CPU is sampled before the POST and when
+ *		  the last miner has its job
  *	shares	  --share-rate S for --duration T seconds (aggregate rate),
  *		  sent by each process every millisecond: bursts
  *	steady	  --steady T seconds at --steady-rate S (else the share
@@ -49,11 +55,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "bench.h"
 
 #define COORD_MAX_PROCS	64
 #define COORD_MAX_BCAST	256	/* broadcasts reported per run */
 #define COORD_WARMUP_MS	1000	/* phase start to its measured window */
+#define COORD_SWITCH_MS	15000	/* switch request to the last new job */
 
 /* One broadcast's merged fan-out latencies. */
 struct bcast {
@@ -96,6 +105,11 @@ struct coord_opts {
 	double		 steady_rate;
 	double		 measure_window;
 	const char	*syscalls;	/* "perf", "strace" or NULL */
+	const char	*switch_coin;
+	int		 switch_api;	/* the proxy's HTTP API port */
+	const char	*switch_auth;	/* user:password */
+	const char	*switch_prefix;	/* the new coin's job ids */
+	int		 switch_control;	/* its pool's control port */
 	pid_t		 watch;
 	const char	*json_path;
 	const char	*label;
@@ -123,6 +137,9 @@ static void	 coord_mark(uint64_t *sent, uint64_t *answered);
 static json_t	*coord_window(const struct coord_opts *, double seconds,
 		     const char *tool);
 static json_t	*coord_fanout(const struct coord_opts *, json_t *);
+static json_t	*coord_switch(const struct coord_opts *, json_t *);
+static int	 coord_http(int, const char *, uint64_t, char *, size_t);
+static json_t	*coord_pool_stats(int);
 static void	 coord_add_kinds(json_t *, json_t *);
 static int	 coord_bcast_cmp(const void *, const void *);
 static void	 coord_note(const struct coord_opts *, const char *, ...)
@@ -141,6 +158,10 @@ coord_usage(void)
 	    "  --user U                  login (bench-wallet)\n"
 	    "  --procs K | --per-proc M  processes (ceil(N/M), M = 9000)\n"
 	    "  --broadcasts K --control-port C [--broadcast-interval-ms MS]\n"
+	    "  --switch COIN --switch-api PORT --switch-auth USER:PASS\n"
+	    "      --switch-prefix P [--switch-control-port C]\n"
+	    "                            switch the user to COIN, time the\n"
+	    "                            jobs whose ids start with P\n"
 	    "  --share-rate S --duration T [--window W]\n"
 	    "  --steady T [--steady-rate S]  one share per tick (the rate,\n"
 	    "                            else 20000)\n"
@@ -633,6 +654,155 @@ coord_fanout(const struct coord_opts *o, json_t *seqs)
 	return seqs;
 }
 
+/*
+ * Send a request on a connected socket and read the answer until the
+ * server closes or the deadline: the HTTP status, the body in buf; -1 if
+ * there is no status line.
+ */
+static int
+coord_http(int fd, const char *req, uint64_t deadline, char *buf,
+    size_t len)
+{
+	struct pollfd	 pfd;
+	size_t		 n = 0;
+	ssize_t		 r;
+	uint64_t	 now;
+	char		*body;
+	int		 code;
+
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		return -1;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (n < len - 1 && (now = bench_now()) < deadline) {
+		if (poll(&pfd, 1, (int)((deadline - now) / 1000000) + 1) <= 0)
+			continue;
+		if ((r = read(fd, buf + n, len - 1 - n)) <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	if (sscanf(buf, "HTTP/%*s %d", &code) != 1)
+		return -1;
+	if ((body = strstr(buf, "\r\n\r\n")) != NULL)
+		memmove(buf, body + 4, strlen(body + 4) + 1);
+	return code;
+}
+
+/* A test pool's "stats" line from its control port; null if none. */
+static json_t *
+coord_pool_stats(int port)
+{
+	struct pollfd	 pfd;
+	char		 buf[4096];
+	size_t		 n = 0;
+	ssize_t		 r;
+	int		 fd;
+	json_error_t	 err;
+	json_t		*o;
+
+	if ((fd = bench_connect_tcp("127.0.0.1", port, 2000)) == -1)
+		return json_null();
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (write(fd, "stats\n", 6) == 6) {
+		while (n < sizeof buf - 1 && memchr(buf, '\n', n) == NULL &&
+		    poll(&pfd, 1, 2000) == 1 &&
+		    (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+			n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	o = json_loads(buf, JSON_DISABLE_EOF_CHECK, &err);
+	return o != NULL ? o : json_null();
+}
+
+/*
+ * The switch phase: one POST /switch for the user every miner logged in
+ * as, then the time until each miner has a job of the new coin and the
+ * watched process's CPU from just before the POST until the last has it
+ * (sampled when the children's reports are in, a few ms later, while the
+ * proxy has nothing else to do).
+ */
+static json_t *
+coord_switch(const struct coord_opts *o, json_t *samples)
+{
+	struct procsample	 a, b;
+	struct hist		*h = hist_new();
+	char			 req[1024], ans[4096], cmd[96], pn[256];
+	unsigned char		 auth[512];
+	uint64_t		 t0, t_ans, miners = 0, got = 0, early = 0;
+	json_t			*out = json_object(), *m;
+	size_t			 n;
+	int			 fd, code, i;
+
+	/* The switch key: the login user up to its first ".". */
+	n = strcspn(o->user, ".");
+	snprintf(pn, sizeof pn, "%.*s", (int)n, o->user);
+	if (strlen(o->switch_auth) > sizeof auth / 4 * 3 - 3)
+		coord_abort("--switch-auth is too long");
+	EVP_EncodeBlock(auth, (const unsigned char *)o->switch_auth,
+	    (int)strlen(o->switch_auth));
+	/* Punames and coin names need no escaping: [A-Za-z0-9_.-]. */
+	snprintf(req, sizeof req, "POST /switch?puname=%s&coin=%s HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:%d\r\nAuthorization: Basic %s\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n", pn,
+	    o->switch_coin, o->switch_api, (const char *)auth);
+
+	coord_sample(o, samples, "switch_start", &a);
+	if ((fd = bench_connect_tcp("127.0.0.1", o->switch_api, 2000)) == -1)
+		coord_abort("cannot connect to the proxy's API");
+	t0 = bench_now();
+	snprintf(cmd, sizeof cmd, "switch %llu %llu\n", (unsigned long long)t0,
+	    (unsigned long long)(t0 + COORD_SWITCH_MS * 1000000ull));
+	code = coord_http(fd, req, t0 + 10000000000ull, ans, sizeof ans);
+	t_ans = bench_now();
+	close(fd);
+	/* Jobs that came before the children read this are kept too. */
+	coord_send(cmd);
+	coord_wait("switched", COORD_SWITCH_MS + 10000);
+	coord_sample(o, samples, "switch_end", &b);
+
+	for (i = 0; i < nchildren; i++) {
+		m = children[i].msg;
+		miners += (uint64_t)json_integer_value(json_object_get(m,
+		    "miners"));
+		got += (uint64_t)json_integer_value(json_object_get(m, "got"));
+		early += (uint64_t)json_integer_value(json_object_get(m,
+		    "early"));
+		hist_load(h, json_object_get(m, "lat"));
+	}
+	json_object_set_new(out, "coin", json_string(o->switch_coin));
+	json_object_set_new(out, "puname", json_string(pn));
+	json_object_set_new(out, "http_status", json_integer(code));
+	n = strcspn(ans, "\r\n");
+	ans[n] = '\0';
+	json_object_set_new(out, "answer", json_string(ans));
+	json_object_set_new(out, "answer_us", json_real(hist_us(t_ans - t0)));
+	json_object_set_new(out, "miners", json_integer((json_int_t)miners));
+	json_object_set_new(out, "got", json_integer((json_int_t)got));
+	json_object_set_new(out, "early", json_integer((json_int_t)early));
+	json_object_set_new(out, "latency", hist_summary(h));
+	if (a.ok && b.ok) {
+		json_object_set_new(out, "proxy_cpu_ns",
+		    json_integer((json_int_t)(b.cpu_ns - a.cpu_ns)));
+		json_object_set_new(out, "proxy_cpu_ms", json_real(
+		    round((double)(b.cpu_ns - a.cpu_ns) / 1e5) / 10));
+		json_object_set_new(out, "proxy_cpu_per_miner_us", json_real(
+		    got == 0 ? 0 : round(10.0 * (double)(b.cpu_ns - a.cpu_ns) /
+		    1000.0 / (double)got) / 10.0));
+		/* The CPU's interval: the POST to the last report read. */
+		json_object_set_new(out, "proxy_window_ms", json_real(
+		    round((double)(b.at_ns - t0) / 1e5) / 10));
+	}
+	/* The new pool's logins: the upstreams the switch opened. */
+	if (o->switch_control > 0)
+		json_object_set_new(out, "pool",
+		    coord_pool_stats(o->switch_control));
+	hist_free(h);
+	return out;
+}
+
 /* miners: fork, drive the phases, merge, write the summary. */
 int
 coord_main(int argc, char **argv)
@@ -660,6 +830,11 @@ coord_main(int argc, char **argv)
 		{ "steady-rate", required_argument, NULL, 'Y' },
 		{ "syscalls", required_argument, NULL, 'C' },
 		{ "measure-window", required_argument, NULL, 'm' },
+		{ "switch", required_argument, NULL, 'Z' },
+		{ "switch-api", required_argument, NULL, 'A' },
+		{ "switch-auth", required_argument, NULL, 'U' },
+		{ "switch-prefix", required_argument, NULL, 'F' },
+		{ "switch-control-port", required_argument, NULL, 'K' },
 		{ "watch-pid", required_argument, NULL, 'x' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "label", required_argument, NULL, 'L' },
@@ -724,6 +899,11 @@ coord_main(int argc, char **argv)
 		case 'Y': o.steady_rate = atof(optarg); break;
 		case 'C': o.syscalls = optarg; break;
 		case 'm': o.measure_window = atof(optarg); break;
+		case 'Z': o.switch_coin = optarg; break;
+		case 'A': o.switch_api = atoi(optarg); break;
+		case 'U': o.switch_auth = optarg; break;
+		case 'F': o.switch_prefix = optarg; break;
+		case 'K': o.switch_control = atoi(optarg); break;
 		case 'x': o.watch = (pid_t)atoi(optarg); break;
 		case 'j': o.json_path = optarg; break;
 		case 'L': o.label = optarg; break;
@@ -733,7 +913,10 @@ coord_main(int argc, char **argv)
 	}
 	if (o.port <= 0 || o.count < 1 || o.per_proc < 1 ||
 	    (o.broadcasts > 0 && o.control_port <= 0) ||
-	    o.measure_window <= 0 || (o.syscalls != NULL &&
+	    o.measure_window <= 0 || (o.switch_coin != NULL &&
+	    (o.switch_api <= 0 || o.switch_auth == NULL ||
+	    o.switch_prefix == NULL || o.switch_prefix[0] == '\0')) ||
+	    (o.syscalls != NULL &&
 	    strcmp(o.syscalls, "perf") != 0 &&
 	    strcmp(o.syscalls, "strace") != 0))
 		coord_usage();
@@ -765,6 +948,8 @@ coord_main(int argc, char **argv)
 		ta.login_rate = o.login_rate / o.procs;
 		ta.login_timeout_ms = o.login_timeout_ms;
 		ta.user = o.user;
+		ta.switch_prefix = o.switch_coin != NULL ? o.switch_prefix :
+		    NULL;
 		ta.ctlfd = sv[1];
 		first += ta.count;
 		switch (children[i].pid = fork()) {
@@ -816,6 +1001,10 @@ coord_main(int argc, char **argv)
 		coord_fanout(&o, seqs);
 		coord_sample(&o, samples, "fanout_end", &ps_loaded);
 		coord_note(&o, "%d broadcasts sent", o.broadcasts);
+	}
+	if (o.switch_coin != NULL) {
+		json_object_set_new(out, "switch", coord_switch(&o, samples));
+		coord_note(&o, "switch to %s done", o.switch_coin);
 	}
 	if (o.share_rate > 0 && o.duration > 0) {
 		snprintf(cmd, sizeof cmd, "shares %.3f %d\n",

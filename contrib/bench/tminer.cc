@@ -9,6 +9,8 @@
  *	steady RATE PROCS START		(starts the paced phase)
  *	saturate WINDOW			(starts the closed-loop phase)
  *	mark				mark {json}	(counts so far)
+ *	switch T0 DEADLINE		switched {json}	(every miner has a
+ *					job of the new coin, or DEADLINE)
  *	stop				stopped {json}	(replies drained)
  *	finish				summary {json}, then exit
  *
@@ -21,7 +23,10 @@
  *
  * Measured here: connect and login latency, the fan-out latency of every
  * job push (now minus the time in "j<seq>-<ns>"), one histogram per
- * broadcast, and share latency (submit written to reply read). Sockets
+ * broadcast, share latency (submit written to reply read) and, after a
+ * coin switch, the time from T0 (the coordinator sent the switch) to
+ * each miner's first job whose id starts with the new coin's pool's
+ * prefix (--switch-prefix; such jobs are no fan-out samples). Sockets
  * are raw descriptors with libevent events, read once per wakeup into a
  * shared buffer: the cheapest a client can be, so that it is not what
  * gets measured.
@@ -101,6 +106,7 @@ struct tmm {
 	uint64_t	 r;		/* result value meeting diff */
 	int		 slot;		/* blob byte 42 */
 	int		 has_job;
+	uint64_t	 t_switch;	/* first job of the switched-to pool */
 	uint32_t	 nonce;
 	uint32_t	 reqid;
 	struct tmpend	 pend[TM_WINDOW_MAX];
@@ -171,6 +177,14 @@ static struct {
 	uint64_t	 st_wakeups;
 	uint64_t	 st_burst[TM_BURSTS];
 	struct hist	*st_late;	/* wakeup time minus tick time */
+
+	size_t		 sw_plen;	/* of the new coin's job ids' prefix */
+	int		 sw_armed;	/* "switch" received, not reported */
+	uint64_t	 sw_t0;		/* the switch request was sent */
+	uint64_t	 sw_deadline;
+	uint64_t	 sw_got;	/* miners with a job of the new pool */
+	int		 sw_want;	/* miners logged in, at the last count */
+	struct event	*sw_ev;
 } tm;
 
 static void	 tm_launch(evutil_socket_t, short, void *);
@@ -194,6 +208,8 @@ static void	 tm_steady_begin(double, int, uint64_t);
 static void	 tm_steady_tick(evutil_socket_t, short, void *);
 static json_t	*tm_steady_json(void);
 static void	 tm_drain_tick(evutil_socket_t, short, void *);
+static void	 tm_switch_tick(evutil_socket_t, short, void *);
+static void	 tm_switch_report(void);
 static void	 tm_ctl_read(evutil_socket_t, short, void *);
 static int	 tm_ctl_line(void *, char *, size_t);
 static void	 tm_report(const char *, json_t *);
@@ -235,6 +251,9 @@ tminer_child(const struct tminer_args *a)
 	tm.timeout_ev = event_new(tm.base, -1, EV_PERSIST, tm_timeouts, NULL);
 	tm.share_ev = event_new(tm.base, -1, EV_PERSIST, tm_share_tick, NULL);
 	tm.drain_ev = event_new(tm.base, -1, EV_PERSIST, tm_drain_tick, NULL);
+	tm.sw_ev = event_new(tm.base, -1, EV_PERSIST, tm_switch_tick, NULL);
+	if (a->switch_prefix != NULL)
+		tm.sw_plen = strlen(a->switch_prefix);
 	tm.t0 = bench_now();
 	if (a->count == 0)
 		tm_settle();
@@ -440,6 +459,8 @@ tm_close(struct tmm *m)
 	if (m->state == TM_CLOSED)
 		return;
 	m->state = TM_CLOSED;
+	if (m->t_switch != 0)
+		tm.sw_got--;	/* counted among those still logged in */
 	tm.outstanding -= (uint64_t)m->npend;
 	m->npend = 0;
 	if (m->rev != NULL)
@@ -563,7 +584,15 @@ tm_line(void *arg, char *line, size_t len)
 	if (m->state != TM_READY)
 		return 0;
 	tm.pushes++;
-	if (bench_jobid_time(jid, jl, &seq, &ns) == 0 && ns <= now) {
+	if (tm.a->switch_prefix != NULL && jl >= tm.sw_plen &&
+	    memcmp(jid, tm.a->switch_prefix, tm.sw_plen) == 0) {
+		/* The switched-to pool's job: timed against "switch". */
+		if (m->t_switch == 0) {
+			m->t_switch = now;
+			if (++tm.sw_got >= (uint64_t)tm.sw_want && tm.sw_armed)
+				tm_switch_report();
+		}
+	} else if (bench_jobid_time(jid, jl, &seq, &ns) == 0 && ns <= now) {
 		b = &tm.bcast[seq % TM_BCAST];
 		if (b->h == NULL || b->seq != seq) {
 			if (b->h == NULL)
@@ -897,6 +926,59 @@ tm_drain_tick(evutil_socket_t fd, short what, void *arg)
 	tm_report("stopped", o);
 }
 
+/*
+ * After "switch": every 10 ms, recount the miners still logged in (one may
+ * have dropped) and report when each has its new job or at the deadline.
+ */
+static void
+tm_switch_tick(evutil_socket_t fd, short what, void *arg)
+{
+	int	 i, n = 0;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (i = 0; i < tm.a->count; i++)
+		n += tm.m[i].state == TM_READY;
+	tm.sw_want = n;
+	if (tm.sw_got >= (uint64_t)n || bench_now() >= tm.sw_deadline)
+		tm_switch_report();
+}
+
+/*
+ * "switched": of the miners logged in, how many have a job of the new
+ * pool, and how long after T0 each got it (before T0: "early", which
+ * means the miner was on that pool already).
+ */
+static void
+tm_switch_report(void)
+{
+	struct hist	*h = hist_new();
+	struct tmm	*m;
+	uint64_t	 ready = 0, got = 0, early = 0;
+	int		 i;
+
+	tm.sw_armed = 0;
+	event_del(tm.sw_ev);
+	for (i = 0; i < tm.a->count; i++) {
+		m = &tm.m[i];
+		if (m->state != TM_READY)
+			continue;
+		ready++;
+		if (m->t_switch == 0)
+			continue;
+		got++;
+		if (m->t_switch < tm.sw_t0)
+			early++;
+		else
+			hist_add(h, m->t_switch - tm.sw_t0);
+	}
+	tm_report("switched", json_pack("{s:I,s:I,s:I,s:o}", "miners",
+	    (json_int_t)ready, "got", (json_int_t)got, "early",
+	    (json_int_t)early, "lat", hist_json(h)));
+	hist_free(h);
+}
+
 /* Commands from the coordinator. */
 static void
 tm_ctl_read(evutil_socket_t fd, short what, void *arg)
@@ -919,7 +1001,7 @@ tm_ctl_line(void *arg, char *line, size_t len)
 {
 	struct timeval	 ms = { 0, 1000 }, ten = { 0, 10000 };
 	struct itimerspec its;
-	unsigned long long start;
+	unsigned long long start, t0, deadline;
 	double		 rate = 0;
 	int		 window = 1, procs, i, j;
 
@@ -942,6 +1024,12 @@ tm_ctl_line(void *arg, char *line, size_t len)
 			for (i = 0; i < tm.a->count; i++)
 				tm_submit(&tm.m[i]);
 		}
+	} else if (sscanf(line, "switch %llu %llu", &t0, &deadline) == 2) {
+		tm.sw_t0 = (uint64_t)t0;
+		tm.sw_deadline = (uint64_t)deadline;
+		tm.sw_armed = 1;
+		event_add(tm.sw_ev, &ten);
+		tm_switch_tick(-1, 0, NULL);
 	} else if (strcmp(line, "mark") == 0) {
 		tm_report("mark", json_pack("{s:I,s:I,s:I,s:I}", "sent",
 		    (json_int_t)tm.ph_sent, "ok", (json_int_t)tm.ph_ok,

@@ -10,12 +10,19 @@
  *	proxy-1k.json proxy-10k.json proxy-19k.json	through sluice
  *	direct-10k.json direct-19k.json			the floor
  *	proxy-10k-lua.json				Lua hooks on
+ *	proxy-10k-switch.json				a coin switch
  *
  * The 10k scenarios' shares come in bursts ("shares") and steady, one at
  * a time ("steady"); the syscalls-per-share rows read the window the
  * coordinator counted in each, and say how many shares the proxy found
  * per turn of its event loop (one epoll_wait each), which tells whether
  * the steady pattern reached it as intended.
+ *
+ * The switch rows have no floor (a pool alone switches nobody): their
+ * notes give the proxy's own 10k fan-out instead (the median over
+ * broadcasts of each one's p99), since a switch ends with the new coin's
+ * upstreams sending their first job to all their miners, a broadcast's
+ * worth of writes.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -64,6 +71,7 @@ static void	 report_syscalls(const char *, const char *, const char *,
 		     const char *);
 static void	 report_calls(char *, size_t, json_t *);
 static size_t	 report_behind(struct row *, const char *, const char *);
+static void	 report_switch(const char *);
 
 /* Load DIR/NAME.json into the scenario map; NULL if absent. */
 static json_t *
@@ -400,6 +408,80 @@ report_fanout(const char *proxy, const char *direct, const char *label)
 	}
 }
 
+/*
+ * A coin switch of 10,000 miners of one user: the time from the POST to
+ * each miner's first job of the new coin, whether every miner got one,
+ * and the proxy's CPU over that time.
+ */
+static void
+report_switch(const char *name)
+{
+	struct row	*r = report_row("switch 10k miners, p50/p99/max");
+	double		 p50 = report_num(name, "switch.latency.p50_us");
+	double		 p99 = report_num(name, "switch.latency.p99_us");
+	double		 mx = report_num(name, "switch.latency.max_us");
+	double		 got = report_num(name, "switch.got");
+	double		 n = report_num(name, "switch.miners");
+	double		 cpu = report_num(name, "switch.proxy_cpu_ms");
+	double		 code = report_num(name, "switch.http_status");
+	double		 fan, per, bc;
+	json_t		*ans = report_get(json_object_get(scen, name),
+			    "switch.answer");
+	const char	*e;
+	char		 fanout[96] = "";
+	int		 err_no = -1;
+
+	per = report_num(name, "switch.proxy_cpu_per_miner_us");
+	fan = report_median_p99("proxy-10k");
+	snprintf(r->target, sizeof r->target, "every miner gets it");
+	if (!isnan(p99) && !isnan(got)) {
+		r->num = p99;
+		snprintf(r->value, sizeof r->value, "%.0f/%.0f/%.0f ms",
+		    p50 / 1000, p99 / 1000, mx / 1000);
+		/* btcpool's answer: {"err_no":0,"err_msg":"",...}. */
+		if (json_is_string(ans) && (e = strstr(json_string_value(ans),
+		    "\"err_no\":")) != NULL)
+			err_no = atoi(e + 9);
+		snprintf(r->verdict, sizeof r->verdict, "%s", got == n &&
+		    got == report_num(name, "miners") && code == 200 &&
+		    err_no == 0 ? "PASS" : "FAIL");
+		if (!isnan(fan))
+			snprintf(fanout, sizeof fanout, "; a 10k broadcast's "
+			    "p99 %.0f ms (proxy-10k, median)", fan / 1000);
+		snprintf(r->note, sizeof r->note, "%.0f of %.0f miners got "
+		    "the new coin's job; POST answered %.0f, err_no %d, in "
+		    "%.1f ms; %.0f upstreams logged in to the new pool%s",
+		    got, n, code, err_no,
+		    report_num(name, "switch.answer_us") / 1000,
+		    report_num(name, "switch.pool.logins"), fanout);
+		r->detail = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "got", got,
+		    "miners", n, "p50_us", p50, "p99_us", p99, "max_us", mx,
+		    "answer_us", report_num(name, "switch.answer_us"));
+	}
+	r = report_row("CPU per switched miner");
+	if (!isnan(per)) {
+		r->num = per;
+		snprintf(r->value, sizeof r->value, "%.1f us", per);
+		snprintf(r->verdict, sizeof r->verdict, "info");
+		/* A broadcast's CPU per miner, for scale (idle time included). */
+		bc = (report_num("proxy-10k", "watch.samples.fanout_end.cpu_ns") -
+		    report_num("proxy-10k", "watch.samples.ready.cpu_ns")) /
+		    1000 / report_num("proxy-10k", "fanout.broadcasts") /
+		    report_num("proxy-10k", "logged_in");
+		if (!isnan(bc))
+			snprintf(fanout, sizeof fanout, "; a broadcast: %.1f us "
+			    "per miner (proxy-10k's fan-out phase)", bc);
+		else
+			fanout[0] = '\0';
+		snprintf(r->note, sizeof r->note, "%.1f ms of proxy CPU from "
+		    "the POST until the last miner had its job (sampled over "
+		    "%.0f ms: the POST to the miners' last report)%s", cpu,
+		    report_num(name, "switch.proxy_window_ms"), fanout);
+		r->detail = json_pack("{s:f,s:f}", "proxy_cpu_ms", cpu,
+		    "window_ms", report_num(name, "switch.proxy_window_ms"));
+	}
+}
+
 /* report: the rows, the table on stdout, the results file. */
 int
 report_main(int argc, char **argv)
@@ -446,6 +528,7 @@ report_main(int argc, char **argv)
 	report_load(dir, "direct-19k");
 	report_load(dir, "proxy-10k-lua");
 	report_load(dir, "proxy-10k-noworkers");
+	report_load(dir, "proxy-10k-switch");
 
 	/* Memory. */
 	r = report_row("idle RSS (1 upstream)");
@@ -519,6 +602,7 @@ report_main(int argc, char **argv)
 	    "job fan-out p50/p99/max, 10k");
 	report_fanout("proxy-19k", "direct-19k",
 	    "job fan-out p50/p99/max, 19k");
+	report_switch("proxy-10k-switch");
 
 	/* Shares. */
 	r = report_row("CPU per share, 10k, 20k/s");

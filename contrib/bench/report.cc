@@ -424,7 +424,7 @@ report_switch(const char *name)
 	double		 n = report_num(name, "switch.miners");
 	double		 cpu = report_num(name, "switch.proxy_cpu_ms");
 	double		 code = report_num(name, "switch.http_status");
-	double		 fan, per, bc;
+	double		 fan, per, bc, early;
 	json_t		*ans = report_get(json_object_get(scen, name),
 			    "switch.answer");
 	const char	*e;
@@ -442,16 +442,18 @@ report_switch(const char *name)
 		if (json_is_string(ans) && (e = strstr(json_string_value(ans),
 		    "\"err_no\":")) != NULL)
 			err_no = atoi(e + 9);
+		/* "early": on the new coin before the POST, not switched. */
+		early = report_num(name, "switch.early");
 		snprintf(r->verdict, sizeof r->verdict, "%s", got == n &&
 		    got == report_num(name, "miners") && code == 200 &&
-		    err_no == 0 ? "PASS" : "FAIL");
+		    err_no == 0 && early == 0 ? "PASS" : "FAIL");
 		if (!isnan(fan))
 			snprintf(fanout, sizeof fanout, "; a 10k broadcast's "
 			    "p99 %.0f ms (proxy-10k, median)", fan / 1000);
 		snprintf(r->note, sizeof r->note, "%.0f of %.0f miners got "
-		    "the new coin's job; POST answered %.0f, err_no %d, in "
+		    "the new coin's job (%.0f before the POST); POST answered %.0f, err_no %d, in "
 		    "%.1f ms; %.0f upstreams logged in to the new pool%s",
-		    got, n, code, err_no,
+		    got, n, early, code, err_no,
 		    report_num(name, "switch.answer_us") / 1000,
 		    report_num(name, "switch.pool.logins"), fanout);
 		r->detail = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "got", got,

@@ -26,7 +26,8 @@
  * broadcast, share latency (submit written to reply read) and, after a
  * coin switch, the time from T0 (the coordinator sent the switch) to
  * each miner's first job whose id starts with the new coin's pool's
- * prefix (--switch-prefix; such jobs are no fan-out samples). Sockets
+ * prefix (--switch-prefix; such jobs are no fan-out samples; one in the
+ * login reply counts, and comes before T0). Sockets
  * are raw descriptors with libevent events, read once per wakeup into a
  * shared buffer: the cheapest a client can be, so that it is not what
  * gets measured.
@@ -670,6 +671,12 @@ tm_login_reply(struct tmm *m, char *line, size_t len)
 	snprintf(m->session, sizeof m->session, "%s", sid);
 	tm_set_job(m, jid, strlen(jid), blob, strlen(blob), target,
 	    strlen(target));
+	/* On the new coin from the start: "early" if a switch is timed. */
+	if (tm.sw_plen > 0 && strncmp(jid, tm.a->switch_prefix,
+	    tm.sw_plen) == 0) {
+		m->t_switch = bench_now();
+		tm.sw_got++;
+	}
 	json_decref(o);
 	m->state = TM_READY;
 	m->reqid = 1;

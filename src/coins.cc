@@ -251,16 +251,20 @@ coins_check(const char *puname, const char *coin)
 int
 coins_apply(const struct coins_change *ch, size_t n, enum coins_source src)
 {
-	size_t	 i, fresh = 0, changed = 0;
-	int	 err;
+	struct coins_entry	*e;
+	size_t			 i, fresh = 0, differ = 0, changed = 0;
+	int			 err;
 
 	if (n == 0)
 		return COINS_E_USERCOINS_EMPTY;
 	for (i = 0; i < n; i++) {
 		if ((err = coins_check(ch[i].puname, ch[i].coin)) != COINS_OK)
 			return err;
-		if (coins_find(ch[i].puname, coins_hash(ch[i].puname)) == NULL)
+		e = coins_find(ch[i].puname, coins_hash(ch[i].puname));
+		if (e == NULL)
 			fresh++;
+		if (e == NULL || strcmp(e->coin, ch[i].coin) != 0)
+			differ++;
 	}
 	if (coins_n + fresh > COINS_USERS_MAX) {
 		log_warnx("type=switch status=refused reason=\"the map holds "
@@ -273,7 +277,9 @@ coins_apply(const struct coins_change *ch, size_t n, enum coins_source src)
 		coins_error(COINS_ERR_REDIS);
 		return COINS_E_WRITE;
 	}
-	if (src != COINS_SRC_STATE && coinstate_save(ch, n) != 0) {
+	/* Nothing new for the file (a switch to the coin a user is on). */
+	if (differ > 0 && src != COINS_SRC_STATE &&
+	    coinstate_save(ch, n) != 0) {
 		coins_error(COINS_ERR_STATE);
 		if (src != COINS_SRC_REDIS)
 			return COINS_E_WRITE;
@@ -282,7 +288,7 @@ coins_apply(const struct coins_change *ch, size_t n, enum coins_source src)
 	for (i = 0; i < n; i++)
 		changed += (size_t)coins_set(ch[i].puname, ch[i].coin);
 	coins_switch_count[src] += changed;
-	if ((src == COINS_SRC_API || src == COINS_SRC_PULL) &&
+	if (changed > 0 && (src == COINS_SRC_API || src == COINS_SRC_PULL) &&
 	    sl.conf->sw.redis != NULL && redis_publish(ch, n) != 0)
 		coins_error(COINS_ERR_REDIS);
 	if (src != COINS_SRC_STATE)

@@ -74,16 +74,21 @@ nicehash_start(void)
 static struct upstream *
 nicehash_place(struct miner *m, int coin)
 {
-	const char	*name = sl.conf->coins[coin].name;
 	struct upstream	*u;
+	char		*name;
 	size_t		 n = 0;
 
 	(void)m;
+	/* Interned: a pointer compare per upstream, not a strcmp. */
+	name = intern(sl.conf->coins[coin].name);
 	for (u = upstream_first(); u != NULL; u = upstream_next(u)) {
 		n++;
-		if (strcmp(u->coin, name) == 0 && storage_has_room(u->slots))
-			return u;
+		if (u->coin == name && storage_has_room(u->slots))
+			break;
 	}
+	intern_drop(name);
+	if (u != NULL)
+		return u;
 	if (sl.conf->max_upstreams > 0 && n >= (size_t)sl.conf->max_upstreams)
 		return NULL;
 	return nicehash_new(coin);

@@ -1,7 +1,10 @@
 /*
  * test_secret.cc: secret_mask() keeps every "pass" value out of a raw
- * stratum line whatever its shape; secret_tag() is stable and short.
+ * stratum line whatever its shape; secret_tag() is stable and short;
+ * secret_mask_json() hides every secret of a config tree and
+ * secret_unmask_json() puts the ones in force back.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -66,4 +69,158 @@ Test(secret, tag_is_stable_and_short)
 	cr_assert_str_neq(a, b);
 	secret_tag(NULL, b);
 	cr_assert_eq(strlen(b), SECRET_TAG_LEN);
+}
+
+/* A config tree with a secret in every place the config has one. */
+static const char secret_conf[] =
+    "{\"pools\":[{\"url\":\"a:1\",\"user\":\"W\",\"pass\":\"pool-a\"},"
+    "{\"url\":\"b:2\",\"user\":\"W\",\"pass\":\"pool-b\"},"
+    "{\"url\":\"c:3\",\"pass\":null}],"
+    "\"coins\":{\"xmr\":{\"pools\":[{\"url\":\"d:4\",\"pass\":\"pool-d\"}]}},"
+    "\"access-password\":\"acc\","
+    "\"http\":{\"access-token\":\"tok\",\"port\":8080},"
+    "\"switch\":{\"user\":\"sw\",\"password\":\"swpw\","
+    "\"redis\":\"redis://:redispw@127.0.0.1:6379/0\","
+    "\"user-coin-url\":\"https://u:urlpw@h/x?a=b@c\"},"
+    "\"lua\":{\"scripts\":[\"policy.lua\",\"http://x:listpw@h/\"]}}";
+
+/* Parse JSON text, failing the test if it does not parse. */
+static json_t *
+secret_json(const char *text)
+{
+	json_error_t	 err;
+	json_t		*j = json_loads(text, 0, &err);
+
+	cr_assert_not_null(j, "%s: %s", text, err.text);
+	return j;
+}
+
+Test(secret, mask_json_hides_every_secret)
+{
+	json_t	*j = secret_json(secret_conf);
+	char	*s;
+
+	secret_mask_json(j);
+	s = json_dumps(j, JSON_COMPACT);
+	cr_assert_str_eq(s,
+	    "{\"pools\":[{\"url\":\"a:1\",\"user\":\"W\",\"pass\":\"********\"},"
+	    "{\"url\":\"b:2\",\"user\":\"W\",\"pass\":\"********\"},"
+	    "{\"url\":\"c:3\",\"pass\":null}],"
+	    "\"coins\":{\"xmr\":{\"pools\":[{\"url\":\"d:4\","
+	    "\"pass\":\"********\"}]}},"
+	    "\"access-password\":\"********\","
+	    "\"http\":{\"access-token\":\"********\",\"port\":8080},"
+	    "\"switch\":{\"user\":\"sw\",\"password\":\"********\","
+	    "\"redis\":\"redis://:********@127.0.0.1:6379/0\","
+	    "\"user-coin-url\":\"https://u:********@h/x?a=b@c\"},"
+	    "\"lua\":{\"scripts\":[\"policy.lua\",\"http://x:********@h/\"]}}");
+	free(s);
+	json_decref(j);
+	/* A secret that is not a string is hidden whole. */
+	j = secret_json("{\"pass\":1234,\"password\":{\"a\":1},\"user\":\"x\"}");
+	secret_mask_json(j);
+	s = json_dumps(j, JSON_COMPACT);
+	cr_assert_str_eq(s, "{\"pass\":\"********\",\"password\":\"********\","
+	    "\"user\":\"x\"}");
+	free(s);
+	json_decref(j);
+	/* No password in the user info, or none at all: left alone. */
+	j = secret_json("{\"a\":\"redis://h:1/0\",\"b\":\"redis://u@h:1\","
+	    "\"c\":\"redis://:@h:1\",\"d\":\"x:y@z\",\"e\":\"h:1/p:q@r\"}");
+	s = json_dumps(j, JSON_COMPACT);
+	secret_mask_json(j);
+	{
+		char	*t = json_dumps(j, JSON_COMPACT);
+
+		cr_assert_str_eq(t, s);
+		free(t);
+	}
+	free(s);
+	json_decref(j);
+}
+
+Test(secret, unmask_restores_a_masked_copy)
+{
+	struct strlist	 errors = {};
+	json_t		*cur = secret_json(secret_conf), *n;
+
+	n = json_deep_copy(cur);
+	secret_mask_json(n);
+	cr_assert_eq(secret_unmask_json(n, cur, "c.json", &errors), 0, "%s",
+	    errors.n > 0 ? errors.v[0] : "");
+	cr_assert(json_equal(n, cur), "%s", json_dumps(n, JSON_COMPACT));
+	json_decref(n);
+	json_decref(cur);
+}
+
+Test(secret, unmask_matches_pools_by_url_and_user)
+{
+	struct strlist	 errors = {};
+	json_t		*cur = secret_json(secret_conf), *n;
+
+	/*
+	 * b moved to the front and a new pool e (a copy of a's entry with
+	 * another url) came at the end: b keeps its own, e has a's place
+	 * (index 2 in the old list is c, whose pass is null: an error).
+	 */
+	n = secret_json("{\"pools\":["
+	    "{\"url\":\"b:2\",\"user\":\"W\",\"pass\":\"********\"},"
+	    "{\"url\":\"a:1\",\"user\":\"W\",\"pass\":\"********\"},"
+	    "{\"url\":\"e:5\",\"user\":\"W\",\"pass\":\"********\"},"
+	    "{\"url\":\"f:6\",\"user\":\"W\",\"pass\":\"clear\"}]}");
+	cr_assert_eq(secret_unmask_json(n, cur, "c.json", &errors), 1);
+	cr_assert_str_eq(errors.v[0], "c.json: pools[2].pass: \"********\" "
+	    "keeps the password in force, but there is none here");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(n, "pools"), 0), "pass")), "pool-b");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(n, "pools"), 1), "pass")), "pool-a");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(n, "pools"), 3), "pass")), "clear");
+	strlist_clear(&errors);
+	json_decref(n);
+
+	/* Another user at the same url is another pool: by index. */
+	n = secret_json("{\"pools\":[{\"url\":\"b:2\",\"user\":\"V\","
+	    "\"pass\":\"********\"}]}");
+	cr_assert_eq(secret_unmask_json(n, cur, "c.json", &errors), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(n, "pools"), 0), "pass")), "pool-a");
+	json_decref(n);
+	json_decref(cur);
+}
+
+Test(secret, unmask_without_a_secret_in_force_is_an_error)
+{
+	struct strlist	 errors = {};
+	json_t		*cur = secret_json("{\"http\":{\"port\":1},"
+			    "\"switch\":{\"redis\":\"redis://h:1/0\"}}"), *n;
+
+	n = secret_json("{\"http\":{\"access-token\":\"********\"},"
+	    "\"access-password\":\"********\","
+	    "\"switch\":{\"redis\":\"redis://:********@h:1/0\","
+	    "\"password\":\"new\"},"
+	    "\"coins\":{\"x\":{\"pools\":[{\"url\":\"a:1\","
+	    "\"pass\":\"********\"}]}}}");
+	cr_assert_eq(secret_unmask_json(n, cur, "/etc/c.json", &errors), 4);
+	cr_assert_str_eq(errors.v[0], "/etc/c.json: http.access-token: "
+	    "\"********\" keeps the password in force, but there is none here");
+	cr_assert_str_eq(errors.v[1], "/etc/c.json: access-password: "
+	    "\"********\" keeps the password in force, but there is none here");
+	cr_assert_str_eq(errors.v[2], "/etc/c.json: switch.redis: "
+	    "\"********\" keeps the password in force, but the URL in force "
+	    "here has none");
+	cr_assert_str_eq(errors.v[3], "/etc/c.json: coins.x.pools[0].pass: "
+	    "\"********\" keeps the password in force, but there is none here");
+	strlist_clear(&errors);
+	json_decref(n);
+	/* A new URL password is taken as it is; a hidden one is restored. */
+	json_decref(cur);
+	cur = secret_json("{\"switch\":{\"redis\":\"redis://:old@h:1/0\"}}");
+	n = secret_json("{\"switch\":{\"redis\":\"redis://:********@h2:2/1\"}}");
+	cr_assert_eq(secret_unmask_json(n, cur, "c", &errors), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(n,
+	    "switch"), "redis")), "redis://:old@h2:2/1");
+	json_decref(n);
+	json_decref(cur);
 }

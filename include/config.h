@@ -95,6 +95,8 @@ struct http_conf {
 					   start or the previous answer */
 	int		 max_connections;	/* API connections at once */
 	int		 dashboard;	/* serve the web page at / */
+	char		*cors_origin;	/* Access-Control-Allow-Origin, or
+					   NULL: no CORS */
 };
 
 /*
@@ -104,6 +106,8 @@ struct http_conf {
  */
 struct config {
 	int		 refs;
+	json_t		*json;		/* the object loaded, as it was
+					   (GET /1/config shows it masked) */
 	char		*path;
 	char		*dir;		/* folder of path, for relative files */
 	enum proxy_mode	 mode;
@@ -155,6 +159,10 @@ struct config {
 
 struct config	*config_load(const char *path, struct strlist *errors,
 		     struct strlist *warnings);
+struct config	*config_build(const char *path, json_t *root,
+		     struct strlist *errors, struct strlist *warnings);
+json_t		*config_parse(const char *name, const char *text, size_t len,
+		     struct strlist *errors);
 struct config	*config_ref(struct config *);
 void		 config_unref(struct config *);
 const char	*config_mode_text(enum proxy_mode);

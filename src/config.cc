@@ -80,6 +80,7 @@ static struct config *config_new(const char *);
 static void	 config_mode(struct cfgctx *, struct config *, json_t *);
 static void	 config_tls(struct cfgctx *, struct config *, json_t *);
 static void	 config_http(struct cfgctx *, struct config *, json_t *);
+static int	 config_origin_ok(const char *);
 static void	 config_miners(struct cfgctx *, struct config *, json_t *);
 static void	 config_files(struct cfgctx *, struct config *, json_t *);
 static void	 config_failover(struct cfgctx *, struct config *, json_t *);
@@ -889,7 +890,7 @@ config_http(struct cfgctx *cx, struct config *c, json_t *o)
 {
 	static const char	*keys[] = { "enabled", "host", "port",
 	    "access-token", "restricted", "timeout", "max-connections",
-	    "dashboard", NULL };
+	    "dashboard", "cors-origin", NULL };
 	long long		 n;
 
 	c->http.host = xstrdup("127.0.0.1");
@@ -897,6 +898,7 @@ config_http(struct cfgctx *cx, struct config *c, json_t *o)
 	c->http.timeout = 10;
 	c->http.max_connections = 64;
 	c->http.dashboard = 1;
+	c->http.cors_origin = xstrdup("*");
 	if (o == NULL || json_is_null(o))
 		return;
 	if (!json_is_object(o)) {
@@ -924,6 +926,49 @@ config_http(struct cfgctx *cx, struct config *c, json_t *o)
 		free(c->http.access_token);
 		c->http.access_token = NULL;
 	}
+	/* Present and null (or empty) turns CORS off; absent is "*". */
+	free(c->http.cors_origin);
+	c->http.cors_origin = NULL;
+	if (json_object_get(o, "cors-origin") == NULL)
+		c->http.cors_origin = xstrdup("*");
+	else if (config_str(cx, o, "cors-origin", "http.cors-origin", NULL,
+	    &c->http.cors_origin) == 0 && c->http.cors_origin != NULL) {
+		if (c->http.cors_origin[0] == '\0') {
+			free(c->http.cors_origin);
+			c->http.cors_origin = NULL;
+		} else if (!config_origin_ok(c->http.cors_origin))
+			config_err(cx, "http.cors-origin", "expected \"*\" or "
+			    "one origin, scheme and host, such as "
+			    "\"https://dash.example.com\" (no path, not even "
+			    "a trailing /)");
+	}
+}
+
+/*
+ * Is s "*" or an origin as a browser sends it: http:// or https://, a
+ * host and maybe a port, nothing after, no space or control byte (it
+ * goes into a header)?
+ */
+static int
+config_origin_ok(const char *s)
+{
+	const char	*h;
+
+	if (strcmp(s, "*") == 0)
+		return 1;
+	if (strncmp(s, "http://", 7) == 0)
+		h = s + 7;
+	else if (strncmp(s, "https://", 8) == 0)
+		h = s + 8;
+	else
+		return 0;
+	if (*h == '\0')
+		return 0;
+	for (; *h != '\0'; h++) {
+		if (*h <= ' ' || *h >= 0x7f || strchr("/?#@\\\"", *h) != NULL)
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -1108,20 +1153,64 @@ config_validate(struct cfgctx *cx, struct config *c)
 
 /*
  * Load and validate a config file. Returns a snapshot with one reference,
- * or NULL with every problem in errors. Sections are parsed in a fixed
- * order, which is the order their errors are reported in.
+ * or NULL with every problem in errors.
  */
 struct config *
 config_load(const char *path, struct strlist *errors, struct strlist *warnings)
 {
-	struct cfgctx	 cx = { path, errors, warnings };
 	struct config	*c;
 	json_t		*root;
-	size_t		 nerr = errors->n;
 
 	if ((root = config_read(path, errors)) == NULL)
 		return NULL;
+	c = config_build(path, root, errors, warnings);
+	json_decref(root);
+	return c;
+}
+
+/*
+ * Parse a config sent as text (PUT /1/config) as config_read() parses
+ * the file: NULL, with "name:line:column: message" in errors, unless it
+ * is a JSON object.
+ */
+json_t *
+config_parse(const char *name, const char *text, size_t len,
+    struct strlist *errors)
+{
+	json_error_t	 jerr;
+	json_t		*root;
+
+	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL) {
+		strlist_add(errors, "%s:%d:%d: %s", name, jerr.line,
+		    jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		strlist_add(errors, "%s: the top level must be an object", name);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/*
+ * Validate a parsed config (root, an object) as the file path's: errors
+ * name path, relative file names are relative to its folder, and the
+ * snapshot keeps a reference to root. Returns a snapshot with one
+ * reference, or NULL with every problem in errors. Sections are parsed
+ * in a fixed order, which is the order their errors are reported in.
+ */
+struct config *
+config_build(const char *path, json_t *root, struct strlist *errors,
+    struct strlist *warnings)
+{
+	struct cfgctx	 cx = { path, errors, warnings };
+	struct config	*c;
+	size_t		 nerr = errors->n;
+
 	c = config_new(path);
+	c->json = json_incref(root);
 	config_check_keys(&cx, root, "", config_top_keys);
 
 	config_mode(&cx, c, json_object_get(root, "mode"));
@@ -1142,7 +1231,6 @@ config_load(const char *path, struct strlist *errors, struct strlist *warnings)
 	config_paths(c);
 	config_validate(&cx, c);
 
-	json_decref(root);
 	if (errors->n != nerr) {
 		config_free(c);
 		return NULL;
@@ -1192,6 +1280,7 @@ config_free(struct config *c)
 	free(c->tls.protocols);
 	free(c->http.host);
 	free(c->http.access_token);
+	free(c->http.cors_origin);
 	free(c->access_password);
 	free(c->access_log_file);
 	free(c->share_log_file);
@@ -1202,6 +1291,7 @@ config_free(struct config *c)
 	free(c->lua_scripts);
 	free(c->path);
 	free(c->dir);
+	json_decref(c->json);
 	free(c);
 }
 

@@ -927,3 +927,122 @@ Test(config, switch_keys)
 	    "\"p:1\"}],\"switch\":{\"intervall\":5}}",
 	    "switch.intervall: unknown key");
 }
+
+Test(config, http_cors_origin)
+{
+	struct load	 l;
+
+	/* Absent, in the http object or with it: "*". */
+	expect_ok(&l, MINIMAL);
+	cr_assert_str_eq(l.conf->http.cors_origin, "*");
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"port\":8080}}");
+	cr_assert_str_eq(l.conf->http.cors_origin, "*");
+	load_done(&l);
+	/* null or "" turn CORS off. */
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"cors-origin\":null}}");
+	cr_assert_null(l.conf->http.cors_origin);
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"cors-origin\":\"\"}}");
+	cr_assert_null(l.conf->http.cors_origin);
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],"
+	    "\"http\":{\"cors-origin\":\"https://dash.example.com:8443\"}}");
+	cr_assert_str_eq(l.conf->http.cors_origin,
+	    "https://dash.example.com:8443");
+	cr_assert_eq(l.warnings.n, 0);
+	load_done(&l);
+	/* Not an origin: a path, another scheme, a header's end. */
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],"
+	    "\"http\":{\"cors-origin\":\"https://a.example/\"}}",
+	    ": http.cors-origin:", "no path");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],"
+	    "\"http\":{\"cors-origin\":\"a.example\"}}",
+	    ": http.cors-origin:", "expected \"*\" or one origin");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],"
+	    "\"http\":{\"cors-origin\":\"http://a\\r\\nX: y\"}}",
+	    ": http.cors-origin:", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],"
+	    "\"http\":{\"cors-origin\":\"http://\"}}",
+	    ": http.cors-origin:", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"http\":{\"cors-origin\":true}}",
+	    ": http.cors-origin:", "expected a string");
+}
+
+Test(config, snapshot_keeps_the_json_loaded)
+{
+	struct load	 l;
+	json_t		*want;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\",\"pass\":\"s\"}],\"log-file\":\"rel.log\"}");
+	want = json_loads("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\",\"pass\":\"s\"}],\"log-file\":\"rel.log\"}", 0, NULL);
+	cr_assert_not_null(l.conf->json);
+	/* As written: the relative name stays, no default is added. */
+	cr_assert(json_equal(l.conf->json, want));
+	cr_assert_str_neq(l.conf->log_file, "rel.log");
+	json_decref(want);
+	load_done(&l);
+}
+
+Test(config, build_from_parsed_text)
+{
+	struct strlist	 errors = {}, warnings = {};
+	struct config	*c;
+	json_t		*root;
+	const char	*text = "{\"bind\":[\"127.0.0.1:3333\"],"
+			    "\"pools\":[{\"url\":\"p:1\"}],\"log-file\":\"x.log\","
+			    "\"nokey\":1}";
+
+	root = config_parse("body", text, strlen(text), &errors);
+	cr_assert_not_null(root);
+	/* Named and placed as /etc/sluice/config.json would be. */
+	c = config_build("/etc/sluice/config.json", root, &errors, &warnings);
+	cr_assert_not_null(c);
+	cr_assert_eq(errors.n, 0);
+	cr_assert_str_eq(c->path, "/etc/sluice/config.json");
+	cr_assert_str_eq(c->log_file, "/etc/sluice/x.log");
+	cr_assert_eq(c->json, root);
+	cr_assert_eq(warnings.n, 1);
+	cr_assert_str_eq(warnings.v[0], "/etc/sluice/config.json: nokey: "
+	    "unknown key, ignored");
+	config_unref(c);
+	json_decref(root);
+	strlist_clear(&warnings);
+
+	/* Errors name the file; no snapshot, root still the caller's. */
+	text = "{\"bind\":[],\"pools\":[{\"url\":\"p\"}]}";
+	root = config_parse("body", text, strlen(text), &errors);
+	cr_assert_null(config_build("/etc/sluice/config.json", root, &errors,
+	    &warnings));
+	cr_assert_eq(errors.n, 2);
+	cr_assert_str_eq(errors.v[0], "/etc/sluice/config.json: bind: at "
+	    "least one bind address is required");
+	cr_assert_str_eq(errors.v[1], "/etc/sluice/config.json: pools[0].url: "
+	    "missing port");
+	cr_assert_eq(root->refcount, 1);
+	json_decref(root);
+	strlist_clear(&errors);
+	strlist_clear(&warnings);
+
+	/* Text that is no object. */
+	cr_assert_null(config_parse("body", "{\"a\":", 5, &errors));
+	cr_assert_null(config_parse("body", "[1]", 3, &errors));
+	cr_assert_null(config_parse("body", "{\"a\":1,\"a\":2}", 13, &errors));
+	cr_assert_eq(errors.n, 3);
+	cr_assert(strncmp(errors.v[0], "body:1:5: ", 10) == 0, "%s",
+	    errors.v[0]);
+	cr_assert_str_eq(errors.v[1], "body: the top level must be an object");
+	cr_assert(strstr(errors.v[2], "duplicate") != NULL, "%s", errors.v[2]);
+	strlist_clear(&errors);
+}

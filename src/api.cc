@@ -27,7 +27,9 @@
  *	2. restricted (the default): any method but GET and HEAD is 403;
  *	3. an unknown path is 404;
  *	4. a known path with a method it does not serve is 405.
- * Every error is JSON, {"error": "message"}. The token and the restricted
+ * Every error is JSON, {"status": code, "error": "message"}, as
+ * xmrig-proxy's are (its message is the reason phrase; ours says more).
+ * The token and the restricted
  * flag are read from the live config on each request, so a reload applies
  * them at once; a changed host or port rebinds in api_reload(). No
  * secret (pool or miner password, access password, token) is ever part of
@@ -825,7 +827,7 @@ api_reply(struct evhttp_request *req, int code, const char *reason,
 	evhttp_send_reply(req, code, reason, body);
 }
 
-/* Send {"error": message} with an HTTP error code. */
+/* Send {"status": code, "error": message} with an HTTP error code. */
 void
 api_error(struct evhttp_request *req, int code, const char *reason,
     const char *message)
@@ -836,7 +838,7 @@ api_error(struct evhttp_request *req, int code, const char *reason,
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	evbuffer_add_printf(b, "{\"error\":");
+	evbuffer_add_printf(b, "{\"status\":%d,\"error\":", code);
 	api_str(b, message);
 	evbuffer_add_printf(b, "}\n");
 	api_reply(req, code, reason, b, API_JSON);

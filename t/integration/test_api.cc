@@ -125,7 +125,7 @@ api_get(struct rig *rg, const char *path, const char *token, char **text)
 	return j;
 }
 
-/* Expect an error status with a JSON {"error": "..."} body. */
+/* Expect an error status with a JSON {"status": N, "error": "..."} body. */
 static void
 expect_http_error(struct rig *rg, const char *method, const char *path,
     const char *token, int status)
@@ -136,9 +136,10 @@ expect_http_error(struct rig *rg, const char *method, const char *path,
 	cr_assert_eq(r->status, status, "%s %s: %d, want %d\n%s\n%s", method,
 	    path, r->status, status, r->head, r->body);
 	j = json_loads(r->body, 0, NULL);
-	cr_assert(j != NULL && json_is_string(json_object_get(j, "error")),
-	    "%s %s: error body is not {\"error\": ...}: %s", method, path,
-	    r->body);
+	cr_assert(j != NULL && json_is_string(json_object_get(j, "error")) &&
+	    json_integer_value(json_object_get(j, "status")) == status,
+	    "%s %s: error body is not {\"status\": %d, \"error\": ...}: %s",
+	    method, path, status, r->body);
 	json_decref(j);
 	hresp_free(r);
 }

@@ -26,6 +26,10 @@ void		 api_error(struct evhttp_request *, int, const char *,
 int		 api_secret_ok(const void *, size_t, const char *);
 void		 api_foreach_path(void (*)(const char *, void *), void *);
 
+/* cors.cc: CORS headers of the API's answers (http.cors-origin). */
+void		 cors_headers(struct evhttp_request *);
+int		 cors_preflight(struct evhttp_request *, const char *methods);
+
 /* switchapi.cc: btcpool's switch API (/switch, /switch/multi-user). */
 #define SWITCHAPI_BODY_MAX	(1024 * 1024)	/* request body, API on */
 int		 switchapi_match(const char *path);

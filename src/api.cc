@@ -22,11 +22,14 @@
  *	   not: a browser cannot send a Bearer header to load a page, and
  *	   none of them holds data (the page asks for the token, then reads
  *	   the /1/ endpoints with it);
- *	1. access-token set: no "Authorization: Bearer" header is 401, a
+ *	1. with CORS on (http.cors-origin), an OPTIONS of an endpoint is a
+ *	   preflight, answered 204 without the token (cors.cc); from here
+ *	   on, every answer carries the CORS headers;
+ *	2. access-token set: no "Authorization: Bearer" header is 401, a
  *	   wrong token 403 (compared in constant time);
- *	2. restricted (the default): any method but GET and HEAD is 403;
- *	3. an unknown path is 404;
- *	4. a known path with a method it does not serve is 405.
+ *	3. restricted (the default): any method but GET and HEAD is 403;
+ *	4. an unknown path is 404;
+ *	5. a known path with a method it does not serve is 405.
  * Every error is JSON, {"status": code, "error": "message"}, as
  * xmrig-proxy's are (its message is the reason phrase; ours says more).
  * The token and the restricted
@@ -84,6 +87,7 @@
 	EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |	\
 	EVHTTP_REQ_PATCH)
 #define API_METRICS	"text/plain; version=0.0.4; charset=utf-8"
+#define API_READ_METHODS "GET, HEAD"	/* what every route serves */
 #define API_REFUSE_BATCH 32	/* connections refused per loop turn */
 
 struct api_route {
@@ -165,6 +169,7 @@ static void	 api_refuse(evutil_socket_t, short, void *);
 static void	 api_refuse_stop(void);
 static void	 api_sock_setup(void);
 static void	 api_request(struct evhttp_request *, void *);
+static int	 api_preflight(struct evhttp_request *, const char *);
 static int	 api_bind(const char *, int);
 static void	 api_unbind(void);
 static void	 api_summary(struct evhttp_request *, struct evbuffer *,
@@ -855,6 +860,22 @@ api_foreach_path(void (*cb)(const char *, void *), void *arg)
 		cb(api_routes[i].path, arg);
 }
 
+/*
+ * An OPTIONS of path: a CORS preflight if path is an endpoint and CORS
+ * is on (answered, 1); else 0, and the gate goes on (a 401, 403 or 405).
+ */
+static int
+api_preflight(struct evhttp_request *req, const char *path)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof api_routes / sizeof api_routes[0]; i++) {
+		if (strcmp(api_routes[i].path, path) == 0)
+			return cors_preflight(req, API_READ_METHODS);
+	}
+	return 0;
+}
+
 /* Every request: the gate (token, restricted, path, method), then the page. */
 static void
 api_request(struct evhttp_request *req, void *arg)
@@ -898,6 +919,10 @@ api_request(struct evhttp_request *req, void *arg)
 	if (read_only && path != NULL && hc->dashboard &&
 	    dashboard_request(req, path))
 		return;
+	if (method == EVHTTP_REQ_OPTIONS && path != NULL &&
+	    api_preflight(req, path))
+		return;
+	cors_headers(req);
 	if (hc->access_token != NULL) {
 		auth = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Authorization");
@@ -938,7 +963,7 @@ api_request(struct evhttp_request *req, void *arg)
 	}
 	if (!read_only) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET, HEAD");
+		    "Allow", API_READ_METHODS);
 		api_error(req, 405, "Method Not Allowed",
 		    "method not allowed on this endpoint");
 		return;

@@ -10,6 +10,7 @@
 
 struct config;
 struct evhttp_request;
+struct strlist;
 
 #define API_JSON	"application/json"
 #define API_BODY_MAX	65536		/* request body, switch API off */
@@ -25,10 +26,34 @@ void		 api_error(struct evhttp_request *, int, const char *,
 		     const char *);
 int		 api_secret_ok(const void *, size_t, const char *);
 void		 api_foreach_path(void (*)(const char *, void *), void *);
+const char	*api_peer(struct evhttp_request *, char *, size_t);
 
 /* cors.cc: CORS headers of the API's answers (http.cors-origin). */
 void		 cors_headers(struct evhttp_request *);
 int		 cors_preflight(struct evhttp_request *, const char *methods);
+
+/*
+ * apiconfig.cc: GET and PUT /1/config. Replacing the configuration is
+ * main.cc's (the build and apply of a reload), handed over as a function:
+ * it builds root as the config file, writes it with apiconfig_write()
+ * and applies it, or says why not in errors.
+ */
+#define APICONFIG_PATH		"/1/config"
+#define APICONFIG_BODY_MAX	(1024 * 1024)	/* a PUT's body */
+enum apiconfig_result {
+	APICONFIG_APPLIED,
+	APICONFIG_INVALID,	/* does not build: 400, nothing changed */
+	APICONFIG_FAILED,	/* not written: 500, nothing changed */
+	APICONFIG_UNAVAILABLE	/* stopping, or no way to apply: 503 */
+};
+typedef enum apiconfig_result (*apiconfig_apply_fn)(json_t *root,
+		     struct strlist *errors, struct strlist *warnings);
+void		 apiconfig_set_apply(apiconfig_apply_fn);
+int		 apiconfig_allowed(const struct config *);
+const char	*apiconfig_methods(void);
+void		 apiconfig_request(struct evhttp_request *);
+int		 apiconfig_write(const char *path, json_t *root,
+		     struct strlist *errors);
 
 /* switchapi.cc: btcpool's switch API (/switch, /switch/multi-user). */
 #define SWITCHAPI_BODY_MAX	(1024 * 1024)	/* request body, API on */

@@ -6,6 +6,7 @@
  *	GET /1/miners		per-connection table, passwords masked
  *	GET /1/upstreams	per-upstream table
  *	GET /metrics		Prometheus text (metrics.cc)
+ *	GET|PUT /1/config	the configuration (apiconfig.cc)
  *	/switch...		btcpool's switch API (switchapi.cc)
  *	GET /			the web dashboard (dashboard.cc), its
  *				files and /dashboard.json
@@ -30,9 +31,9 @@
  *	3. restricted (the default): any method but GET and HEAD is 403;
  *	4. an unknown path is 404;
  *	5. a known path with a method it does not serve is 405.
- * Every error is JSON, {"status": code, "error": "message"}, as
- * xmrig-proxy's are (its message is the reason phrase; ours says more).
- * The token and the restricted
+ * /1/config then has its own rule (apiconfig.cc). Every error is JSON,
+ * {"status": code, "error": "message"}, as xmrig-proxy's are (its message
+ * is the reason phrase; ours says more). The token and the restricted
  * flag are read from the live config on each request, so a reload applies
  * them at once; a changed host or port rebinds in api_reload(). No
  * secret (pool or miner password, access password, token) is ever part of
@@ -49,7 +50,8 @@
  * open connections the API stops handing sockets to evhttp and closes new
  * ones at once (api_refuse). Both are read from the live config. A body
  * may have 64 KiB, or 1 MiB on a connection accepted while the switch
- * API is on; evhttp answers a larger one 413 and closes.
+ * API is on or /1/config may be replaced; evhttp answers a larger one
+ * 413 and closes.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -145,6 +147,10 @@ static struct event		*api_refuse_ev;	/* on api_sock while full */
 static struct event		*api_resume_ev;	/* ends an EMFILE pause */
 static int			 api_paused;
 static int			 api_full;
+static int			 api_in_request;	/* in apiconfig_request */
+static struct api_conn		*api_answering;	/* its connection */
+static int			 api_stop_pending;	/* see api_reload */
+static struct api_conn		*api_stop_conn;	/* ... waits for its answer */
 
 static struct bufferevent *api_conn_new(struct event_base *, void *);
 static void	 api_conn_timer(evutil_socket_t, short, void *);
@@ -167,6 +173,8 @@ static void	 api_accept_resume(evutil_socket_t, short, void *);
 static void	 api_accept_error(struct evconnlistener *, void *);
 static void	 api_refuse(evutil_socket_t, short, void *);
 static void	 api_refuse_stop(void);
+static void	 api_stop_later(void);
+static void	 api_stop_deferred(evutil_socket_t, short, void *);
 static void	 api_sock_setup(void);
 static void	 api_request(struct evhttp_request *, void *);
 static int	 api_preflight(struct evhttp_request *, const char *);
@@ -331,7 +339,21 @@ api_reload(struct config *c)
 	struct api_conn	*ac;
 	int		 want = c->http.enabled && c->http.port != 0;
 
+	api_stop_pending = 0;
+	api_stop_conn = NULL;
 	if (!want) {
+		/*
+		 * A PUT of /1/config that turns the API off applies it from
+		 * inside api_request(): evhttp_free() would free the request
+		 * being answered. The stop waits for that answer to be
+		 * written (api_conn_done), or its connection to go.
+		 */
+		if (api_http != NULL && api_in_request) {
+			api_stop_pending = 1;
+			if ((api_stop_conn = api_answering) == NULL)
+				api_stop_later();
+			return;
+		}
 		if (api_http != NULL) {
 			api_unbind();
 			log_info("type=api status=stopped");
@@ -358,7 +380,39 @@ api_reload(struct config *c)
 void
 api_stop(void)
 {
+	api_stop_pending = 0;
+	api_stop_conn = NULL;
 	api_unbind();
+}
+
+/*
+ * The answer that asked for the stop is written, or its connection is
+ * gone: stop on the next loop turn, out of evhttp's callbacks.
+ */
+static void
+api_stop_later(void)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	api_stop_conn = NULL;
+	if (api_stop_pending &&
+	    event_base_once(sl.base, -1, EV_TIMEOUT, api_stop_deferred, NULL,
+	    &tv) != 0)
+		fatalx("%s: out of memory", __func__);
+}
+
+/* The deferred stop of api_reload(), unless a reload has undone it. */
+static void
+api_stop_deferred(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (!api_stop_pending || api_http == NULL)
+		return;
+	api_stop_pending = 0;
+	api_unbind();
+	log_info("type=api status=stopped");
 }
 
 /*
@@ -444,9 +498,10 @@ api_conn_adopt(struct api_conn *ac)
 	    evhttp_connection_get_bufferevent(evcon)), api_conn_rx,
 	    ac)) == NULL)
 		fatalx("%s: out of memory", __func__);
-	/* The switch API takes larger bodies (switchapi.cc). */
-	if (sl.conf->sw.user != NULL)
-		evhttp_connection_set_max_body_size(evcon, SWITCHAPI_BODY_MAX);
+	/* The switch API and /1/config take larger bodies. */
+	if (sl.conf->sw.user != NULL || apiconfig_allowed(sl.conf))
+		evhttp_connection_set_max_body_size(evcon, SWITCHAPI_BODY_MAX >
+		    APICONFIG_BODY_MAX ? SWITCHAPI_BODY_MAX : APICONFIG_BODY_MAX);
 	evhttp_connection_get_peer(evcon, &addr, &port);
 	snprintf(ac->peer, sizeof ac->peer, "%s:%u", addr != NULL ? addr :
 	    "?", (unsigned)port);
@@ -547,6 +602,8 @@ api_conn_done(struct evhttp_request *req, void *arg)
 	    ac->evcon))) > 0;
 	api_conn_set_state(ac, API_CONN_REQUEST);
 	api_conn_arm(ac);
+	if (api_stop_pending && ac == api_stop_conn)
+		api_stop_later();
 }
 
 /* Name of a connection state, for the log. */
@@ -629,8 +686,10 @@ api_conn_close(struct api_conn *ac, enum api_close why)
 	if (ac->bev != NULL)
 		bufferevent_decref(ac->bev);
 	event_free(ac->timer);
-	free(ac);
 	api_accept_update();
+	if (api_stop_pending && ac == api_stop_conn)
+		api_stop_later();
+	free(ac);
 }
 
 /* Our record of evhttp's connection, or NULL. At most max-connections. */
@@ -850,6 +909,21 @@ api_error(struct evhttp_request *req, int code, const char *reason,
 	evbuffer_free(b);
 }
 
+/* The peer's address, "ip:port", for the log. */
+const char *
+api_peer(struct evhttp_request *req, char *buf, size_t len)
+{
+	struct evhttp_connection	*conn;
+	char				*addr = NULL;
+	ev_uint16_t			 port = 0;
+
+	if ((conn = evhttp_request_get_connection(req)) != NULL)
+		evhttp_connection_get_peer(conn, &addr, &port);
+	snprintf(buf, len, "%s:%u", addr != NULL ? addr : "?",
+	    (unsigned)port);
+	return buf;
+}
+
 /* Call cb with each endpoint's path (for /dashboard.json). */
 void
 api_foreach_path(void (*cb)(const char *, void *), void *arg)
@@ -869,6 +943,8 @@ api_preflight(struct evhttp_request *req, const char *path)
 {
 	size_t	 i;
 
+	if (strcmp(path, APICONFIG_PATH) == 0)
+		return cors_preflight(req, apiconfig_methods());
 	for (i = 0; i < sizeof api_routes / sizeof api_routes[0]; i++) {
 		if (strcmp(api_routes[i].path, path) == 0)
 			return cors_preflight(req, API_READ_METHODS);
@@ -885,7 +961,7 @@ api_request(struct evhttp_request *req, void *arg)
 	const struct http_conf	*hc = &sl.conf->http;
 	const struct api_route	*rt = NULL;
 	struct evhttp_connection *conn;
-	struct api_conn		*ac;
+	struct api_conn		*ac = NULL;
 	const char		*path, *auth;
 	char			*peer;
 	ev_uint16_t		 port;
@@ -949,6 +1025,15 @@ api_request(struct evhttp_request *req, void *arg)
 	}
 	if (path == NULL) {
 		api_error(req, 400, "Bad Request", "bad request URI");
+		return;
+	}
+	if (strcmp(path, APICONFIG_PATH) == 0) {
+		/* A PUT applies a reload: see api_reload. */
+		api_in_request = 1;
+		api_answering = ac;
+		apiconfig_request(req);
+		api_in_request = 0;
+		api_answering = NULL;
 		return;
 	}
 	for (i = 0; i < sizeof api_routes / sizeof api_routes[0]; i++) {

@@ -1,7 +1,8 @@
 /*
  * main.cc: the process. Flags, daemon(3), signals through libevent, the
  * one 1-second tick that drives every timeout, window and watcher, reload
- * (build new, then swap; a failure changes nothing) and the graceful stop.
+ * (build new, then swap; a failure changes nothing), the same for a
+ * config sent to PUT /1/config, and the graceful stop.
  */
 #include <sys/stat.h>
 
@@ -60,11 +61,15 @@ static void	 usage(void) NORETURN;
 static void	 version(void);
 static void	 main_signal(evutil_socket_t, short, void *);
 static void	 main_tick(evutil_socket_t, short, void *);
-static int	 main_build(const char *, struct build *, struct strlist *,
-		     struct strlist *);
+static int	 main_build(const char *, json_t *, struct build *,
+		     struct strlist *, struct strlist *);
 static void	 main_build_free(struct build *);
 static void	 main_reload(const char *);
-static void	 main_apply(struct config *, struct config *);
+static void	 main_commit(struct build *, const char *, struct strlist *);
+static enum apiconfig_result main_config_put(json_t *, struct strlist *,
+		     struct strlist *);
+static void	 main_apply(struct config *, struct config *,
+		     struct strlist *);
 static void	 main_stop(void);
 static void	 main_stop_check(evutil_socket_t, short, void *);
 static void	 main_summary(void);
@@ -93,15 +98,18 @@ version(void)
 /*
  * Build everything path's configuration needs: the snapshot, the server
  * SSL_CTX and the policy VM, in that order (each needs the one before).
- * Returns 0 with b complete, or -1 with b empty and the reasons in
- * errors: whatever part was made has been freed.
+ * The snapshot is the file's, or root's if not NULL (a PUT /1/config,
+ * built as if path held it). Returns 0 with b complete, or -1 with b
+ * empty and the reasons in errors: whatever part was made has been freed.
  */
 static int
-main_build(const char *path, struct build *b, struct strlist *errors,
-    struct strlist *warnings)
+main_build(const char *path, json_t *root, struct build *b,
+    struct strlist *errors, struct strlist *warnings)
 {
 	memset(b, 0, sizeof *b);
-	if ((b->conf = config_load(path, errors, warnings)) == NULL ||
+	b->conf = root != NULL ? config_build(path, root, errors, warnings) :
+	    config_load(path, errors, warnings);
+	if (b->conf == NULL ||
 	    tls_server_load(b->conf, &b->tls, errors) != 0 ||
 	    (b->policy = policy_load(b->conf, errors)) == NULL) {
 		main_build_free(b);
@@ -176,7 +184,7 @@ main(int argc, char **argv)
 		usage();
 
 	/* -n builds exactly what a start would, then frees it. */
-	rc = main_build(path, &b, &errors, &warnings);
+	rc = main_build(path, NULL, &b, &errors, &warnings);
 	if (check || rc != 0) {
 		main_print_errors(&errors, &warnings);
 		strlist_clear(&errors);
@@ -220,6 +228,7 @@ main(int argc, char **argv)
 		    NULL);
 		evsignal_add(sig_evs[i], NULL);
 	}
+	apiconfig_set_apply(main_config_put);
 	if (listener_open_all(sl.conf) != 0 || api_start(sl.conf) != 0)
 		exit(1);
 	if (!foreground)
@@ -402,7 +411,6 @@ main_reload(const char *why)
 {
 	struct strlist	 errors = {}, warnings = {};
 	struct build	 b;
-	struct config	*old;
 	size_t		 i;
 	int		 rc;
 
@@ -411,7 +419,7 @@ main_reload(const char *why)
 	log_info("type=reload status=start trigger=%s file=%s", why,
 	    sl.conf->path);
 	main_mtime(sl.conf->path, &conf_mtime);
-	rc = main_build(sl.conf->path, &b, &errors, &warnings);
+	rc = main_build(sl.conf->path, NULL, &b, &errors, &warnings);
 	for (i = 0; i < warnings.n; i++)
 		log_warnx("%s", warnings.v[i]);
 	for (i = 0; i < errors.n; i++)
@@ -424,19 +432,85 @@ main_reload(const char *why)
 		    "certificate or policy error (above)\"", why);
 		return;
 	}
-	policy_swap(b.policy);
-	tls_server_swap(b.tls);
+	main_commit(&b, why, NULL);
+}
+
+/*
+ * Swap a complete build in and apply it; the warnings of the apply (what
+ * cannot change at runtime) are logged and, if notes is not NULL, added
+ * to it.
+ */
+static void
+main_commit(struct build *b, const char *why, struct strlist *notes)
+{
+	struct strlist	 applied = {};
+	struct config	*old;
+	size_t		 i;
+
+	policy_swap(b->policy);
+	tls_server_swap(b->tls);
 	old = sl.conf;
-	sl.conf = b.conf;
-	main_apply(old, b.conf);
+	sl.conf = b->conf;
+	memset(b, 0, sizeof *b);
+	main_apply(old, sl.conf, &applied);
 	config_unref(old);
+	for (i = 0; i < applied.n; i++) {
+		log_warnx("%s", applied.v[i]);
+		if (notes != NULL)
+			strlist_add(notes, "%s", applied.v[i]);
+	}
+	strlist_clear(&applied);
 	sl_stats.reloads_ok++;
 	log_info("type=reload status=done trigger=%s", why);
 }
 
-/* Apply a new snapshot: what can change at runtime does. */
+/*
+ * PUT /1/config (apiconfig.cc): build root as the config file would be
+ * built on a reload; only if it builds, write it to the file, then apply
+ * it. The errors and warnings are logged as a reload's, and go back in
+ * errors and warnings for the answer.
+ */
+static enum apiconfig_result
+main_config_put(json_t *root, struct strlist *errors, struct strlist *warnings)
+{
+	struct build	 b;
+	const char	*path = sl.conf->path;
+	size_t		 i;
+
+	if (sl.stopping) {
+		strlist_add(errors, "sluice is stopping");
+		return APICONFIG_UNAVAILABLE;
+	}
+	log_info("type=reload status=start trigger=api file=%s", path);
+	if (main_build(path, root, &b, errors, warnings) != 0 ||
+	    apiconfig_write(path, root, errors) != 0) {
+		for (i = 0; i < warnings->n; i++)
+			log_warnx("%s", warnings->v[i]);
+		for (i = 0; i < errors->n; i++)
+			log_warnx("%s", errors->v[i]);
+		sl_stats.reloads_failed++;
+		log_info("type=reload status=failed trigger=api reason=\"%s\"",
+		    b.conf == NULL ? "config, certificate or policy error "
+		    "(above)" : "the file cannot be written (above)");
+		if (b.conf == NULL)
+			return APICONFIG_INVALID;
+		main_build_free(&b);
+		return APICONFIG_FAILED;
+	}
+	for (i = 0; i < warnings->n; i++)
+		log_warnx("%s", warnings->v[i]);
+	/* The watcher must not reload what it sees changed: it is ours. */
+	main_mtime(path, &conf_mtime);
+	main_commit(&b, "api", warnings);
+	return APICONFIG_APPLIED;
+}
+
+/*
+ * Apply a new snapshot: what can change at runtime does; what cannot is
+ * said in warnings.
+ */
 static void
-main_apply(struct config *old, struct config *nc)
+main_apply(struct config *old, struct config *nc, struct strlist *warnings)
 {
 	size_t	 i;
 	int	 same = old->nbinds == nc->nbinds;
@@ -447,11 +521,11 @@ main_apply(struct config *old, struct config *nc)
 		    old->binds[i].tls == nc->binds[i].tls;
 	}
 	if (!same)
-		log_warnx("reload: bind addresses cannot change at runtime; "
-		    "restart to apply");
+		strlist_add(warnings, "reload: bind addresses cannot change at "
+		    "runtime; restart to apply");
 	if (old->mode != nc->mode) {
-		log_warnx("reload: mode cannot change at runtime; still %s",
-		    config_mode_text(old->mode));
+		strlist_add(warnings, "reload: mode cannot change at runtime; "
+		    "still %s", config_mode_text(old->mode));
 		nc->mode = old->mode;
 	}
 	log_set_verbose(log_get_verbose() - old->verbose + nc->verbose);

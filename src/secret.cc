@@ -32,6 +32,7 @@ static int	 secret_is_key(const char *, size_t);
 static int	 secret_url_pass(const char *, size_t *, size_t *);
 static json_t	*secret_url_with(const char *, size_t, size_t, const char *,
 		     size_t);
+static int	 secret_same_pool(const json_t *, const json_t *);
 static const json_t *secret_match(const json_t *, const json_t *, size_t);
 static void	 secret_unmask_at(struct secret_walk *, json_t *,
 		     const json_t *);
@@ -233,32 +234,38 @@ secret_mask_json(json_t *j)
 	}
 }
 
+/* Do the objects a and b have the same url, and the same user or none? */
+static int
+secret_same_pool(const json_t *a, const json_t *b)
+{
+	const json_t	*u = json_object_get(a, "user");
+	const json_t	*v = json_object_get(b, "user");
+
+	return json_equal(json_object_get(a, "url"), json_object_get(b,
+	    "url")) && (u == v || (u != NULL && v != NULL && json_equal(u, v)));
+}
+
 /*
  * The element of the current array cur that the new element n, at index
  * i of its own array, stands for: a pool (an object with a "url") is the
- * current one with the same url and user, else the one at the same
- * index. NULL if there is none.
+ * one at the same index if it has the same url and user, else the first
+ * that has, else the one at the same index. NULL if there is none.
  */
 static const json_t *
 secret_match(const json_t *cur, const json_t *n, size_t i)
 {
-	const json_t	*url = json_object_get(n, "url"), *c, *u, *cu;
+	const json_t	*same = json_array_get(cur, i);
 	size_t		 k;
 
-	if (!json_is_array(cur))
-		return NULL;
-	if (json_is_string(url)) {
-		u = json_object_get(n, "user");
-		for (k = 0; k < json_array_size(cur); k++) {
-			c = json_array_get(cur, k);
-			cu = json_object_get(c, "user");
-			if (json_equal(json_object_get(c, "url"), url) &&
-			    (u == cu || (u != NULL && cu != NULL &&
-			    json_equal(u, cu))))
-				return c;
-		}
+	if (!json_is_array(cur) || !json_is_string(json_object_get(n, "url")))
+		return same;
+	if (same != NULL && secret_same_pool(same, n))
+		return same;
+	for (k = 0; k < json_array_size(cur); k++) {
+		if (secret_same_pool(json_array_get(cur, k), n))
+			return json_array_get(cur, k);
 	}
-	return json_array_get(cur, i);
+	return same;
 }
 
 /*
@@ -344,8 +351,8 @@ secret_unmask_at(struct secret_walk *w, json_t *n, const json_t *cur)
  * where a secret member's value is SECRET_HIDDEN, or a URL's password
  * is, put the one in force (cur, the tree in force) back. The place is
  * the same key path, except that a pool in an array is matched by its
- * url and user first (see secret_match), so that pools may be added and
- * reordered. A hidden value with nothing in force at its place is an
+ * url and user (see secret_match), so that pools may be added and
+ * reordered. Unmasking a masked copy of cur gives cur back. A hidden value with nothing in force at its place is an
  * error, "file: key: message", added to errors; returns their number.
  */
 size_t

@@ -180,7 +180,20 @@ Test(secret, unmask_matches_pools_by_url_and_user)
 	strlist_clear(&errors);
 	json_decref(n);
 
+	/* The same pool twice, two passwords (worker names): each its own. */
+	json_decref(cur);
+	cur = secret_json("{\"pools\":[{\"url\":\"a:1\",\"user\":\"W\","
+	    "\"pass\":\"rig1\"},{\"url\":\"a:1\",\"user\":\"W\","
+	    "\"pass\":\"rig2\"}]}");
+	n = json_deep_copy(cur);
+	secret_mask_json(n);
+	cr_assert_eq(secret_unmask_json(n, cur, "c.json", &errors), 0);
+	cr_assert(json_equal(n, cur), "%s", json_dumps(n, JSON_COMPACT));
+
 	/* Another user at the same url is another pool: by index. */
+	json_decref(n);
+	json_decref(cur);
+	cur = secret_json(secret_conf);
 	n = secret_json("{\"pools\":[{\"url\":\"b:2\",\"user\":\"V\","
 	    "\"pass\":\"********\"}]}");
 	cr_assert_eq(secret_unmask_json(n, cur, "c.json", &errors), 0);

@@ -2,9 +2,11 @@
  * fuzz_api.cc: libFuzzer target for the HTTP API: arbitrary bytes as
  * requests on one connection to the daemon's evhttp server, so
  * api.cc's gate (token, restricted, path, method), every page
- * (summary, workers, miners, upstreams, metrics.cc) and the switch API
- * (switchapi.cc: Basic auth, forms, JSON bodies) run on whatever evhttp
- * makes of them. The daemon is the real one (fuzz_net.cc), with
+ * (summary, workers, miners, upstreams, metrics.cc), the CORS preflight
+ * (cors.cc), /1/config (apiconfig.cc: the masked config, a PUT's body
+ * unmasked and built as a config; fuzz_api_put stands for main.cc and
+ * neither writes nor applies it) and the switch API (switchapi.cc:
+ * Basic auth, forms, JSON bodies) run on whatever evhttp makes of them. The daemon is the real one (fuzz_net.cc), with
  * a logged-in upstream and three miners that stay for the whole run:
  * two logged in (one with accepted and rejected shares), one that has
  * not sent anything yet, so every table has rows.
@@ -29,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
+#include "config.h"
 #include "miner.h"
 #include "share.h"
 #include "upstream.h"
@@ -44,6 +48,24 @@ static struct config	*fuzz_api_conf[FUZZ_API_VARIANTS];
 
 static void	 fuzz_api_exit(void);
 static void	 fuzz_api_miner(int, const char *, const char *);
+static enum apiconfig_result fuzz_api_put(json_t *, struct strlist *,
+		     struct strlist *);
+
+/*
+ * PUT /1/config's last step, in main.cc's place: build the config as a
+ * reload would, then let it go. Writing the file and applying it would
+ * change what every later input runs against.
+ */
+static enum apiconfig_result
+fuzz_api_put(json_t *root, struct strlist *errors, struct strlist *warnings)
+{
+	struct config	*c;
+
+	if ((c = config_build(sl.conf->path, root, errors, warnings)) == NULL)
+		return APICONFIG_INVALID;
+	config_unref(c);
+	return APICONFIG_APPLIED;
+}
 
 /* Let go of the config variants (fuzz_net_exit stops the daemon). */
 static void
@@ -95,6 +117,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		free(h);
 	}
 	fuzz_net_start(config_ref(fuzz_api_conf[0]));
+	apiconfig_set_apply(fuzz_api_put);
 	atexit(fuzz_api_exit);
 
 	fuzz_api_miner(0, "127.0.0.1", "{\"id\":1,\"jsonrpc\":\"2.0\","

@@ -7,6 +7,10 @@
  * scripts as absolute paths, a certificate whenever TLS is on). It is
  * released, and both message lists are cleared: ASan's leak check at exit
  * (libFuzzer's -detect_leaks=1) catches anything config.cc forgets.
+ *
+ * The snapshot's JSON goes through what GET and PUT /1/config do with
+ * it (secret.cc): masked, no secret member keeps a value; the masked
+ * copy unmasked against the original is the original again.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +26,8 @@ static int	 fuzz_fd = -1;
 
 static void	 fuzz_cleanup(void);
 static void	 check_config(const struct config *);
+static void	 check_masked(const json_t *);
+static void	 check_mask(const struct config *);
 
 /* Remove the temporary file at exit. */
 static void
@@ -108,6 +114,52 @@ check_config(const struct config *c)
 		    c->workers);
 }
 
+/* Is every secret member of a masked tree hidden (or null)? */
+static void
+check_masked(const json_t *j)
+{
+	static const char *const keys[] = { "pass", "password",
+	    "access-password", "access-token" };
+	const char	*key;
+	json_t		*v;
+	size_t		 i;
+
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			check_masked(v);
+		return;
+	}
+	json_object_foreach((json_t *)j, key, v) {
+		for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+			if (strcmp(key, keys[i]) == 0 && !json_is_null(v) &&
+			    (!json_is_string(v) || strcmp(json_string_value(v),
+			    SECRET_HIDDEN) != 0))
+				fuzz_fail("\"%s\" shown by GET /1/config", key);
+		}
+		check_masked(v);
+	}
+}
+
+/* GET /1/config's mask, and PUT's unmask of it, on the snapshot. */
+static void
+check_mask(const struct config *c)
+{
+	struct strlist	 errors = { NULL, 0 };
+	json_t		*m;
+
+	if (c->json == NULL || !json_is_object(c->json))
+		fuzz_fail("the snapshot keeps no JSON object");
+	if ((m = json_deep_copy(c->json)) == NULL)
+		fuzz_fail("json_deep_copy failed");
+	secret_mask_json(m);
+	check_masked(m);
+	if (secret_unmask_json(m, c->json, c->path, &errors) != 0)
+		fuzz_fail("a masked copy does not unmask: %s", errors.v[0]);
+	if (!json_equal(m, c->json))
+		fuzz_fail("a masked copy unmasked is not the config again");
+	json_decref(m);
+}
+
 /* One input: the text of a config file. */
 extern "C" int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
@@ -136,6 +188,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	if (c != NULL) {
 		check_config(c);
+		check_mask(c);
 		config_unref(config_ref(c));
 		config_unref(c);
 	}

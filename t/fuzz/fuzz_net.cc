@@ -1070,6 +1070,10 @@ fuzz_net_api_check(void)
 		if (clen > 0 && (size_t)(end - body) >= 5 &&
 		    memcmp(body, "HTTP/", 5) == 0)
 			clen = 0;
+		/* Nor has a 204 (a CORS preflight), nor a length. */
+		v = (const char *)memchr(hdr, ' ', (size_t)(body - hdr));
+		if (v != NULL && body - v > 5 && memcmp(v, " 204 ", 5) == 0)
+			clen = 0;
 		if ((size_t)(end - body) < clen)
 			break;
 		if (json && clen > 0) {

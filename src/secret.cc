@@ -154,22 +154,20 @@ secret_tag(const char *secret, char out[SECRET_TAG_LEN + 1])
  * Where the password of a URL's user info is, as in
  * redis://:PASSWORD@host:port/db: 1 with its offset and length, or 0 if
  * s is no URL or has no password (an empty one is none). The user info
- * ends at the last "@" before the path.
+ * is taken to end at the last "@", wherever it is, and the password to
+ * start after the first ":" before it: a password with "/", "?", "#" or
+ * "@" in it is hidden whole, at the cost of hiding more than the
+ * password of a URL that has an "@" in its path or query.
  */
 static int
 secret_url_pass(const char *s, size_t *off, size_t *len)
 {
-	const char	*a, *end, *at = NULL, *colon;
+	const char	*a, *at, *colon;
 
-	if ((a = strstr(s, "://")) == NULL)
+	if ((a = strstr(s, "://")) == NULL || (at = strrchr(a, '@')) == NULL)
 		return 0;
 	a += 3;
-	end = a + strcspn(a, "/?#");
-	for (colon = a; colon < end; colon++) {
-		if (*colon == '@')
-			at = colon;
-	}
-	if (at == NULL ||
+	if (at < a ||
 	    (colon = (const char *)memchr(a, ':', (size_t)(at - a))) == NULL ||
 	    colon + 1 == at)
 		return 0;

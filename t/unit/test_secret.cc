@@ -112,7 +112,7 @@ Test(secret, mask_json_hides_every_secret)
 	    "\"http\":{\"access-token\":\"********\",\"port\":8080},"
 	    "\"switch\":{\"user\":\"sw\",\"password\":\"********\","
 	    "\"redis\":\"redis://:********@127.0.0.1:6379/0\","
-	    "\"user-coin-url\":\"https://u:********@h/x?a=b@c\"},"
+	    "\"user-coin-url\":\"https://u:********@c\"},"
 	    "\"lua\":{\"scripts\":[\"policy.lua\",\"http://x:********@h/\"]}}");
 	free(s);
 	json_decref(j);
@@ -122,6 +122,13 @@ Test(secret, mask_json_hides_every_secret)
 	s = json_dumps(j, JSON_COMPACT);
 	cr_assert_str_eq(s, "{\"pass\":\"********\",\"password\":\"********\","
 	    "\"user\":\"x\"}");
+	free(s);
+	json_decref(j);
+	/* A password with what ends a URL's parts in it: hidden whole. */
+	j = secret_json("{\"redis\":\"redis://:p/a?s#s@w@h:1/0\"}");
+	secret_mask_json(j);
+	s = json_dumps(j, JSON_COMPACT);
+	cr_assert_str_eq(s, "{\"redis\":\"redis://:********@h:1/0\"}");
 	free(s);
 	json_decref(j);
 	/* No password in the user info, or none at all: left alone. */

@@ -6,12 +6,14 @@ set -e
 
 # Building and running sluice.
 PKGS="autoconf automake pkg-config make g++ libevent-dev libssl-dev openssl \
-libjansson-dev libluajit-5.1-dev"
+libjansson-dev libluajit-5.1-dev libsqlite3-dev"
 # Testing and trying it: Criterion (unit and integration tests), mandoc
 # (make lint), prometheus (promtool, the API tests), curl (to query the
-# API, as make demo suggests), clang and its runtime with libFuzzer (make
-# fuzz-ci, which make check runs).
-TEST_PKGS="libcriterion-dev mandoc prometheus curl clang libclang-rt-14-dev"
+# API, as make demo suggests; make bench reads /metrics with it), clang
+# and its runtime with libFuzzer (make fuzz-ci, which make check runs),
+# sqlite3 (to look into the history database).
+TEST_PKGS="libcriterion-dev mandoc prometheus curl clang libclang-rt-14-dev \
+sqlite3"
 
 missing=""
 for p in $PKGS $TEST_PKGS; do

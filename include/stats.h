@@ -100,6 +100,7 @@ struct stats {
 	uint64_t	 http_connections;	/* API connections open now */
 	uint64_t	 http_timeouts;		/* requests past http.timeout */
 	uint64_t	 http_refused;		/* past http.max-connections */
+	uint64_t	 history_errors;	/* the database failed */
 };
 extern struct stats sl_stats;
 

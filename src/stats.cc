@@ -214,6 +214,12 @@ const struct stats_counter stats_counters[] = {
 	  "http.max-connections were open.",
 	  .json = "sluice.http", .key = "refused",
 	  .v = &sl_stats.http_refused },
+
+	{ .name = "sluice_history_errors_total",
+	  .help = "Times the history database could not be opened, written "
+	  "or read; history went on in memory only.",
+	  .json = "sluice.history", .key = "errors",
+	  .v = &sl_stats.history_errors },
 };
 const size_t	 stats_ncounters = sizeof stats_counters /
 		    sizeof stats_counters[0];

@@ -80,8 +80,10 @@ const char	*history_kind_text(enum history_kind);
 int		 history_step_ok(int);
 /* For /metrics: the last and the longest flush, in seconds. */
 struct history_metrics {
-	double		 loop_last;	/* the event loop: sample + flush */
+	double		 loop_last;	/* the event loop's wall clock */
 	double		 loop_max;
+	double		 cpu_last;	/* its CPU time: without preemption */
+	double		 cpu_max;
 	double		 write_last;	/* the writer thread's transaction */
 	double		 write_max;
 	uint64_t	 rows;		/* rows committed */

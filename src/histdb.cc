@@ -25,8 +25,8 @@
  * Threads. The writer thread owns the writing connection: the event loop
  * hands it jobs (open, a batch of rows, prune, close) through a queue
  * under a mutex, and reads back a report (struct histdb_report) once a
- * tick; the writer never logs. A batch is one transaction through
- * prepared statements. WAL mode lets the loop read on its own read-only
+ * tick; the writer never logs, and runs at a lower priority than the
+ * loop. A batch is one transaction through prepared statements. WAL mode lets the loop read on its own read-only
  * connection (histdb_read) while the writer writes, so the loop never
  * waits for a commit; it waits at most HISTDB_READ_BUSY ms for a lock.
  *
@@ -34,6 +34,8 @@
  * closes the writing connection and is reported with its reason; the
  * jobs after it are dropped until the next open.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -53,6 +56,7 @@
 #define HISTDB_WRITE_BUSY	10000	/* ms the writer waits for a lock */
 #define HISTDB_READ_BUSY	50	/* ms the event loop does */
 #define HISTDB_PRUNE_CHUNK	256	/* series per prune transaction */
+#define HISTDB_NICE		10	/* the writer's, above the loop's */
 
 enum histdb_job_type {
 	HISTDB_OPEN,
@@ -375,6 +379,11 @@ histdb_main(void *arg)
 	struct histdb_job	*j;
 
 	(void)arg;
+	/*
+	 * Below the event loop: on a busy machine the writer waits for a
+	 * core, not the miners. A thread's nice is its own on Linux.
+	 */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), HISTDB_NICE);
 	for (;;) {
 		pthread_mutex_lock(&hw_mtx);
 		while (TAILQ_EMPTY(&hw_q) && !hw_stop)

@@ -18,7 +18,8 @@
  * as zero). Upstreams are not written: their ids mean nothing to the
  * next run. The flush reads the exact sums, not the samples, and walks
  * the workers once: this is what holds the event loop
- * (sluice_history_flush_seconds{part="loop"}).
+ * (sluice_history_flush_seconds{part="loop"}, and in CPU time
+ * {part="loop_cpu"}).
  *
  * An answer (history_query) is a dense run of buckets of step seconds
  * up to the last whole sample. Memory is authoritative from the seam on
@@ -73,7 +74,7 @@ static struct {
 	struct history_metrics m;
 } hist;
 
-static int64_t	 history_ns(void);
+static int64_t	 history_ns(clockid_t);
 static int64_t	 history_wall_ms(void);
 static int64_t	 history_floor(int64_t, int64_t);
 static const char *history_db_text(enum history_db);
@@ -92,13 +93,13 @@ static int	 history_ring(enum history_kind, const char *,
 static int	 history_reader(char *, size_t);
 static int	 history_namecmp(const void *, const void *);
 
-/* Nanoseconds on the monotonic clock, to time a flush. */
+/* Nanoseconds on a clock (monotonic, or the thread's CPU time). */
 static int64_t
-history_ns(void)
+history_ns(clockid_t clock)
 {
 	struct timespec	 ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -471,28 +472,33 @@ history_reload(const struct config *old, const struct config *nc)
 void
 history_tick(void)
 {
-	int64_t	 t0, now;
-	double	 secs;
+	int64_t	 t0, c0, now;
+	double	 secs, cpu;
 
 	if (!hist.on)
 		return;
 	history_poll();
 	history_clock();
 	now = history_wall_ms() / 1000;
-	t0 = history_ns();
+	t0 = history_ns(CLOCK_MONOTONIC);
+	c0 = history_ns(CLOCK_THREAD_CPUTIME_ID);
 	if (history_flush_to(history_floor(now, hist.flush)) > 0) {
-		secs = (double)(history_ns() - t0) / 1e9;
+		secs = (double)(history_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+		cpu = (double)(history_ns(CLOCK_THREAD_CPUTIME_ID) - c0) / 1e9;
 		if (hist.m.last_rows > 0) {
 			hist.m.flushes++;
 			hist.m.loop_last = secs;
+			hist.m.cpu_last = cpu;
 			if (secs > hist.m.loop_max)
 				hist.m.loop_max = secs;
+			if (cpu > hist.m.cpu_max)
+				hist.m.cpu_max = cpu;
 			if (hist.m.last_rows > hist.m.max_rows)
 				hist.m.max_rows = hist.m.last_rows;
 		}
 		log_debug("type=history status=flushed rows=%llu loop_ms=%.3f "
-		    "db=%s", (unsigned long long)hist.m.last_rows, secs * 1000,
-		    history_db_text(hist.db));
+		    "cpu_ms=%.3f db=%s", (unsigned long long)hist.m.last_rows,
+		    secs * 1000, cpu * 1000, history_db_text(hist.db));
 	}
 	if ((hist.db == HDB_OPEN || hist.db == HDB_OPENING) &&
 	    sl.now - hist.pruned >= HISTORY_PRUNE_EVERY) {

@@ -119,16 +119,21 @@ metrics_history(struct evbuffer *b)
 	metrics_u64(b, "sluice_history_flush_max_rows", NULL, NULL,
 	    m.max_rows);
 	metrics_family(b, "sluice_history_flush_seconds", "gauge",
-	    "The last history flush: the event loop's part (the sample and "
-	    "the batch) and the writer thread's transaction.");
+	    "The last history flush: how long it held the event loop "
+	    "(loop; loop_cpu, its CPU time) and the writer thread's "
+	    "transaction (write).");
 	metrics_f64(b, "sluice_history_flush_seconds", "part", "loop",
 	    m.loop_last);
+	metrics_f64(b, "sluice_history_flush_seconds", "part", "loop_cpu",
+	    m.cpu_last);
 	metrics_f64(b, "sluice_history_flush_seconds", "part", "write",
 	    m.write_last);
 	metrics_family(b, "sluice_history_flush_max_seconds", "gauge",
 	    "The longest history flush since the start, by part.");
 	metrics_f64(b, "sluice_history_flush_max_seconds", "part", "loop",
 	    m.loop_max);
+	metrics_f64(b, "sluice_history_flush_max_seconds", "part", "loop_cpu",
+	    m.cpu_max);
 	metrics_f64(b, "sluice_history_flush_max_seconds", "part", "write",
 	    m.write_max);
 }

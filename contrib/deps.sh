@@ -6,16 +6,18 @@ set -e
 
 # Building and running sluice.
 PKGS="autoconf automake pkg-config make g++ libevent-dev libssl-dev openssl \
-libjansson-dev libluajit-5.1-dev libhiredis-dev"
+libjansson-dev libluajit-5.1-dev libhiredis-dev libsqlite3-dev"
 # Testing and trying it: Criterion (unit and integration tests), mandoc
 # (make lint), prometheus (promtool, the API tests), curl (to query the
-# API, as make demo suggests), clang and its runtime with libFuzzer (make
-# fuzz-ci, which make check runs), redis-server (the redis tests start
-# their own on a free port; the packaged service is never left running),
-# and headless Chromium with its driver and Selenium for Debian's python3
-# (make check-browser: the dashboard in a real browser).
+# API, as make demo suggests; make bench reads /metrics with it), clang
+# and its runtime with libFuzzer (make fuzz-ci, which make check runs),
+# redis-server (the redis tests start their own on a free port; the
+# packaged service is never left running), headless Chromium with its
+# driver and Selenium for Debian's python3 (make check-browser: the
+# dashboard in a real browser), and sqlite3 (to look into the history
+# database).
 TEST_PKGS="libcriterion-dev mandoc prometheus curl clang libclang-rt-14-dev \
-redis-server chromium chromium-driver python3-selenium"
+redis-server chromium chromium-driver python3-selenium sqlite3"
 
 missing=""
 for p in $PKGS $TEST_PKGS; do

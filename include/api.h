@@ -1,7 +1,7 @@
 /*
  * api.h: the HTTP API (api.cc), its Prometheus page (metrics.cc),
- * btcpool's switch API on the same listener (switchapi.cc) and the
- * web dashboard (dashboard.cc).
+ * btcpool's switch API on the same listener (switchapi.cc), the web
+ * dashboard (dashboard.cc) and the history pages (histapi.cc).
  */
 #ifndef SLUICE_API_H
 #define SLUICE_API_H
@@ -19,7 +19,7 @@ struct strlist;
 int		 api_start(struct config *);
 void		 api_reload(struct config *);
 void		 api_stop(void);
-/* For the API's pages in other files (switchapi.cc). */
+/* For the API's pages in other files (switchapi.cc, histapi.cc). */
 void		 api_reply(struct evhttp_request *, int, const char *,
 		     struct evbuffer *, const char *);
 void		 api_error(struct evhttp_request *, int, const char *,
@@ -27,6 +27,13 @@ void		 api_error(struct evhttp_request *, int, const char *,
 int		 api_secret_ok(const void *, size_t, const char *);
 void		 api_foreach_path(void (*)(const char *, void *), void *);
 const char	*api_peer(struct evhttp_request *, char *, size_t);
+void		 api_str(struct evbuffer *, const char *);
+
+/* histapi.cc: GET /1/history and /1/history/workers. */
+int		 histapi_history(struct evhttp_request *, struct evbuffer *,
+		     int64_t);
+int		 histapi_workers(struct evhttp_request *, struct evbuffer *,
+		     int64_t);
 
 /* cors.cc: CORS headers of the API's answers (http.cors-origin). */
 void		 cors_headers(struct evhttp_request *);

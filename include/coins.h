@@ -65,7 +65,9 @@ void		 coins_puname(const char *user, char *buf, size_t len);
 int		 coins_login_coin(struct miner *);
 int		 coins_can_mine(const struct miner *, int coin);
 uint64_t	 coins_refused(const char *coin);
-void		 coins_hashes(const char *coin, uint64_t diff, int64_t now_ms);
+void		 coins_share(const char *coin, const struct stats_hist_at *,
+		     int64_t now_ms);
+struct stats_hist **coins_hist(const char *coin);
 double		 coins_hashrate(const char *coin, enum stats_window,
 		     int64_t now_ms);
 uint64_t	 coins_switches(enum coins_source);

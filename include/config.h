@@ -77,6 +77,19 @@ struct switch_conf {
 	int		 grace;		/* s an old upstream waits for shares */
 };
 
+/*
+ * "history": the hashrate history (history.h). sample-interval and
+ * flush-interval are for tests (defaults 10 and 60 s).
+ */
+struct history_conf {
+	int		 enabled;
+	char		*file;		/* absolute */
+	int		 days;		/* rows older than this are pruned */
+	int		 sample_interval;	/* s: 1, 2, 5 or 10 */
+	int		 flush_interval;	/* s: divides 60, a multiple of
+						   sample_interval */
+};
+
 struct tls_conf {
 	int		 enabled;
 	char		*cert;
@@ -119,6 +132,7 @@ struct config {
 	struct pool_conf *pools;	/* the default coin's (not owned) */
 	size_t		 npools;
 	struct switch_conf sw;
+	struct history_conf history;
 	struct tls_conf	 tls;
 	struct http_conf http;
 	char		*access_password;

@@ -7,6 +7,7 @@
 #define SLUICE_STATS_H
 
 #include "sluice.h"
+#include "share.h"
 
 /*
  * stats.cc: global counters, the ten best shares, pool latency and the
@@ -57,9 +58,11 @@ enum close_reason {
 
 /* stats.cc: per-upstream share counters, embedded in struct upstream. */
 #define UPSTREAM_LATENCY_SAMPLES 64
+struct stats_hist;
 struct upstream_stats {
 	uint64_t	 accepted;
 	uint64_t	 rejected;
+	struct stats_hist *hist;	/* its history ring, or NULL */
 	uint32_t	 latency[UPSTREAM_LATENCY_SAMPLES];	/* ms, a ring */
 	uint32_t	 nlatency;	/* samples ever taken */
 };
@@ -98,6 +101,7 @@ struct stats {
 	uint64_t	 http_timeouts;		/* requests past http.timeout */
 	uint64_t	 http_refused;		/* past http.max-connections */
 	uint64_t	 http_auth_failures;	/* 401/403 for credentials */
+	uint64_t	 history_errors;	/* the database failed */
 };
 extern struct stats sl_stats;
 
@@ -183,5 +187,75 @@ uint64_t	 stats_ring_sum(uint64_t *, unsigned n, uint32_t *last,
 		     uint32_t idx, unsigned k);
 double		 stats_ring_rate(uint64_t sum, int64_t rel_ms,
 		     unsigned width, unsigned k, int64_t since_ms);
+
+
+/*
+ * stats.cc: the history rings history.cc reads (history.h), filled as
+ * shares end for the total, each coin, each upstream and each worker. A
+ * ring holds the last STATS_HIST_SLOTS samples of sample_ms on the wall
+ * clock, rolled on lazily like the windows above, and the exact sums of
+ * the current and the previous flush_ms bucket, which are what the
+ * database gets. A ring is made on its series' first share while history
+ * is on, so a series without shares costs a pointer.
+ */
+#define STATS_HIST_SLOTS	31	/* 30 whole samples and the one filling */
+
+/* One sample; a chart's precision, the sums below are exact. */
+struct stats_hist_slot {
+	float		 hashes;
+	uint32_t	 accepted;
+	uint16_t	 rejected;	/* saturate at 65535 per sample */
+	uint16_t	 invalid;
+};
+
+/* Shares of one flush bucket, exact. */
+struct stats_hist_sum {
+	uint64_t	 hashes;
+	uint32_t	 accepted;
+	uint32_t	 rejected;
+	uint32_t	 invalid;
+};
+
+struct stats_hist {
+	int64_t			 newest;	/* sample index of the newest slot */
+	int64_t			 bucket;	/* flush bucket of sum[0] */
+	struct stats_hist_sum	 sum[2];	/* bucket, bucket - 1 */
+	struct stats_hist_slot	 v[STATS_HIST_SLOTS];
+};
+
+/* The rings' clock: history.cc sets it, and sample_ms 0 stops them. */
+struct stats_hist_clock {
+	int		 sample_ms;
+	int		 flush_ms;
+	int64_t		 offset_ms;	/* the wall clock minus the stats clock */
+};
+extern struct stats_hist_clock stats_hist_clock;
+extern struct stats_hist *stats_hist_total;
+
+/* Where a share goes in the rings: worked out once per share. */
+enum stats_hist_what {
+	STATS_HIST_ACCEPTED,	/* the miner was told OK */
+	STATS_HIST_REJECTED,	/* the pool refused it, or never answered */
+	STATS_HIST_INVALID	/* a local check failed, or a duplicate */
+};
+struct stats_hist_at {
+	int			 on;	/* history is on */
+	int64_t			 idx;	/* the sample */
+	int64_t			 bucket;	/* the flush bucket */
+	uint64_t		 hashes;
+	enum stats_hist_what	 what;
+};
+void		 stats_hist_at(struct stats_hist_at *, enum share_result,
+		     uint64_t diff, int64_t now_ms);
+void		 stats_hist_add(struct stats_hist **,
+		     const struct stats_hist_at *);
+void		 stats_hist_put(struct stats_hist *,
+		     const struct stats_hist_at *);
+int		 stats_hist_get(const struct stats_hist *, int64_t idx,
+		     struct stats_hist_slot *);
+void		 stats_hist_sum(const struct stats_hist *, int64_t bucket,
+		     struct stats_hist_sum *);
+void		 stats_hist_free(struct stats_hist **);
+size_t		 stats_hist_count(void);
 
 #endif /* SLUICE_STATS_H */

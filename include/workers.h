@@ -27,6 +27,7 @@ struct worker {
 	uint64_t	 rejected;
 	uint64_t	 invalid;
 	struct stats_rate rate;		/* hashes and hashrate */
+	struct stats_hist *hist;	/* its history ring, or NULL */
 	char		 ip[46];
 };
 TAILQ_HEAD(workerq, worker);

@@ -5,6 +5,8 @@
  *	GET /1/workers		per-worker table
  *	GET /1/miners		per-connection table, passwords masked
  *	GET /1/upstreams	per-upstream table
+ *	GET /1/history		hashrate history (histapi.cc)
+ *	GET /1/history/workers	the workers it has
  *	GET /metrics		Prometheus text (metrics.cc)
  *	GET|PUT /1/config	the configuration (apiconfig.cc)
  *	/switch...		btcpool's switch API (switchapi.cc)
@@ -92,11 +94,18 @@
 #define API_READ_METHODS "GET, HEAD"	/* what every route serves */
 #define API_REFUSE_BATCH 32	/* connections refused per loop turn */
 
+/*
+ * A page: handler writes the answer into the buffer, or page does and
+ * may refuse the request instead, answering its error itself (api_error)
+ * and returning -1.
+ */
 struct api_route {
 	const char	*path;
 	void		(*handler)(struct evhttp_request *, struct evbuffer *,
 			    int64_t);
 	const char	*ctype;
+	int		(*page)(struct evhttp_request *, struct evbuffer *,
+			    int64_t) = NULL;
 };
 
 /*
@@ -193,7 +202,6 @@ static void	 api_upstreams(struct evhttp_request *, struct evbuffer *,
 static void	 api_metrics(struct evhttp_request *, struct evbuffer *,
 		     int64_t);
 static void	 api_add_json(struct evbuffer *, json_t *);
-static void	 api_str(struct evbuffer *, const char *);
 static json_t	*api_int(uint64_t);
 static double	 api_khs(double);
 static json_t	*api_resources(void);
@@ -213,6 +221,8 @@ static const struct api_route api_routes[] = {
 	{ "/1/miners", api_miners, API_JSON },
 	{ "/1/upstreams", api_upstreams, API_JSON },
 	{ "/1/coins", api_coins, API_JSON },
+	{ "/1/history", NULL, API_JSON, histapi_history },
+	{ "/1/history/workers", NULL, API_JSON, histapi_workers },
 	{ "/metrics", api_metrics, API_METRICS },
 };
 
@@ -1057,8 +1067,13 @@ api_request(struct evhttp_request *req, void *arg)
 		api_error(req, 500, "Internal Server Error", "out of memory");
 		return;
 	}
-	rt->handler(req, b, stats_clock_ms());
-	api_reply(req, HTTP_OK, "OK", b, rt->ctype);
+	if (rt->page != NULL) {
+		if (rt->page(req, b, stats_clock_ms()) == 0)
+			api_reply(req, HTTP_OK, "OK", b, rt->ctype);
+	} else {
+		rt->handler(req, b, stats_clock_ms());
+		api_reply(req, HTTP_OK, "OK", b, rt->ctype);
+	}
 	evbuffer_free(b);
 }
 
@@ -1078,7 +1093,7 @@ api_add_json(struct evbuffer *b, json_t *j)
 }
 
 /* Append s as a JSON string literal (null for NULL). */
-static void
+void
 api_str(struct evbuffer *b, const char *s)
 {
 	static const char	 hex[] = "0123456789abcdef";

@@ -38,11 +38,15 @@ static uint32_t			  coins_gen;
 static uint64_t			  coins_switch_count[COINS_SRC_MAX];
 static uint64_t			  coins_error_count[COINS_ERR_MAX];
 
-/* Per coin, by name: its hashrate and refused moves (for /1/coins). */
+/*
+ * Per coin, by name: its hashrate and refused moves (for /1/coins), its
+ * history ring (history.cc).
+ */
 struct coins_stat {
 	char			*name;	/* interned; NULL: free */
 	struct stats_rate	 rate;
 	uint64_t		 refused;
+	struct stats_hist	*hist;
 };
 static struct coins_stat	  coins_stats[2 * CONFIG_MAX_COINS];
 
@@ -174,6 +178,7 @@ coins_stop(void)
 	for (i = 0; i < sizeof coins_stats / sizeof coins_stats[0]; i++) {
 		intern_drop(coins_stats[i].name);
 		coins_stats[i].name = NULL;
+		stats_hist_free(&coins_stats[i].hist);
 	}
 }
 
@@ -483,17 +488,32 @@ coins_stat_get(const char *name)
 	if (spare == NULL)
 		spare = &coins_stats[0];
 	intern_drop(spare->name);
+	stats_hist_free(&spare->hist);
 	memset(spare, 0, sizeof *spare);
 	spare->name = intern(name);
 	stats_rate_init(&spare->rate, stats_clock_ms());
 	return spare;
 }
 
-/* A share of diff counted for coin (a name, interned or not). */
+/*
+ * A share ended on an upstream of coin (a name, interned or not): its
+ * counted difficulty (at->hashes) and its place in the history ring.
+ */
 void
-coins_hashes(const char *coin, uint64_t diff, int64_t now_ms)
+coins_share(const char *coin, const struct stats_hist_at *at, int64_t now_ms)
 {
-	stats_rate_add(&coins_stat_get(coin)->rate, diff, now_ms);
+	struct coins_stat	*c = coins_stat_get(coin);
+
+	if (at->hashes != 0)
+		stats_rate_add(&c->rate, at->hashes, now_ms);
+	stats_hist_add(&c->hist, at);
+}
+
+/* A coin's history ring, for history.cc (*ring is NULL without one). */
+struct stats_hist **
+coins_hist(const char *coin)
+{
+	return &coins_stat_get(coin)->hist;
 }
 
 /* A coin's hashrate over a window. */

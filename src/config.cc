@@ -41,7 +41,7 @@ static const char *config_top_keys[] = {
 	"max-upstreams", "pool-connect-timeout", "pool-response-timeout",
 	"pool-quiet-probe",
 	"miner-output-limit", "workers-max", "lua", "policy", "rate-limit",
-	"coins", "default-coin", "switch", NULL
+	"coins", "default-coin", "switch", "history", NULL
 };
 
 static const char *config_pool_keys[] = {
@@ -69,6 +69,7 @@ static void	 config_pools_free(struct pool_conf *, size_t);
 static void	 config_coins(struct cfgctx *, struct config *, json_t *);
 static void	 config_switch(struct cfgctx *, struct config *, json_t *);
 static void	 config_workers(struct cfgctx *, struct config *, json_t *);
+static void	 config_history(struct cfgctx *, struct config *, json_t *);
 static void	 config_free(struct config *);
 static void	 config_path(const struct config *, char **);
 static void	 config_lua(struct cfgctx *, struct config *, json_t *);
@@ -624,6 +625,55 @@ config_switch(struct cfgctx *cx, struct config *c, json_t *o)
 	w->grace = (int)n;
 }
 
+/*
+ * Parse "history": false turns it off; absent, null or true is on with
+ * the defaults; an object sets file, days and the test intervals.
+ */
+static void
+config_history(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "enabled", "file", "days",
+	    "sample-interval", "flush-interval", NULL };
+	struct history_conf	*h = &c->history;
+	long long		 n;
+
+	h->enabled = 1;
+	h->file = xstrdup(SLUICE_STATEDIR "/history.db");
+	h->days = 30;
+	h->sample_interval = 10;
+	h->flush_interval = 60;
+	if (o == NULL || json_is_null(o) || json_is_true(o))
+		return;
+	if (json_is_false(o)) {
+		h->enabled = 0;
+		return;
+	}
+	if (!json_is_object(o)) {
+		config_err(cx, "history", "expected an object, true or false");
+		return;
+	}
+	config_check_keys(cx, o, "history.", keys);
+	config_bool(cx, o, "enabled", "history.enabled", 1, &h->enabled);
+	free(h->file);
+	config_str(cx, o, "file", "history.file",
+	    SLUICE_STATEDIR "/history.db", &h->file);
+	if (h->file != NULL && h->file[0] == '\0')
+		config_err(cx, "history.file", "must not be empty");
+	config_int(cx, o, "days", "history.days", 1, 3650, 30, &n);
+	h->days = (int)n;
+	if (config_int(cx, o, "sample-interval", "history.sample-interval",
+	    1, 10, 10, &n) == 0 && 10 % n != 0)
+		config_err(cx, "history.sample-interval", "%lld does not divide "
+		    "10 (1, 2, 5 or 10)", n);
+	h->sample_interval = (int)n;
+	if (config_int(cx, o, "flush-interval", "history.flush-interval", 1,
+	    60, 60, &n) == 0 && (60 % n != 0 || n % h->sample_interval != 0))
+		config_err(cx, "history.flush-interval", "%lld must divide 60 "
+		    "and be a multiple of history.sample-interval (%d)", n,
+		    h->sample_interval);
+	h->flush_interval = (int)n;
+}
+
 /* Parse "workers": true/false or a mode name. */
 static void
 config_workers(struct cfgctx *cx, struct config *c, json_t *v)
@@ -1129,6 +1179,7 @@ config_paths(struct config *c)
 	config_path(c, &c->tls.cert);
 	config_path(c, &c->tls.cert_key);
 	config_path(c, &c->sw.state_file);
+	config_path(c, &c->history.file);
 }
 
 /* Check what spans sections: a TLS bind or tls.enabled needs a cert. */
@@ -1217,6 +1268,7 @@ config_build(const char *path, json_t *root, struct strlist *errors,
 	config_binds(&cx, c, json_object_get(root, "bind"));
 	config_coins(&cx, c, root);
 	config_switch(&cx, c, json_object_get(root, "switch"));
+	config_history(&cx, c, json_object_get(root, "history"));
 	config_tls(&cx, c, json_object_get(root, "tls"));
 	config_http(&cx, c, json_object_get(root, "http"));
 	config_miners(&cx, c, root);
@@ -1274,6 +1326,7 @@ config_free(struct config *c)
 	free(c->sw.user_coin_url);
 	free(c->sw.state_file);
 	free(c->sw.redis);
+	free(c->history.file);
 	free(c->tls.cert);
 	free(c->tls.cert_key);
 	free(c->tls.ciphers);

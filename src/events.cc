@@ -4,8 +4,10 @@
  *
  *	connect:  (nothing yet: the listener counted the connection)
  *	login:    stats (miners now/max), workers (attach), access log
- *	share:    pool latency, stats (counters, windows, best), the
- *		  upstream's counters, workers, share log, debug line
+ *	share:    pool latency, stats (counters, windows, best, the
+ *		  history rings of the total, the coin, the upstream and the
+ *		  worker), the upstream's counters, workers, share log,
+ *		  debug line
  *	close:    stats (miners now, close reason), workers (detach),
  *		  access log
  *	tick:     workers (mode and cap changes), log files (flush)
@@ -119,6 +121,7 @@ void
 events_share(struct share *s, enum share_result r, const char *message)
 {
 	struct miner		*m = s->miner;
+	struct stats_hist_at	 at;
 	int64_t			 latency = events_latency(s, r), now_ms;
 	uint64_t		 counted = events_counted(s, r);
 	char			 reason[256];
@@ -160,8 +163,12 @@ events_share(struct share *s, enum share_result r, const char *message)
 	if (counted > 0) {
 		sl_stats.hashes += counted;
 		stats_hashes(counted, now_ms);
-		if (m->upstream != NULL)
-			coins_hashes(m->upstream->coin, counted, now_ms);
+	}
+	stats_hist_at(&at, r, counted, now_ms);
+	stats_hist_add(&stats_hist_total, &at);
+	if (m->upstream != NULL) {
+		coins_share(m->upstream->coin, &at, now_ms);
+		stats_hist_add(&m->upstream->ustats.hist, &at);
 	}
 
 	/* A miner that has closed has no upstream: it is unknown. */
@@ -169,8 +176,10 @@ events_share(struct share *s, enum share_result r, const char *message)
 	    m->upstream != NULL)
 		stats_upstream_share(&m->upstream->ustats, r == SHARE_ACCEPTED,
 		    latency);
-	if (m->worker_rec != NULL)
+	if (m->worker_rec != NULL) {
 		workers_share(m->worker_rec, r, counted, now_ms);
+		stats_hist_add(&m->worker_rec->hist, &at);
+	}
 	logfile_share(&m->peer, s, r, message, r == SHARE_LOCAL ? (m->diff != 0 &&
 	    m->diff < s->pool_diff ? m->diff : s->pool_diff) : s->pool_diff,
 	    latency);

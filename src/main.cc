@@ -26,6 +26,7 @@
 #include "coins.h"
 #include "config.h"
 #include "events.h"
+#include "history.h"
 #include "listener.h"
 #include "miner.h"
 #include "policy.h"
@@ -91,8 +92,9 @@ static void
 version(void)
 {
 	printf("sluice %s\n", SLUICE_VERSION);
-	printf("libevent %s, %s, jansson %s, %s\n", event_get_version(),
-	    OpenSSL_version(OPENSSL_VERSION), JANSSON_VERSION, LUAJIT_VERSION);
+	printf("libevent %s, %s, jansson %s, %s, SQLite %s\n",
+	    event_get_version(), OpenSSL_version(OPENSSL_VERSION),
+	    JANSSON_VERSION, LUAJIT_VERSION, histdb_version());
 }
 
 /*
@@ -243,6 +245,7 @@ main(int argc, char **argv)
 	splitter_start();
 	redis_start();
 	coinpull_start();
+	history_start();
 	log_info("type=ready pid=%d version=%s mode=%s", (int)getpid(),
 	    SLUICE_VERSION, config_mode_text(sl.conf->mode));
 	event_base_dispatch(sl.base);
@@ -341,6 +344,7 @@ main_tick(evutil_socket_t fd, short events, void *arg)
 	listener_tick(sl.now);
 	splitter_tick(sl.now);
 	events_tick(sl.now);
+	history_tick();
 	policy_tick(sl.now);
 
 	if (sl.conf->watch && !sl.stopping &&
@@ -539,6 +543,7 @@ main_apply(struct config *old, struct config *nc, struct strlist *warnings)
 	}
 	redis_reload();
 	coinpull_reload();
+	history_reload(old, nc);
 }
 
 /*
@@ -581,13 +586,16 @@ main_stop_check(evutil_socket_t fd, short events, void *arg)
 	evtimer_del(sl.stop_ev);
 	/*
 	 * Pool connections first: their pending submits are answered while
-	 * the miners are still there to read the answer. Then the miners,
-	 * then what the splitter holds.
+	 * the miners are still there to read the answer. Then the miners;
+	 * then history takes its last sample (while the upstreams, coins
+	 * and workers it reads are still there) and writes it; then what
+	 * the splitter holds.
 	 */
 	coinpull_stop();
 	redis_stop();
 	splitter_disconnect();
 	miner_close_all(CLOSE_SHUTDOWN);
+	history_stop();
 	splitter_stop();
 	coins_stop();
 	api_stop();

@@ -17,6 +17,7 @@
 #include "api.h"
 #include "coins.h"
 #include "config.h"
+#include "history.h"
 #include "logfile.h"
 #include "miner.h"
 #include "policy.h"
@@ -37,6 +38,7 @@ static uint64_t	 metrics_rss(void);
 static void	 metrics_upstream_state(const struct upstream_view *, void *);
 static void	 metrics_counters(struct evbuffer *);
 static void	 metrics_coins(struct evbuffer *);
+static void	 metrics_history(struct evbuffer *);
 
 /*
  * Coin switching (coins.h): miners per coin, switches by source, failures
@@ -77,6 +79,63 @@ metrics_coins(struct evbuffer *b)
 		metrics_u64(b, "sluice_switch_refused_total", "coin",
 		    sl.conf->coins[i].name,
 		    coins_refused(sl.conf->coins[i].name));
+}
+
+/*
+ * The hashrate history (history.h): whether the database is in use, the
+ * rings in memory, the rows written and lost, and what the last and the
+ * longest flush cost the event loop and the writer thread. Its errors
+ * are a row of the counter table.
+ */
+static void
+metrics_history(struct evbuffer *b)
+{
+	struct history_metrics	 m;
+
+	history_metrics(&m);
+	metrics_family(b, "sluice_history_persisted", "gauge",
+	    "1 while the history database is in use, else 0.");
+	metrics_u64(b, "sluice_history_persisted", NULL, NULL,
+	    (uint64_t)m.persisted);
+	metrics_family(b, "sluice_history_series", "gauge",
+	    "History rings in memory: the total, coins, upstreams and workers "
+	    "that had a share.");
+	metrics_u64(b, "sluice_history_series", NULL, NULL, m.series);
+	metrics_family(b, "sluice_history_rows_total", "counter",
+	    "History rows written to the database, and rows dropped because "
+	    "the writer was too far behind.");
+	metrics_u64(b, "sluice_history_rows_total", "result", "written",
+	    m.rows);
+	metrics_u64(b, "sluice_history_rows_total", "result", "dropped",
+	    m.rows_dropped);
+	metrics_family(b, "sluice_history_flushes_total", "counter",
+	    "History flushes that handed rows to the writer.");
+	metrics_u64(b, "sluice_history_flushes_total", NULL, NULL, m.flushes);
+	metrics_family(b, "sluice_history_flush_rows", "gauge",
+	    "Rows of the last history flush.");
+	metrics_u64(b, "sluice_history_flush_rows", NULL, NULL, m.last_rows);
+	metrics_family(b, "sluice_history_flush_max_rows", "gauge",
+	    "Rows of the largest history flush since the start.");
+	metrics_u64(b, "sluice_history_flush_max_rows", NULL, NULL,
+	    m.max_rows);
+	metrics_family(b, "sluice_history_flush_seconds", "gauge",
+	    "The last history flush: how long it held the event loop "
+	    "(loop; loop_cpu, its CPU time) and the writer thread's "
+	    "transaction (write).");
+	metrics_f64(b, "sluice_history_flush_seconds", "part", "loop",
+	    m.loop_last);
+	metrics_f64(b, "sluice_history_flush_seconds", "part", "loop_cpu",
+	    m.cpu_last);
+	metrics_f64(b, "sluice_history_flush_seconds", "part", "write",
+	    m.write_last);
+	metrics_family(b, "sluice_history_flush_max_seconds", "gauge",
+	    "The longest history flush since the start, by part.");
+	metrics_f64(b, "sluice_history_flush_max_seconds", "part", "loop",
+	    m.loop_max);
+	metrics_f64(b, "sluice_history_flush_max_seconds", "part", "loop_cpu",
+	    m.cpu_max);
+	metrics_f64(b, "sluice_history_flush_max_seconds", "part", "write",
+	    m.write_max);
 }
 
 /* The HELP and TYPE lines of a family. */
@@ -233,6 +292,7 @@ metrics_render(struct evbuffer *b, int64_t now_ms)
 
 	metrics_counters(b);
 	metrics_coins(b);
+	metrics_history(b);
 
 	metrics_family(b, "sluice_pool_failures_total", "counter",
 	    "Upstream pool connection failures, by reason.");

@@ -7,6 +7,7 @@
  *	best[10]	the ten highest pool-accepted share difficulties
  *	latency		the last 1024 pool answer times; the API shows the
  *			median
+ *	history		rings for history.cc, filled as shares end (below)
  *	hashrate	sums of counted share difficulty in rings of buckets:
  *			60 x 1 s, 60 x 10 s, 60 x 60 s and 144 x 10 min,
  *			which give the 60 s, 600 s, 1 h, 12 h and 24 h
@@ -25,6 +26,7 @@
  * Single-threaded: plain integers, no atomics.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <algorithm>
@@ -49,6 +51,9 @@ struct stats_window_def {
 };
 
 struct stats	 sl_stats;
+struct stats_hist_clock stats_hist_clock;
+struct stats_hist *stats_hist_total;	/* the total's history ring */
+static size_t	 stats_hist_n;		/* rings made and not freed */
 
 static uint64_t	 stats_b1[60], stats_b2[60], stats_b3[60], stats_b4[144];
 static struct stats_ring stats_rings[] = {
@@ -214,6 +219,12 @@ const struct stats_counter stats_counters[] = {
 	  "token or switch API password.",
 	  .json = "sluice.http", .key = "auth_failures",
 	  .v = &sl_stats.http_auth_failures },
+
+	{ .name = "sluice_history_errors_total",
+	  .help = "Times the history database could not be opened, written "
+	  "or read; history went on in memory only.",
+	  .json = "sluice.history", .key = "errors",
+	  .v = &sl_stats.history_errors },
 };
 const size_t	 stats_ncounters = sizeof stats_counters /
 		    sizeof stats_counters[0];
@@ -626,4 +637,175 @@ stats_counter_key(const struct stats_counter *c, unsigned i)
 	if (c->key != NULL)
 		return c->key;
 	return c->text != NULL ? c->text(i) : "unknown";
+}
+
+/*
+ * Where a share that ended as r, counting diff for the hashrate, goes
+ * in the rings: the sample and flush bucket of now_ms on the wall clock,
+ * and what it counts as. Accepted is what the miner was told OK,
+ * rejected the pool's refusals and the shares it never answered,
+ * invalid the failed local checks and duplicates, as workers.cc counts.
+ */
+void
+stats_hist_at(struct stats_hist_at *at, enum share_result r, uint64_t diff,
+    int64_t now_ms)
+{
+	const struct stats_hist_clock	*c = &stats_hist_clock;
+	int64_t				 wall = now_ms + c->offset_ms;
+
+	at->on = c->sample_ms != 0 && wall >= 0;
+	at->idx = at->on ? wall / c->sample_ms : 0;
+	at->bucket = at->on ? wall / c->flush_ms : 0;
+	at->hashes = diff;
+	switch (r) {
+	case SHARE_ACCEPTED:
+	case SHARE_LOCAL:
+		at->what = STATS_HIST_ACCEPTED;
+		break;
+	case SHARE_REJECTED:
+	case SHARE_BAD_GATEWAY:
+	case SHARE_TIMEOUT:
+	case SHARE_LOST:
+		at->what = STATS_HIST_REJECTED;
+		break;
+	case SHARE_INVALID:
+	case SHARE_DUPLICATE:
+		at->what = STATS_HIST_INVALID;
+		break;
+	}
+}
+
+/* Count a share (at) in the ring *hp, made here on the first one. */
+void
+stats_hist_add(struct stats_hist **hp, const struct stats_hist_at *at)
+{
+	if (!at->on)
+		return;
+	if (*hp == NULL) {
+		*hp = XCALLOC(struct stats_hist, 1);
+		(*hp)->newest = (*hp)->bucket = -1;
+		stats_hist_n++;
+	}
+	stats_hist_put(*hp, at);
+}
+
+/*
+ * Count a share in its sample and flush bucket. A newer sample moves
+ * the ring on, zeroing the slots passed over; an older one still in the
+ * ring adds to its slot. A newer bucket moves the sums on; the previous
+ * bucket still adds to its sum (a clock set back); older ones are lost.
+ */
+void
+stats_hist_put(struct stats_hist *h, const struct stats_hist_at *at)
+{
+	struct stats_hist_slot	*v = NULL;
+	struct stats_hist_sum	*sum = NULL;
+	int64_t			 i, steps, idx = at->idx, b = at->bucket;
+
+	if (h->newest < 0)
+		h->newest = idx;
+	else if (idx > h->newest) {
+		steps = idx - h->newest;
+		if (steps > STATS_HIST_SLOTS)
+			steps = STATS_HIST_SLOTS;
+		for (i = 1; i <= steps; i++)
+			memset(&h->v[(h->newest + i) % STATS_HIST_SLOTS], 0,
+			    sizeof h->v[0]);
+		h->newest = idx;
+	}
+	if (idx > h->newest - STATS_HIST_SLOTS)
+		v = &h->v[idx % STATS_HIST_SLOTS];
+	if (b > h->bucket) {
+		if (b == h->bucket + 1)
+			h->sum[1] = h->sum[0];
+		else
+			memset(&h->sum[1], 0, sizeof h->sum[1]);
+		memset(&h->sum[0], 0, sizeof h->sum[0]);
+		h->bucket = b;
+	}
+	if (b == h->bucket)
+		sum = &h->sum[0];
+	else if (b == h->bucket - 1)
+		sum = &h->sum[1];
+
+	if (sum != NULL) {
+		sum->hashes += at->hashes;
+		switch (at->what) {
+		case STATS_HIST_ACCEPTED:
+			sum->accepted++;
+			break;
+		case STATS_HIST_REJECTED:
+			sum->rejected++;
+			break;
+		case STATS_HIST_INVALID:
+			sum->invalid++;
+			break;
+		}
+	}
+	if (v == NULL)
+		return;
+	v->hashes += (float)at->hashes;
+	switch (at->what) {
+	case STATS_HIST_ACCEPTED:
+		if (v->accepted < UINT32_MAX)
+			v->accepted++;
+		break;
+	case STATS_HIST_REJECTED:
+		if (v->rejected < UINT16_MAX)
+			v->rejected++;
+		break;
+	case STATS_HIST_INVALID:
+		if (v->invalid < UINT16_MAX)
+			v->invalid++;
+		break;
+	}
+}
+
+/*
+ * Sample idx of a ring (h may be NULL): 1 with *s if the ring holds it,
+ * zero when nothing was counted in it; 0 if it is older than the ring.
+ */
+int
+stats_hist_get(const struct stats_hist *h, int64_t idx,
+    struct stats_hist_slot *s)
+{
+	memset(s, 0, sizeof *s);
+	if (h == NULL || h->newest < 0 || idx > h->newest)
+		return 1;
+	if (idx <= h->newest - STATS_HIST_SLOTS)
+		return 0;
+	*s = h->v[idx % STATS_HIST_SLOTS];
+	return 1;
+}
+
+/* The exact sums of flush bucket b (zero unless the ring has them). */
+void
+stats_hist_sum(const struct stats_hist *h, int64_t b,
+    struct stats_hist_sum *sum)
+{
+	memset(sum, 0, sizeof *sum);
+	if (h == NULL || h->bucket < 0)
+		return;
+	if (b == h->bucket)
+		*sum = h->sum[0];
+	else if (b == h->bucket - 1)
+		*sum = h->sum[1];
+}
+
+/* Free a ring (its series went, or history stopped). */
+void
+stats_hist_free(struct stats_hist **hp)
+{
+	if (*hp == NULL)
+		return;
+	free(*hp);
+	*hp = NULL;
+	stats_hist_n--;
+}
+
+/* Rings in memory. */
+size_t
+stats_hist_count(void)
+{
+	return stats_hist_n;
 }

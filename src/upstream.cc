@@ -56,6 +56,7 @@ upstream_free(struct upstream *u)
 	upstream_clear_jobs(u);
 	intern_drop(u->coin);
 	free(u->slots);
+	stats_hist_free(&u->ustats.hist);
 	free(u);
 }
 

@@ -18,7 +18,8 @@
  *
  * A record is one allocation: the struct, then the name. Its hashrate
  * rings are coarse (10 s, 5 min and 1 h buckets, 42 in all) to keep it
- * a few hundred bytes.
+ * a few hundred bytes; its history ring (stats.h), made on its first
+ * share while history is on, goes with it.
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -153,6 +154,7 @@ workers_free(struct worker *w)
 	TAILQ_REMOVE(&workers_all, w, entry);
 	workers_n--;
 	workers_bytes -= malloc_usable_size(w);
+	stats_hist_free(&w->hist);
 	free(w);
 }
 

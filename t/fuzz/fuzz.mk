@@ -40,9 +40,9 @@ FUZZ_ARGS ?=
 
 # Expanded when used, so other goals never run pkg-config.
 FUZZ_DEP_CFLAGS = $(shell pkg-config --cflags jansson libevent_core luajit \
-	openssl hiredis)
+	openssl hiredis sqlite3) -pthread
 FUZZ_DEP_LIBS = $(shell pkg-config --libs libevent_core libevent_extra \
-	libevent_openssl openssl jansson luajit hiredis)
+	libevent_openssl openssl jansson luajit hiredis sqlite3) -pthread
 FUZZ_CPPFLAGS = -Iinclude -D_GNU_SOURCE
 FUZZ_CXXFLAGS = -std=c++20 -O1 -g -Wall -Wextra -fno-exceptions -fno-rtti \
 	-fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -335,11 +335,29 @@ proxy_write_file(struct proxy *p, const char *name, const char *text)
 	free(path);
 }
 
-/* (Re)write the daemon's config.json. */
+/*
+ * (Re)write the daemon's config.json. A config that does not name
+ * "history" gets its own database in the test's folder, first key of
+ * the object: history is on by default, and its default file is the
+ * system's.
+ */
 void
 proxy_write_config(struct proxy *p, const char *json)
 {
-	proxy_write_file(p, "config.json", json);
+	const char	*brace = strchr(json, '{');
+	const char	*rest;
+	char		*text;
+
+	if (strstr(json, "\"history\"") != NULL || brace == NULL ||
+	    strspn(json, " \t\r\n") != (size_t)(brace - json)) {
+		proxy_write_file(p, "config.json", json);
+		return;
+	}
+	rest = brace + 1 + strspn(brace + 1, " \t\r\n");
+	cr_assert(asprintf(&text, "{\"history\":{\"file\":\"history.db\"}%s%s",
+	    *rest == '}' ? "" : ",", brace + 1) != -1);
+	proxy_write_file(p, "config.json", text);
+	free(text);
 }
 
 /* Spawn [$SLUICE_WRAPPER] $SLUICE_BIN -d -v -c DIR/config.json. */

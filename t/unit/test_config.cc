@@ -1046,3 +1046,65 @@ Test(config, build_from_parsed_text)
 	cr_assert(strstr(errors.v[2], "duplicate") != NULL, "%s", errors.v[2]);
 	strlist_clear(&errors);
 }
+
+/* "history": on by default; false, an object, its errors name the key. */
+Test(config, history_keys)
+{
+	struct load	 l;
+
+	expect_ok(&l, MINIMAL);
+	cr_assert(l.conf->history.enabled);
+	cr_assert_str_eq(l.conf->history.file, SLUICE_STATEDIR "/history.db");
+	cr_assert_eq(l.conf->history.days, 30);
+	cr_assert_eq(l.conf->history.sample_interval, 10);
+	cr_assert_eq(l.conf->history.flush_interval, 60);
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":false}");
+	cr_assert(!l.conf->history.enabled);
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":true}");
+	cr_assert(l.conf->history.enabled);
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":{\"file\":\"h.db\",\"days\":7,"
+	    "\"sample-interval\":2,\"flush-interval\":10}}");
+	cr_assert(l.conf->history.enabled);
+	cr_assert(l.conf->history.file[0] == '/' &&
+	    strstr(l.conf->history.file, "/h.db") != NULL,
+	    "relative to the config's folder: %s", l.conf->history.file);
+	cr_assert_eq(l.conf->history.days, 7);
+	cr_assert_eq(l.conf->history.sample_interval, 2);
+	cr_assert_eq(l.conf->history.flush_interval, 10);
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":{\"enabled\":false}}");
+	cr_assert(!l.conf->history.enabled);
+	load_done(&l);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":{\"days\":0}}", "history.days",
+	    "out of range 1..3650");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":{\"days\":\"30\"}}", "history.days",
+	    "expected an integer");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":{\"file\":\"\"}}", "history.file", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":{\"file\":5}}", "history.file", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":{\"sample-interval\":3}}",
+	    "history.sample-interval", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":{\"sample-interval\":5,"
+	    "\"flush-interval\":12}}", "history.flush-interval", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":{\"flush-interval\":7}}",
+	    "history.flush-interval", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":\"on\"}", "history",
+	    "expected an object, true or false");
+	expect_warning("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"history\":{\"dayz\":5}}",
+	    "history.dayz: unknown key");
+}

@@ -52,6 +52,10 @@ struct pool_conf {
 	int		 tls_verify;
 	int		 keepalive;
 	int		 enabled;
+	char		*socks5_host;	/* SOCKS5 proxy, or NULL: direct */
+	int		 socks5_port;
+	char		*socks5_user;	/* RFC 1929 login, or NULL */
+	char		*socks5_pass;	/* a secret: never logged or shown */
 };
 
 /*

@@ -66,6 +66,9 @@ static void	 config_binds(struct cfgctx *, struct config *, json_t *);
 static void	 config_pool_list(struct cfgctx *, json_t *, const char *,
 		     struct pool_conf **, size_t *);
 static void	 config_pools_free(struct pool_conf *, size_t);
+static void	 config_pool_free(struct pool_conf *);
+static void	 config_socks5(struct cfgctx *, json_t *, const char *,
+		     struct pool_conf *);
 static void	 config_coins(struct cfgctx *, struct config *, json_t *);
 static void	 config_switch(struct cfgctx *, struct config *, json_t *);
 static void	 config_workers(struct cfgctx *, struct config *, json_t *);
@@ -408,14 +411,10 @@ config_pool_list(struct cfgctx *cx, json_t *arr, const char *name,
 				config_err(cx, kpath,
 				    "expected 64 hex characters (SHA-256)");
 		}
+		snprintf(kpath, sizeof kpath, "%s.socks5", path);
+		config_socks5(cx, json_object_get(v, "socks5"), kpath, p);
 		if (!p->enabled) {
-			free(p->url);
-			free(p->host);
-			free(p->user);
-			free(p->pass);
-			free(p->rig_id);
-			free(p->algo);
-			free(p->tls_fingerprint);
+			config_pool_free(p);
 			memset(p, 0, sizeof *p);
 			continue;
 		}
@@ -427,21 +426,84 @@ config_pool_list(struct cfgctx *cx, json_t *arr, const char *name,
 	(void)k;
 }
 
+/*
+ * A pool's "socks5": "[socks5://][user[:pass]@]host:port", or null,
+ * false or "" for a direct connection. The password is never part of an
+ * error message.
+ */
+static void
+config_socks5(struct cfgctx *cx, json_t *v, const char *kpath,
+    struct pool_conf *p)
+{
+	const char	*s, *at, *colon, *why;
+	int		 tls;
+
+	if (v == NULL || json_is_null(v) || json_is_false(v) ||
+	    (json_is_string(v) && json_string_length(v) == 0))
+		return;
+	if (!json_is_string(v)) {
+		config_err(cx, kpath, "expected \"host:port\" or null");
+		return;
+	}
+	s = json_string_value(v);
+	if (strncmp(s, "socks5://", 9) == 0)
+		s += 9;
+	else if (strncmp(s, "socks5h://", 10) == 0)
+		s += 10;
+	if ((at = strrchr(s, '@')) != NULL) {
+		colon = (const char *)memchr(s, ':', at - s);
+		if (colon == NULL)
+			colon = at;
+		if (colon == s || colon - s > 255 ||
+		    (colon < at && at - colon - 1 > 255)) {
+			config_err(cx, kpath, "the user must be 1 to 255 "
+			    "bytes, the password at most 255");
+			return;
+		}
+		p->socks5_user = xstrndup(s, colon - s);
+		p->socks5_pass = xstrndup(colon < at ? colon + 1 : at,
+		    colon < at ? at - colon - 1 : 0);
+		s = at + 1;
+	}
+	if (strstr(s, "://") != NULL || strchr(s, '/') != NULL)
+		why = "expected \"host:port\" (a socks5:// URL at most)";
+	else if (config_parse_url(s, &p->socks5_host, &p->socks5_port, &tls,
+	    &why) == 0) {
+		if (p->host == NULL || strlen(p->host) <= 255)
+			return;
+		why = "the pool's host name is too long for SOCKS5 (255 bytes)";
+	}
+	config_err(cx, kpath, "%s", why);
+	free(p->socks5_host);
+	free(p->socks5_user);
+	free(p->socks5_pass);
+	p->socks5_host = p->socks5_user = p->socks5_pass = NULL;
+}
+
+/* Free what one pool holds. */
+static void
+config_pool_free(struct pool_conf *p)
+{
+	free(p->url);
+	free(p->host);
+	free(p->user);
+	free(p->pass);
+	free(p->rig_id);
+	free(p->algo);
+	free(p->tls_fingerprint);
+	free(p->socks5_host);
+	free(p->socks5_user);
+	free(p->socks5_pass);
+}
+
 /* Free a pool list. */
 static void
 config_pools_free(struct pool_conf *pools, size_t n)
 {
 	size_t	 i;
 
-	for (i = 0; i < n; i++) {
-		free(pools[i].url);
-		free(pools[i].host);
-		free(pools[i].user);
-		free(pools[i].pass);
-		free(pools[i].rig_id);
-		free(pools[i].algo);
-		free(pools[i].tls_fingerprint);
-	}
+	for (i = 0; i < n; i++)
+		config_pool_free(&pools[i]);
 	free(pools);
 }
 
@@ -1377,7 +1439,11 @@ config_pool_list_equal(const struct pool_conf *a, size_t na,
 		    !config_streq(p->algo, q->algo) || p->tls != q->tls ||
 		    p->tls_verify != q->tls_verify ||
 		    p->keepalive != q->keepalive ||
-		    !config_streq(p->tls_fingerprint, q->tls_fingerprint))
+		    !config_streq(p->tls_fingerprint, q->tls_fingerprint) ||
+		    !config_streq(p->socks5_host, q->socks5_host) ||
+		    p->socks5_port != q->socks5_port ||
+		    !config_streq(p->socks5_user, q->socks5_user) ||
+		    !config_streq(p->socks5_pass, q->socks5_pass))
 			return 0;
 	}
 	return 1;

@@ -1108,3 +1108,116 @@ Test(config, history_keys)
 	    "\"p:1\"}],\"history\":{\"dayz\":5}}",
 	    "history.dayz: unknown key");
 }
+
+/* Load one pool with "socks5": value. */
+static void
+socks5_of(struct load *l, const char *value)
+{
+	char	 text[512];
+
+	snprintf(text, sizeof(text), "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"pool.onion:3333\",\"socks5\":%s}]}", value);
+	expect_ok(l, text);
+}
+
+Test(config, socks5_host_port)
+{
+	struct load	 l;
+	struct pool_conf *p;
+
+	socks5_of(&l, "\"127.0.0.1:9050\"");
+	p = &l.conf->pools[0];
+	cr_assert_str_eq(p->socks5_host, "127.0.0.1");
+	cr_assert_eq(p->socks5_port, 9050);
+	cr_assert_null(p->socks5_user);
+	cr_assert_null(p->socks5_pass);
+	cr_assert_str_eq(p->host, "pool.onion");
+	load_done(&l);
+}
+
+Test(config, socks5_url_with_login)
+{
+	struct load	 l;
+	struct pool_conf *p;
+
+	socks5_of(&l, "\"socks5h://tor:pa:ss@[::1]:1080\"");
+	p = &l.conf->pools[0];
+	cr_assert_str_eq(p->socks5_host, "::1");
+	cr_assert_eq(p->socks5_port, 1080);
+	cr_assert_str_eq(p->socks5_user, "tor");
+	cr_assert_str_eq(p->socks5_pass, "pa:ss");
+	load_done(&l);
+	socks5_of(&l, "\"alice@proxy.lan:1080\"");
+	p = &l.conf->pools[0];
+	cr_assert_str_eq(p->socks5_host, "proxy.lan");
+	cr_assert_str_eq(p->socks5_user, "alice");
+	cr_assert_str_eq(p->socks5_pass, "");
+	load_done(&l);
+}
+
+Test(config, socks5_off)
+{
+	static const char *const off[] = { "null", "false", "\"\"" };
+	struct load	 l;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+		socks5_of(&l, off[i]);
+		cr_assert_null(l.conf->pools[0].socks5_host, "%s", off[i]);
+		cr_assert_eq(l.warnings.n, 0, "%s warned", off[i]);
+		load_done(&l);
+	}
+}
+
+Test(config, socks5_errors)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\",\"socks5\":\"127.0.0.1\"}]}", "pools[0].socks5",
+	    "missing port");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\",\"socks5\":9050}]}", "pools[0].socks5", "host:port");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\",\"socks5\":\"stratum+tcp://h:1\"}]}", "pools[0].socks5",
+	    "host:port");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\",\"socks5\":\"h:1/x\"}]}", "pools[0].socks5", "host:port");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"},{\"url\":\"p:2\",\"socks5\":\":hunter2@h:1\"}]}",
+	    "pools[1].socks5", "user must be");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"coins\":{\"xmr\":{"
+	    "\"pools\":[{\"url\":\"p:1\",\"socks5\":\"h:99999\"}]}}}",
+	    "coins.xmr.pools[0].socks5", "invalid port");
+}
+
+/* The password never shows in an error, even where the value is bad. */
+Test(config, socks5_error_hides_password)
+{
+	struct load	 l;
+	char		*e;
+
+	load_text(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\",\"socks5\":\"u:hunter2@h\"}]}");
+	cr_assert_null(l.conf);
+	e = joined(&l.errors);
+	cr_assert_null(strstr(e, "hunter2"), "%s", e);
+	free(e);
+	load_done(&l);
+}
+
+/* A changed socks5 is a changed pool list (a reload reconnects). */
+Test(config, socks5_in_pools_equal)
+{
+	struct load	 a, b;
+
+	socks5_of(&a, "\"127.0.0.1:9050\"");
+	socks5_of(&b, "\"127.0.0.1:9050\"");
+	cr_assert(config_pools_equal(a.conf, b.conf));
+	load_done(&b);
+	socks5_of(&b, "\"u:p@127.0.0.1:9050\"");
+	cr_assert_not(config_pools_equal(a.conf, b.conf));
+	load_done(&b);
+	socks5_of(&b, "null");
+	cr_assert_not(config_pools_equal(a.conf, b.conf));
+	load_done(&b);
+	load_done(&a);
+}

@@ -35,6 +35,7 @@ enum pool_fail {
 	POOL_FAIL_CLOSED,
 	POOL_FAIL_LOGIN,
 	POOL_FAIL_OVERFLOW,
+	POOL_FAIL_PROXY,	/* the SOCKS5 proxy failed or refused */
 	POOL_FAIL_MAX
 };
 

@@ -29,6 +29,7 @@
 #include "job.h"
 #include "pool.h"
 #include "share.h"
+#include "socks5.h"
 #include "stratum.h"
 #include "tls.h"
 
@@ -48,6 +49,7 @@ struct pool {
 	const struct pool_conf *pc;	/* that pool, in conf */
 	struct config	*conf;		/* reference */
 	struct bufferevent *bev;
+	struct socks5	*socks;		/* the SOCKS5 handshake, or NULL */
 	struct event	*flush_ev;	/* plain: end-of-turn write, or NULL */
 	int		 direct;	/* plain and connected: we write */
 	char		*qsession;	/* the pool's id for us, JSON-quoted */
@@ -87,6 +89,7 @@ static void	 pool_new_job(struct pool *, struct job *);
 static void	 pool_flush_cb(evutil_socket_t, short, void *);
 static void	 pool_flush(struct pool *);
 static void	 pool_drained(struct bufferevent *, void *);
+static void	 pool_socks_done(evutil_socket_t, const char *, void *);
 
 /* Name of a failure reason (counters, logs). */
 const char *
@@ -111,6 +114,8 @@ pool_fail_text(enum pool_fail f)
 		return "login_rejected";
 	case POOL_FAIL_OVERFLOW:
 		return "overflow";
+	case POOL_FAIL_PROXY:
+		return "proxy";
 	case POOL_FAIL_MAX:
 		break;
 	}
@@ -243,8 +248,20 @@ pool_connect(struct strategy *st, struct config *conf,
 	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
 	log_debug("pool %llu: connecting to %s", (unsigned long long)p->id,
 	    p->name);
-	if (bufferevent_socket_connect_hostname(p->bev, sl.dns, AF_UNSPEC,
-	    pc->host, pc->port) != 0)
+	if (pc->socks5_host != NULL) {
+		/* The tunnel's fd goes to p->bev in pool_socks_done(). */
+		const char *why;
+		p->socks = socks5_connect(sl.base, sl.dns, pc->socks5_host,
+		    pc->socks5_port, pc->socks5_user, pc->socks5_pass,
+		    pc->host, pc->port, pool_socks_done, p, &why);
+		if (p->socks == NULL) {
+			log_debug("pool %s: %s", p->name, why);
+			goto fail;
+		}
+		log_debug("pool %llu: via socks5 %s", (unsigned long long)p->id,
+		    socks5_proxy(p->socks));
+	} else if (bufferevent_socket_connect_hostname(p->bev, sl.dns,
+	    AF_UNSPEC, pc->host, pc->port) != 0)
 		goto fail;
 	return p;
 fail:
@@ -310,6 +327,8 @@ pool_close(struct pool *p, enum pool_fail why, const char *text)
 		event_free(p->flush_ev);
 		p->flush_ev = NULL;
 	}
+	socks5_free(p->socks);
+	p->socks = NULL;
 	if (p->bev != NULL) {
 		bufferevent_free(p->bev);
 		p->bev = NULL;
@@ -386,6 +405,33 @@ pool_drained(struct bufferevent *bev, void *arg)
 
 	if (p->direct)
 		bufferevent_disable(bev, EV_WRITE);
+}
+
+/*
+ * The SOCKS5 tunnel is up (fd), or failed (error). From here on the
+ * connection is a direct one: the bufferevent takes the fd as it would
+ * from its own connect; a TLS pool's handshake starts over the tunnel and
+ * reports BEV_EVENT_CONNECTED when done, a plain pool is told now.
+ */
+static void
+pool_socks_done(evutil_socket_t fd, const char *error, void *arg)
+{
+	struct pool	*p = (struct pool *)arg;
+
+	p->socks = NULL;
+	if (fd == -1) {
+		pool_close(p, POOL_FAIL_PROXY, error);
+		return;
+	}
+	if (bufferevent_setfd(p->bev, fd) != 0) {
+		evutil_closesocket(fd);
+		pool_close(p, POOL_FAIL_PROXY, "cannot take the tunnel");
+		return;
+	}
+	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	if (!p->tls)
+		bufferevent_trigger_event(p->bev, BEV_EVENT_CONNECTED,
+		    BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /* Connected, or failed to. */
@@ -777,7 +823,14 @@ pool_tick(struct pool *p, time_t now)
 
 	switch (p->state) {
 	case POOL_CONNECTING:
-		if (now - p->state_since >= c->pool_connect_timeout)
+		if (now - p->state_since < c->pool_connect_timeout)
+			return;
+		if (p->socks != NULL) {
+			snprintf(buf, sizeof buf, "connect timeout (socks5 "
+			    "%s: %s)", socks5_proxy(p->socks),
+			    socks5_stage(p->socks));
+			pool_close(p, POOL_FAIL_TIMEOUT, buf);
+		} else
 			pool_close(p, POOL_FAIL_TIMEOUT, "connect timeout");
 		return;
 	case POOL_LOGIN:

@@ -427,9 +427,9 @@ config_pool_list(struct cfgctx *cx, json_t *arr, const char *name,
 }
 
 /*
- * A pool's "socks5": "[socks5://][user[:pass]@]host:port", or null,
- * false or "" for a direct connection. The password is never part of an
- * error message.
+ * A pool's "socks5": "[socks5://][user[:pass]@]host:port", a port of
+ * 127.0.0.1 (as xmrig-proxy takes it), or null, false, "" or 0 for a
+ * direct connection. The password is never part of an error message.
  */
 static void
 config_socks5(struct cfgctx *cx, json_t *v, const char *kpath,
@@ -439,8 +439,18 @@ config_socks5(struct cfgctx *cx, json_t *v, const char *kpath,
 	int		 tls;
 
 	if (v == NULL || json_is_null(v) || json_is_false(v) ||
-	    (json_is_string(v) && json_string_length(v) == 0))
+	    (json_is_string(v) && json_string_length(v) == 0) ||
+	    (json_is_integer(v) && json_integer_value(v) == 0))
 		return;
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 1 || json_integer_value(v) > 65535) {
+			config_err(cx, kpath, "invalid port");
+			return;
+		}
+		p->socks5_host = xstrdup("127.0.0.1");
+		p->socks5_port = (int)json_integer_value(v);
+		return;
+	}
 	if (!json_is_string(v)) {
 		config_err(cx, kpath, "expected \"host:port\" or null");
 		return;

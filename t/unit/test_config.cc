@@ -1155,9 +1155,20 @@ Test(config, socks5_url_with_login)
 	load_done(&l);
 }
 
+/* xmrig-proxy's short form: a port of the local host. */
+Test(config, socks5_port_only)
+{
+	struct load	 l;
+
+	socks5_of(&l, "9050");
+	cr_assert_str_eq(l.conf->pools[0].socks5_host, "127.0.0.1");
+	cr_assert_eq(l.conf->pools[0].socks5_port, 9050);
+	load_done(&l);
+}
+
 Test(config, socks5_off)
 {
-	static const char *const off[] = { "null", "false", "\"\"" };
+	static const char *const off[] = { "null", "false", "\"\"", "0" };
 	struct load	 l;
 	size_t		 i;
 
@@ -1175,7 +1186,9 @@ Test(config, socks5_errors)
 	    "\"p:1\",\"socks5\":\"127.0.0.1\"}]}", "pools[0].socks5",
 	    "missing port");
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
-	    "\"p:1\",\"socks5\":9050}]}", "pools[0].socks5", "host:port");
+	    "\"p:1\",\"socks5\":[9050]}]}", "pools[0].socks5", "host:port");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\",\"socks5\":70000}]}", "pools[0].socks5", "invalid port");
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
 	    "\"p:1\",\"socks5\":\"stratum+tcp://h:1\"}]}", "pools[0].socks5",
 	    "host:port");

@@ -427,9 +427,11 @@ config_pool_list(struct cfgctx *cx, json_t *arr, const char *name,
 }
 
 /*
- * A pool's "socks5": "[socks5://][user[:pass]@]host:port", a port of
- * 127.0.0.1 (as xmrig-proxy takes it), or null, false, "" or 0 for a
- * direct connection. The password is never part of an error message.
+ * A pool's "socks5": "host:port", "socks5://[user[:pass]@]host:port", a
+ * port of 127.0.0.1 (as xmrig-proxy takes it), or null, false, "" or 0
+ * for a direct connection. A login needs the URL form, so that what
+ * shows the config (secret_mask_json) hides its password as any URL's.
+ * The password is never part of an error message.
  */
 static void
 config_socks5(struct cfgctx *cx, json_t *v, const char *kpath,
@@ -456,11 +458,17 @@ config_socks5(struct cfgctx *cx, json_t *v, const char *kpath,
 		return;
 	}
 	s = json_string_value(v);
+	at = strrchr(s, '@');
 	if (strncmp(s, "socks5://", 9) == 0)
 		s += 9;
 	else if (strncmp(s, "socks5h://", 10) == 0)
 		s += 10;
-	if ((at = strrchr(s, '@')) != NULL) {
+	else if (at != NULL) {
+		config_err(cx, kpath, "a login needs the URL form, "
+		    "socks5://user:pass@host:port");
+		return;
+	}
+	if (at != NULL) {
 		colon = (const char *)memchr(s, ':', at - s);
 		if (colon == NULL)
 			colon = at;

@@ -437,7 +437,7 @@ Test(socks5, config_errors)
 		{ "\"coins\":{\"xmr\":{\"pools\":[{\"url\":\"p:1\",\"socks5\":"
 		  "\"http://127.0.0.1:8080\"}]}}", "coins.xmr.pools[0].socks5: "
 		  "expected \"host:port\"" },
-		{ "\"pools\":[{\"url\":\"p:1\",\"socks5\":\"u:pw@h:0\"}]",
+		{ "\"pools\":[{\"url\":\"p:1\",\"socks5\":\"socks5://u:pw@h:0\"}]",
 		  "pools[0].socks5: invalid port" },
 	};
 	char	*cfg, *out;

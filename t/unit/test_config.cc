@@ -1147,7 +1147,7 @@ Test(config, socks5_url_with_login)
 	cr_assert_str_eq(p->socks5_user, "tor");
 	cr_assert_str_eq(p->socks5_pass, "pa:ss");
 	load_done(&l);
-	socks5_of(&l, "\"alice@proxy.lan:1080\"");
+	socks5_of(&l, "\"socks5://alice@proxy.lan:1080\"");
 	p = &l.conf->pools[0];
 	cr_assert_str_eq(p->socks5_host, "proxy.lan");
 	cr_assert_str_eq(p->socks5_user, "alice");
@@ -1195,8 +1195,11 @@ Test(config, socks5_errors)
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
 	    "\"p:1\",\"socks5\":\"h:1/x\"}]}", "pools[0].socks5", "host:port");
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
-	    "\"p:1\"},{\"url\":\"p:2\",\"socks5\":\":hunter2@h:1\"}]}",
+	    "\"p:1\"},{\"url\":\"p:2\",\"socks5\":\"socks5://:hunter2@h:1\"}]}",
 	    "pools[1].socks5", "user must be");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\",\"socks5\":\"u:pw@h:1\"}]}", "pools[0].socks5",
+	    "socks5://user:pass@host:port");
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"coins\":{\"xmr\":{"
 	    "\"pools\":[{\"url\":\"p:1\",\"socks5\":\"h:99999\"}]}}}",
 	    "coins.xmr.pools[0].socks5", "invalid port");
@@ -1209,7 +1212,7 @@ Test(config, socks5_error_hides_password)
 	char		*e;
 
 	load_text(&l, "{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
-	    "\"p:1\",\"socks5\":\"u:hunter2@h\"}]}");
+	    "\"p:1\",\"socks5\":\"socks5://u:hunter2@h\"}]}");
 	cr_assert_null(l.conf);
 	e = joined(&l.errors);
 	cr_assert_null(strstr(e, "hunter2"), "%s", e);
@@ -1226,7 +1229,7 @@ Test(config, socks5_in_pools_equal)
 	socks5_of(&b, "\"127.0.0.1:9050\"");
 	cr_assert(config_pools_equal(a.conf, b.conf));
 	load_done(&b);
-	socks5_of(&b, "\"u:p@127.0.0.1:9050\"");
+	socks5_of(&b, "\"socks5://u:p@127.0.0.1:9050\"");
 	cr_assert_not(config_pools_equal(a.conf, b.conf));
 	load_done(&b);
 	socks5_of(&b, "null");

@@ -244,3 +244,24 @@ Test(secret, unmask_without_a_secret_in_force_is_an_error)
 	json_decref(n);
 	json_decref(cur);
 }
+
+/* A pool's socks5 login (socks5://user:pass@host:port) is a URL's. */
+Test(secret, socks5_password_masked_and_kept)
+{
+	json_t		*cur, *n, *pool;
+	struct strlist	 errors = { 0 };
+
+	cur = secret_json("{\"pools\":[{\"url\":\"p.onion:1\",\"socks5\":"
+	    "\"socks5://tor:Sup3r@127.0.0.1:9050\"}]}");
+	n = json_deep_copy(cur);
+	secret_mask_json(n);
+	pool = json_array_get(json_object_get(n, "pools"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(pool, "socks5")),
+	    "socks5://tor:********@127.0.0.1:9050");
+	cr_assert_eq(secret_unmask_json(n, cur, "c", &errors), 0);
+	pool = json_array_get(json_object_get(n, "pools"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(pool, "socks5")),
+	    "socks5://tor:Sup3r@127.0.0.1:9050");
+	json_decref(n);
+	json_decref(cur);
+}

@@ -1,7 +1,9 @@
 # Makefile for sluice. Hand-written; ./configure (from configure.ac) writes
 # config.mk, which is included here. When config.mk is missing, make installs
 # what is missing (contrib/deps.sh) and runs the configure step itself, so
-# "make check" works on a fresh clone.
+# "make check" works on a fresh clone. What it installs depends on the
+# goals (DEPS_GROUPS below): "make" only what building needs, "make check"
+# the test tools too.
 #
 # Objects go to $(O)/ (build/ by default); "make check" runs the whole suite
 # twice: once on ./sluice, once on an ASan+UBSan build in build-asan/; the
@@ -9,7 +11,7 @@
 # libFuzzer targets (t/fuzz/fuzz.mk) for FUZZ_CI_SECONDS each.
 
 .DEFAULT_GOAL := all
-NOCONFIG_GOALS = clean distclean deps
+NOCONFIG_GOALS = clean distclean deps deps-test deps-package
 ifneq ($(filter-out $(NOCONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 include config.mk
 endif
@@ -75,18 +77,41 @@ include t/fuzz/fuzz.mk
 # Criterion: two workers (the machine has two cores), verbose summary.
 CRITERION_ARGS ?= --jobs=2 --short-filename
 
-.PHONY: all deps check check-suite check-browser dashboard-shot unit \
-	integration lint check-includes install uninstall \
-	clean distclean bench demo
+.PHONY: all deps deps-test deps-package need-criterion check check-suite \
+	check-browser dashboard-shot unit integration lint check-includes \
+	install uninstall clean distclean bench demo
 all: $(BIN) $(BENCH_BIN)
 
+# The groups of contrib/deps.sh the goals need: building always; the test
+# tools for the goals that run tests or lint; Debian's packaging tools for
+# the packaging goals. A plain "make" installs no test tool.
+TEST_GOALS = check check-suite check-browser dashboard-shot \
+	unit integration lint fuzz fuzz-check fuzz-ci fuzz-run fuzz-merge
+PACKAGE_GOALS =
+DEPS_GROUPS = build $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),test) \
+	$(if $(filter $(PACKAGE_GOALS),$(MAKECMDGOALS)),package)
+
 deps:
-	@./contrib/deps.sh
+	@./contrib/deps.sh build
+deps-test:
+	@./contrib/deps.sh test
+deps-package:
+	@./contrib/deps.sh package
 
 config.mk: configure.ac config.mk.in
-	@./contrib/deps.sh -q
+	@./contrib/deps.sh -q $(DEPS_GROUPS)
 	aclocal && autoconf
 	./configure $(CONFIGURE_FLAGS)
+
+# The test programs need Criterion, which a plain "make" does not install:
+# without it configure leaves HAVE_CRITERION at 0 and they stop here.
+need-criterion:
+ifneq ($(HAVE_CRITERION),1)
+	@echo "Criterion (libcriterion-dev) was not found when configure" \
+	    "ran: \"make check\" installs it and configures again (or run" \
+	    "contrib/deps.sh test, then ./configure)" >&2
+	@exit 1
+endif
 
 $(BIN): $(OBJS)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $(OBJS) $(DEP_LIBS)
@@ -104,7 +129,7 @@ $(O)/src/%.o: src/%.cc config.mk
 $(O)/gen/%.o: $(O)/gen/%.cc config.mk
 	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(O)/t/%.o: t/%.cc config.mk
+$(O)/t/%.o: t/%.cc config.mk | need-criterion
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS_ALL) -It/lib $(TCXXFLAGS) -MMD -MP -c -o $@ $<
 
@@ -162,7 +187,10 @@ check-suite: $(BIN) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 		$(INTEG_BIN) $(CRITERION_ARGS)
 
 check:
-	@./contrib/deps.sh -q
+	@./contrib/deps.sh -q test
+	@grep -q '^HAVE_CRITERION = 1' config.mk 2>/dev/null || { \
+	    echo "configure again: the test tools are installed now"; \
+	    ./configure $(CONFIGURE_FLAGS); }
 	$(MAKE) config.mk
 	$(MAKE) lint
 	./t/check-includes
@@ -208,5 +236,5 @@ clean:
 	rm -rf build build-asan sluice
 
 distclean: clean
-	rm -rf config.mk config.log config.status configure aclocal.m4 \
+	rm -rf config.mk config.log config.status configure configure~ aclocal.m4 \
 		autom4te.cache

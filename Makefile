@@ -23,6 +23,11 @@ MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/sluice
 SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+# The folders of the state files (switch.state-file) and of the logs, which
+# make install (as root) gives to the sluice user. Fixed: the unit's
+# StateDirectory= and LogsDirectory= and the logrotate file name them.
+STATEDIR = /var/lib/sluice
+LOGDIR = /var/log/sluice
 
 ifeq ($(O),build)
 BIN = sluice
@@ -205,11 +210,20 @@ check:
 	    "$(FUZZ_CI_SECONDS) s of fuzzing each"
 	$(MAKE) fuzz-ci
 
+# Installs the files; then, run as root without DESTDIR, makes the system
+# user "sluice" if it is missing and gives it what the unit needs: the
+# config readable (root:sluice 0640), the state and log folders its own
+# (contrib/install-user.sh says what it did). With DESTDIR, a staged
+# install for a package, it only says what the package must do (debian/
+# does it in postinst).
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@STATEDIR@|$(STATEDIR)|g' -e 's|@LOGDIR@|$(LOGDIR)|g'
 install: $(BIN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(DATADIR)/lua $(DESTDIR)$(SYSCONFDIR)/sluice \
-		$(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/sluice
 	install -m 644 man/sluice.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 man/sluice.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -219,17 +233,24 @@ install: $(BIN)
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/sluice/config.json ]; then \
 		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/sluice/config.json"; \
 	else \
+		echo "install -m 640 contrib/config.json" \
+		    "$(DESTDIR)$(SYSCONFDIR)/sluice/config.json"; \
 		install -m 640 contrib/config.json $(DESTDIR)$(SYSCONFDIR)/sluice/config.json; \
 	fi
-	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-		contrib/systemd/sluice.service > $(DESTDIR)$(UNITDIR)/sluice.service
+	$(SUBST) contrib/systemd/sluice.service > $(DESTDIR)$(UNITDIR)/sluice.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/sluice.service
+	$(SUBST) contrib/logrotate/sluice > $(DESTDIR)$(SYSCONFDIR)/logrotate.d/sluice
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/sluice
+	@./contrib/install-user.sh $(if $(DESTDIR),-s "$(DESTDIR)") \
+	    $(SYSCONFDIR)/sluice/config.json $(STATEDIR) $(LOGDIR)
 
+# Leaves the configuration, the state and log folders and the user.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sluice $(DESTDIR)$(MANDIR)/man8/sluice.8 \
 		$(DESTDIR)$(MANDIR)/man5/sluice.conf.5 \
 		$(DESTDIR)$(MANDIR)/man7/sluice-lua.7 \
-		$(DESTDIR)$(UNITDIR)/sluice.service
+		$(DESTDIR)$(UNITDIR)/sluice.service \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/sluice
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:

@@ -3,7 +3,7 @@
 # what is missing (contrib/deps.sh) and runs the configure step itself, so
 # "make check" works on a fresh clone. What it installs depends on the
 # goals (DEPS_GROUPS below): "make" only what building needs, "make check"
-# the test tools too.
+# the test tools too, "make deb" Debian's packaging tools.
 #
 # Objects go to $(O)/ (build/ by default); "make check" runs the whole suite
 # twice: once on ./sluice, once on an ASan+UBSan build in build-asan/; the
@@ -84,15 +84,15 @@ CRITERION_ARGS ?= --jobs=2 --short-filename
 
 .PHONY: all deps deps-test deps-package need-criterion check check-suite \
 	check-browser dashboard-shot unit integration lint check-includes \
-	install uninstall clean distclean bench demo
+	install uninstall clean distclean bench demo deb
 all: $(BIN) $(BENCH_BIN)
 
 # The groups of contrib/deps.sh the goals need: building always; the test
 # tools for the goals that run tests or lint; Debian's packaging tools for
-# the packaging goals. A plain "make" installs no test tool.
+# deb. A plain "make" installs no test tool.
 TEST_GOALS = check check-suite check-browser dashboard-shot \
 	unit integration lint fuzz fuzz-check fuzz-ci fuzz-run fuzz-merge
-PACKAGE_GOALS =
+PACKAGE_GOALS = deb
 DEPS_GROUPS = build $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),test) \
 	$(if $(filter $(PACKAGE_GOALS),$(MAKECMDGOALS)),package)
 
@@ -158,6 +158,16 @@ check-browser: $(BIN) $(BENCH_BIN)
 
 dashboard-shot:
 	$(MAKE) check-browser BROWSER_ARGS="--readme-shot doc/dashboard.png"
+
+# The Debian package sluice-proxy (debian/; Debian's own "sluice" is
+# another program): dpkg-buildpackage -us -uc -b in a clean
+# copy of the source under $(O)/deb/, then lintian (contrib/mkdeb.sh).
+# DEB_BUILD_OPTIONS=nocheck skips its unit tests.
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB = $(O)/deb/sluice-proxy_$(PACKAGE_VERSION)_$(DEB_ARCH).deb
+deb:
+	@./contrib/deps.sh -q package
+	contrib/mkdeb.sh $(O)/deb
 
 # The benchmark table (README "Performance"); under 10 minutes.
 bench: $(BIN) $(BENCH_BIN)

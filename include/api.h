@@ -69,6 +69,7 @@ void		 switchapi_request(struct evhttp_request *, const char *path);
 
 /* metrics.cc: GET /metrics, Prometheus text format 0.0.4. */
 void		 metrics_render(struct evbuffer *, int64_t now_ms);
+void		 metrics_label_value(struct evbuffer *, const char *);
 
 /*
  * dashboard.cc: the web page at / and its files, built in from www/ by

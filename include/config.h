@@ -166,6 +166,7 @@ struct config {
 	int		 pool_quiet_probe;	/* s of pool silence, 0 = off */
 	size_t		 max_output;	/* bytes queued to one miner */
 	int		 workers_max;
+	int		 metrics_per_worker;	/* metrics.per-worker */
 	char		**lua_scripts;	/* absolute paths, in load order */
 	size_t		 nlua_scripts;
 	long long	 lua_instruction_limit;

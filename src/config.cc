@@ -41,7 +41,7 @@ static const char *config_top_keys[] = {
 	"max-upstreams", "pool-connect-timeout", "pool-response-timeout",
 	"pool-quiet-probe",
 	"miner-output-limit", "workers-max", "lua", "policy", "rate-limit",
-	"coins", "default-coin", "switch", "history", NULL
+	"coins", "default-coin", "switch", "history", "metrics", NULL
 };
 
 static const char *config_pool_keys[] = {
@@ -91,6 +91,7 @@ static void	 config_failover(struct cfgctx *, struct config *, json_t *);
 static void	 config_process(struct cfgctx *, struct config *, json_t *);
 static void	 config_limits(struct cfgctx *, struct config *, json_t *);
 static void	 config_ratelimit(struct cfgctx *, struct config *, json_t *);
+static void	 config_metrics(struct cfgctx *, struct config *, json_t *);
 static void	 config_paths(struct config *);
 static void	 config_validate(struct cfgctx *, struct config *);
 
@@ -1226,6 +1227,27 @@ config_limits(struct cfgctx *cx, struct config *c, json_t *root)
 	c->workers_max = (int)n;
 }
 
+/*
+ * Parse "metrics": what /metrics shows beyond the fixed families.
+ * per-worker (off by default) adds a series per worker, which is as many
+ * as workers-max allows.
+ */
+static void
+config_metrics(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "per-worker", NULL };
+
+	if (o == NULL || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		config_err(cx, "metrics", "expected an object");
+		return;
+	}
+	config_check_keys(cx, o, "metrics.", keys);
+	config_bool(cx, o, "per-worker", "metrics.per-worker", 0,
+	    &c->metrics_per_worker);
+}
+
 /* Parse "rate-limit"; absent or null gives the defaults (off). */
 static void
 config_ratelimit(struct cfgctx *cx, struct config *c, json_t *o)
@@ -1359,6 +1381,7 @@ config_build(const char *path, json_t *root, struct strlist *errors,
 	config_lua(&cx, c, json_object_get(root, "lua"));
 	config_policy(&cx, c, json_object_get(root, "policy"));
 	config_ratelimit(&cx, c, json_object_get(root, "rate-limit"));
+	config_metrics(&cx, c, json_object_get(root, "metrics"));
 
 	config_paths(c);
 	config_validate(&cx, c);

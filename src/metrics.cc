@@ -4,7 +4,10 @@
  * (seconds, bytes), counters end in _total, and each family has its HELP
  * and TYPE lines. Label sets are fixed and small: no label takes a value
  * a miner chose (a worker name or an address would make the series grow
- * without bound; /1/workers and /1/miners are for those).
+ * without bound; /1/workers and /1/miners are for those), except the
+ * per-worker families that metrics.per-worker turns on: a series per
+ * worker, bounded by workers-max as the worker table is, each name
+ * escaped (metrics_label_value) since miners choose it.
  *
  * The counters of sl_stats come from stats.cc's counter table, which the
  * summary reads too; only values computed at render time, or kept by
@@ -39,6 +42,7 @@ static void	 metrics_upstream_state(const struct upstream_view *, void *);
 static void	 metrics_counters(struct evbuffer *);
 static void	 metrics_coins(struct evbuffer *);
 static void	 metrics_history(struct evbuffer *);
+static void	 metrics_workers(struct evbuffer *, int64_t);
 
 /*
  * Coin switching (coins.h): miners per coin, switches by source, failures
@@ -136,6 +140,97 @@ metrics_history(struct evbuffer *b)
 	    m.cpu_max);
 	metrics_f64(b, "sluice_history_flush_max_seconds", "part", "write",
 	    m.write_max);
+}
+
+/*
+ * A label value in the text format: backslash, double quote and newline
+ * escaped as \\, \" and \n, and each byte that is not part of valid
+ * UTF-8 (a Lua worker_name hook may return any bytes) written as U+FFFD,
+ * since the format is UTF-8. Everything else as it is.
+ */
+void
+metrics_label_value(struct evbuffer *b, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s, *run = p;
+	size_t			 n, i;
+	unsigned		 c;
+
+	while (*p != '\0') {
+		c = *p;
+		if (c == '\\' || c == '"' || c == '\n') {
+			evbuffer_add(b, run, (size_t)(p - run));
+			evbuffer_add(b, c == '\\' ? "\\\\" : c == '"' ?
+			    "\\\"" : "\\n", 2);
+			run = ++p;
+			continue;
+		}
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		/* The length of a valid sequence starting here, or 0. */
+		n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+		    c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		for (i = 1; i < n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				n = 0;
+		}
+		/* No overlong 3- and 4-byte forms, surrogates, or > U+10FFFF. */
+		if ((n == 3 && ((c == 0xe0 && p[1] < 0xa0) ||
+		    (c == 0xed && p[1] > 0x9f))) ||
+		    (n == 4 && ((c == 0xf0 && p[1] < 0x90) ||
+		    (c == 0xf4 && p[1] > 0x8f))))
+			n = 0;
+		if (n == 0) {
+			evbuffer_add(b, run, (size_t)(p - run));
+			evbuffer_add(b, "\xef\xbf\xbd", 3);
+			run = ++p;
+		} else
+			p += n;
+	}
+	evbuffer_add(b, run, (size_t)(p - run));
+}
+
+/*
+ * metrics.per-worker: the hashrate over 60 s and the shares of each
+ * worker, as many as the worker table holds (workers-max). A worker's
+ * shares are counted as /1/workers counts them.
+ */
+static void
+metrics_workers(struct evbuffer *b, int64_t now_ms)
+{
+	static const char	*results[] = { "accepted", "rejected", "invalid" };
+	struct worker		*w;
+	uint64_t		 v[3];
+	int			 i;
+
+	if (!sl.conf->metrics_per_worker)
+		return;
+	metrics_family(b, "sluice_worker_hashrate_hashes_per_second", "gauge",
+	    "Hashrate of each worker over the last 60 seconds (metrics."
+	    "per-worker; at most workers-max workers).");
+	for (w = workers_first(); w != NULL; w = workers_next(w)) {
+		evbuffer_add_printf(b,
+		    "sluice_worker_hashrate_hashes_per_second{worker=\"");
+		metrics_label_value(b, w->name);
+		evbuffer_add_printf(b, "\"} %.6f\n",
+		    workers_hashrate(w, STATS_W60S, now_ms));
+	}
+	metrics_family(b, "sluice_worker_shares_total", "counter",
+	    "Shares of each worker by result, as /1/workers counts them "
+	    "(metrics.per-worker).");
+	for (w = workers_first(); w != NULL; w = workers_next(w)) {
+		v[0] = w->accepted;
+		v[1] = w->rejected;
+		v[2] = w->invalid;
+		for (i = 0; i < 3; i++) {
+			evbuffer_add_printf(b,
+			    "sluice_worker_shares_total{worker=\"");
+			metrics_label_value(b, w->name);
+			evbuffer_add_printf(b, "\",result=\"%s\"} %llu\n",
+			    results[i], (unsigned long long)v[i]);
+		}
+	}
 }
 
 /* The HELP and TYPE lines of a family. */
@@ -293,6 +388,7 @@ metrics_render(struct evbuffer *b, int64_t now_ms)
 	metrics_counters(b);
 	metrics_coins(b);
 	metrics_history(b);
+	metrics_workers(b, now_ms);
 
 	metrics_family(b, "sluice_pool_failures_total", "counter",
 	    "Upstream pool connection failures, by reason.");

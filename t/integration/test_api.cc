@@ -858,6 +858,77 @@ Test(api, metrics_promtool_and_counters)
 	rig_stop(&rg);
 }
 
+/* How many lines of text start with prefix. */
+static int
+count_lines(const char *text, const char *prefix)
+{
+	const char	*p;
+	int		 n = 0;
+
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * metrics.per-worker: a hashrate and three share series per tracked
+ * worker, never more than workers-max, a worker name with a quote, a
+ * backslash and a newline escaped so that promtool reads it; a reload
+ * without the key turns them off.
+ */
+Test(api, metrics_per_worker)
+{
+	struct rig	 rg;
+	struct fm	 a, b, c;
+	struct hresp	*r;
+	char		*out, *c2;
+	int		 code;
+
+	rig_start(&rg, "", "\"metrics\":{\"per-worker\":true},"
+	    "\"workers-max\":2");
+	fm_login(&rg, &a, "WALLET1", "rig-1");
+	fm_login(&rg, &b, "WALLET2", "odd \"name\" \\ with\nnewline");
+	fm_login(&rg, &c, "WALLET3", "rig-3");	/* past workers-max */
+	fm_share_ok(&rg, &a, 20, 7);
+
+	r = http(rg.http, "GET", "/metrics", NULL);
+	cr_assert_eq(r->status, 200);
+	code = promtool(rg.p->dir, r->body, &out);
+	cr_assert_eq(code, 0, "promtool check metrics: %d\n%s\n%s", code, out,
+	    r->body);
+	free(out);
+	cr_assert_eq(count_lines(r->body,
+	    "sluice_worker_hashrate_hashes_per_second{"), 2, "%s", r->body);
+	cr_assert_eq(count_lines(r->body, "sluice_worker_shares_total{"), 6);
+	cr_assert_eq(metric(r->body, "sluice_worker_shares_total"
+	    "{worker=\"rig-1\",result=\"accepted\"}"), 1, "%s", r->body);
+	cr_assert_gt(metric(r->body, "sluice_worker_hashrate_hashes_per_second"
+	    "{worker=\"rig-1\"}"), 0);
+	cr_assert_eq(metric(r->body, "sluice_worker_shares_total"
+	    "{worker=\"odd \\\"name\\\" \\\\ with\\nnewline\","
+	    "result=\"accepted\"}"), 0, "%s", r->body);
+	cr_assert_null(strstr(r->body, "rig-3"), "%s", r->body);
+	hresp_free(r);
+
+	/* Off again after a reload without the key. */
+	c2 = rig_config(rg.bind, rg.tl->port, rg.http, "", "\"workers-max\":2");
+	proxy_write_config(rg.p, c2);
+	proxy_signal(rg.p, SIGHUP);
+	cr_assert(proxy_wait_log(rg.p, "type=reload status=done", WAIT_MS));
+	r = http(rg.http, "GET", "/metrics", NULL);
+	cr_assert_null(strstr(r->body, "sluice_worker_"), "%s", r->body);
+	hresp_free(r);
+	free(c2);
+	tc_close(a.c);
+	tc_close(b.c);
+	tc_close(c.c);
+	rig_stop(&rg);
+}
+
 Test(api, workers_max_evicts_idle)
 {
 	struct rig	 rg;

@@ -189,6 +189,7 @@ Test(config, minimal_defaults)
 	cr_assert_eq(c->http.timeout, 10);
 	cr_assert_eq(c->http.max_connections, 64);
 	cr_assert_eq(c->http.dashboard, 1);
+	cr_assert_eq(c->metrics_per_worker, 0);
 	cr_assert_not_null(c->path);
 	cr_assert_str_eq(c->path, l.path);
 	load_done(&l);
@@ -396,6 +397,37 @@ Test(config, error_retry_pause_max_out_of_range)
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
 	    "\"pools\":[{\"url\":\"p:1\"}],\"retry-pause-max\":3601}",
 	    ": retry-pause-max:", "out of range");
+}
+
+/* "metrics": {"per-worker": bool}, off by default; its errors name it. */
+Test(config, metrics_per_worker)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"metrics\":{\"per-worker\":true}}");
+	cr_assert_eq(l.conf->metrics_per_worker, 1);
+	cr_assert_eq(l.warnings.n, 0);
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"metrics\":{}}");
+	cr_assert_eq(l.conf->metrics_per_worker, 0);
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"metrics\":null}");
+	cr_assert_eq(l.conf->metrics_per_worker, 0);
+	load_done(&l);
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"metrics\":{\"per-rig\":true}}");
+	cr_assert_neq(find_entry(&l.warnings, "metrics.per-rig",
+	    "unknown key"), -1);
+	load_done(&l);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"metrics\":{\"per-worker\":1}}",
+	    ": metrics.per-worker:", "expected true or false");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}],\"metrics\":true}",
+	    ": metrics:", "expected an object");
 }
 
 Test(config, http_timeout_max_connections_dashboard)

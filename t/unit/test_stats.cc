@@ -768,3 +768,144 @@ Test(stats, workers_mode_change_forgets)
 	free_miner(b);
 	workers_clear();
 }
+
+/* The text metrics_label_value() makes of s. */
+static char *
+label_text(const char *s)
+{
+	struct evbuffer	*b = evbuffer_new();
+	size_t		 len;
+	char		*text;
+
+	metrics_label_value(b, s);
+	len = evbuffer_get_length(b);
+	text = XCALLOC(char, len + 1);
+	evbuffer_remove(b, text, len);
+	evbuffer_free(b);
+	return text;
+}
+
+/*
+ * Label values as the text format wants them: backslash, quote and
+ * newline escaped, valid UTF-8 kept, every other byte U+FFFD.
+ */
+Test(stats, metrics_label_escaping)
+{
+	static const struct {
+		const char	*in, *out;
+	} cases[] = {
+		{ "rig-01", "rig-01" },
+		{ "", "" },
+		{ "a\"b", "a\\\"b" },
+		{ "back\\slash", "back\\\\slash" },
+		{ "two\nlines", "two\\nlines" },
+		{ "\\\"\n", "\\\\\\\"\\n" },
+		{ "tab\tand }{,=", "tab\tand }{,=" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "bad\xff", "bad\xef\xbf\xbd" },
+		{ "cut\xc3", "cut\xef\xbf\xbd" },
+		{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },	/* overlong */
+		{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "\xf4\x90\x80\x80x",
+		    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx" },
+	};
+	char	*got;
+	size_t	 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		got = label_text(cases[i].in);
+		cr_assert_str_eq(got, cases[i].out, "case %zu: \"%s\"", i, got);
+		free(got);
+	}
+}
+
+/* The whole /metrics page as a string. */
+static char *
+metrics_text(void)
+{
+	struct evbuffer	*b = evbuffer_new();
+	size_t		 len;
+	char		*text;
+
+	metrics_render(b, stats_clock_ms());
+	len = evbuffer_get_length(b);
+	text = XCALLOC(char, len + 1);
+	evbuffer_remove(b, text, len);
+	evbuffer_free(b);
+	return text;
+}
+
+/* How many lines of text start with prefix. */
+static int
+count_lines(const char *text, const char *prefix)
+{
+	const char	*p = text;
+	int		 n = 0;
+
+	for (; *p != '\0'; p = strchr(p, '\n') + 1) {
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			n++;
+		if (strchr(p, '\n') == NULL)
+			break;
+	}
+	return n;
+}
+
+/*
+ * metrics.per-worker: off, no worker family; on, one hashrate and three
+ * share samples per tracked worker (never more than workers-max), with
+ * the name escaped.
+ */
+Test(stats, metrics_per_worker)
+{
+	struct miner	*m[3];
+	const char	*names[] = { "rig-1", "a\"b\\c\nd", "rig-3" };
+	char		*text;
+	int		 i;
+
+	setup_conf(2);
+	stats_init(stats_clock_ms());
+	for (i = 0; i < 3; i++) {
+		m[i] = fake_miner(names[i], NULL);
+		attach(m[i], stats_clock_ms());
+	}
+	cr_assert_eq(workers_count(), 2, "workers-max 2 tracks 2");
+	workers_share(m[0]->worker_rec, SHARE_ACCEPTED, 60000,
+	    stats_clock_ms());
+	workers_share(m[0]->worker_rec, SHARE_ACCEPTED, 60000,
+	    stats_clock_ms());
+	workers_share(m[1]->worker_rec, SHARE_REJECTED, 0, stats_clock_ms());
+	workers_share(m[1]->worker_rec, SHARE_DUPLICATE, 0, stats_clock_ms());
+
+	text = metrics_text();
+	cr_assert_null(strstr(text, "sluice_worker_"), "per-worker is off");
+	free(text);
+
+	conf.metrics_per_worker = 1;
+	text = metrics_text();
+	cr_assert_not_null(strstr(text,
+	    "\n# TYPE sluice_worker_hashrate_hashes_per_second gauge\n"));
+	cr_assert_not_null(strstr(text,
+	    "\n# TYPE sluice_worker_shares_total counter\n"));
+	cr_assert_eq(count_lines(text,
+	    "sluice_worker_hashrate_hashes_per_second{"), 2, "%s", text);
+	cr_assert_eq(count_lines(text, "sluice_worker_shares_total{"), 6);
+	cr_assert_not_null(strstr(text, "\nsluice_worker_shares_total"
+	    "{worker=\"rig-1\",result=\"accepted\"} 2\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "\nsluice_worker_shares_total"
+	    "{worker=\"a\\\"b\\\\c\\nd\",result=\"rejected\"} 1\n"), "%s",
+	    text);
+	cr_assert_not_null(strstr(text, "\nsluice_worker_shares_total"
+	    "{worker=\"a\\\"b\\\\c\\nd\",result=\"invalid\"} 1\n"));
+	cr_assert_not_null(strstr(text,
+	    "\nsluice_worker_hashrate_hashes_per_second{worker=\"rig-1\"} "));
+	cr_assert_null(strstr(text, "rig-3"), "an untracked worker has no "
+	    "series");
+	free(text);
+	for (i = 0; i < 3; i++) {
+		detach(m[i]);
+		free_miner(m[i]);
+	}
+	workers_clear();
+}

@@ -147,6 +147,7 @@ void		 stats_best(uint64_t diff);
 void		 stats_hashes(uint64_t diff, int64_t now_ms);
 double		 stats_hashrate(enum stats_window, int64_t now_ms);
 const char	*stats_window_text(enum stats_window);
+const char	*stats_rate_text(char *, size_t, double hs);
 void		 stats_latency(uint32_t ms);
 uint32_t	 stats_latency_median(void);
 uint32_t	 stats_median(const uint32_t *, size_t n);

@@ -386,16 +386,24 @@ main_trim(void)
 	    before, mi.arena, mi.fordblks);
 }
 
-/* The periodic one-line summary. */
+/*
+ * The periodic one-line summary, with the hashrate over 60 s and 10 min
+ * (the windows' names as /metrics labels them).
+ */
 static void
 main_summary(void)
 {
 	uint64_t	 active, sleep, error, total;
+	int64_t		 now_ms = stats_clock_ms();
+	char		 hr1[32], hr10[32];
 
 	splitter_upstreams(&active, &sleep, &error, &total);
+	stats_rate_text(hr1, sizeof hr1, stats_hashrate(STATS_W60S, now_ms));
+	stats_rate_text(hr10, sizeof hr10,
+	    stats_hashrate(STATS_W600S, now_ms));
 	log_info("type=summary miners=%llu max=%llu upstreams=%llu/%llu "
 	    "accepted=%llu rejected=%llu invalid=%llu expired=%llu "
-	    "hashes=%llu",
+	    "hashes=%llu hashrate_%s=%s hashrate_%s=%s",
 	    (unsigned long long)sl_stats.miners_now,
 	    (unsigned long long)sl_stats.miners_max,
 	    (unsigned long long)active, (unsigned long long)total,
@@ -403,7 +411,9 @@ main_summary(void)
 	    (unsigned long long)sl_stats.rejected,
 	    (unsigned long long)sl_stats.invalid,
 	    (unsigned long long)sl_stats.expired,
-	    (unsigned long long)sl_stats.hashes);
+	    (unsigned long long)sl_stats.hashes,
+	    stats_window_text(STATS_W60S), hr1,
+	    stats_window_text(STATS_W600S), hr10);
 }
 
 /*

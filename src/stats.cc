@@ -450,6 +450,28 @@ stats_window_text(enum stats_window w)
 	return stats_windows[w].name;
 }
 
+/*
+ * A hashrate for people, as the summary log line shows it: two decimals
+ * and the largest unit (H/s, kH/s, MH/s, GH/s, TH/s) that keeps the
+ * number at 1 or more ("1.23kH/s"). Returns buf.
+ */
+const char *
+stats_rate_text(char *buf, size_t len, double hs)
+{
+	static const char	*units[] = { "H/s", "kH/s", "MH/s", "GH/s",
+	    "TH/s" };
+	size_t			 u = 0;
+
+	if (!(hs > 0))	/* 0, negative or NaN */
+		hs = 0;
+	while (hs >= 999.995 && u + 1 < sizeof units / sizeof units[0]) {
+		hs /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.2f%s", hs, units[u]);
+	return buf;
+}
+
 /* Median of n samples (n <= 1024); 0 when there are none. */
 uint32_t
 stats_median(const uint32_t *v, size_t n)

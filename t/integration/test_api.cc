@@ -929,6 +929,46 @@ Test(api, metrics_per_worker)
 	rig_stop(&rg);
 }
 
+/*
+ * The periodic summary line has the hashrate over 60 s and 10 min, with
+ * a unit: 0.00H/s before any share, then the share's 10000 hashes over
+ * the time the proxy has been up.
+ */
+Test(api, summary_line_hashrate)
+{
+	struct rig	 rg;
+	struct fm	 a;
+	const char	*line, *eol;
+	char		 hr[2][32], unit[2][8];
+	double		 v[2];
+
+	rig_start(&rg, "", "\"print-time\":1");
+	cr_assert(proxy_wait_log(rg.p, "type=summary", WAIT_MS));
+	cr_assert_geq(proxy_log_count(rg.p, "hashes=0 hashrate_60s=0.00H/s "
+	    "hashrate_600s=0.00H/s"), 1);
+	fm_login(&rg, &a, "WALLET1", "rig-1");
+	fm_share_ok(&rg, &a, 20, 7);
+	cr_assert(proxy_wait_log(rg.p, "hashes=10000 hashrate_60s=", WAIT_MS));
+	line = strstr(rg.p->log, "hashes=10000 hashrate_60s=");
+	eol = strchr(line, '\n');
+	cr_assert_not_null(eol);
+	cr_assert_eq(sscanf(line, "hashes=10000 hashrate_60s=%31s "
+	    "hashrate_600s=%31s", hr[0], hr[1]), 2, "%.*s", (int)(eol - line),
+	    line);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(sscanf(hr[i], "%lf%7s", &v[i], unit[i]), 2, "%s",
+		    hr[i]);
+		cr_assert(strcmp(unit[i], "H/s") == 0 ||
+		    strcmp(unit[i], "kH/s") == 0, "%s", hr[i]);
+		if (strcmp(unit[i], "kH/s") == 0)
+			v[i] *= 1000;
+		/* 10000 hashes in the first 1 to 60 s of the proxy. */
+		cr_assert(v[i] > 10000.0 / 70 && v[i] <= 10000.0, "%s", hr[i]);
+	}
+	tc_close(a.c);
+	rig_stop(&rg);
+}
+
 Test(api, workers_max_evicts_idle)
 {
 	struct rig	 rg;

@@ -909,3 +909,25 @@ Test(stats, metrics_per_worker)
 	}
 	workers_clear();
 }
+
+/* The summary line's hashrate: two decimals, the unit that keeps >= 1. */
+Test(stats, rate_text_units)
+{
+	static const struct {
+		double		 hs;
+		const char	*text;
+	} cases[] = {
+		{ 0, "0.00H/s" }, { -5, "0.00H/s" }, { 0.004, "0.00H/s" },
+		{ 12.345, "12.35H/s" }, { 999.99, "999.99H/s" },
+		{ 999.996, "1.00kH/s" }, { 1230, "1.23kH/s" },
+		{ 45600000, "45.60MH/s" }, { 7.5e9, "7.50GH/s" },
+		{ 2e12, "2.00TH/s" }, { 3e15, "3000.00TH/s" },
+	};
+	char	 buf[32];
+	size_t	 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		cr_assert_str_eq(stats_rate_text(buf, sizeof buf, cases[i].hs),
+		    cases[i].text, "%g", cases[i].hs);
+	cr_assert_str_eq(stats_rate_text(buf, sizeof buf, NAN), "0.00H/s");
+}

@@ -690,8 +690,13 @@ tpool_submit(struct tpconn *c, const char *reqid, const char *job, size_t jl,
 	}
 	if (tp.reject_every > 0 &&
 	    tp.st.submits % (uint64_t)tp.reject_every == 0) {
+		char	 why[96];
+
+		/* Say so: a demo's reader must not take it for a fault. */
+		snprintf(why, sizeof why, "Rejected on purpose: the test pool "
+		    "rejects one share in %d (--reject-every)", tp.reject_every);
 		tp.st.rejected++;
-		tpool_reply_err(c, reqid, "Rejected by policy");
+		tpool_reply_err(c, reqid, why);
 		return;
 	}
 	tp.st.accepted++;

@@ -7,8 +7,9 @@
 #
 # Objects go to $(O)/ (build/ by default); "make check" runs the whole suite
 # twice: once on ./sluice, once on an ASan+UBSan build in build-asan/; the
-# dashboard in headless Chromium (check-browser) after the first; then the
-# libFuzzer targets (t/fuzz/fuzz.mk) for FUZZ_CI_SECONDS each.
+# dashboard in headless Chromium (check-browser) and the Grafana dashboard
+# (check-grafana) after the first; then the libFuzzer targets
+# (t/fuzz/fuzz.mk) for FUZZ_CI_SECONDS each.
 
 .DEFAULT_GOAL := all
 NOCONFIG_GOALS = clean distclean deps deps-test deps-package
@@ -83,14 +84,15 @@ include t/fuzz/fuzz.mk
 CRITERION_ARGS ?= --jobs=2 --short-filename
 
 .PHONY: all deps deps-test deps-package need-criterion check check-suite \
-	check-browser dashboard-shot unit integration lint check-includes \
-	install uninstall clean distclean bench demo deb check-deb
+	check-browser check-grafana dashboard-shot unit integration lint \
+	check-includes install uninstall clean distclean bench demo deb \
+	check-deb
 all: $(BIN) $(BENCH_BIN)
 
 # The groups of contrib/deps.sh the goals need: building always; the test
 # tools for the goals that run tests or lint; Debian's packaging tools for
 # deb and check-deb. A plain "make" installs no test tool.
-TEST_GOALS = check check-suite check-browser dashboard-shot \
+TEST_GOALS = check check-suite check-browser check-grafana dashboard-shot \
 	unit integration lint fuzz fuzz-check fuzz-ci fuzz-run fuzz-merge
 PACKAGE_GOALS = deb check-deb
 DEPS_GROUPS = build $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),test) \
@@ -159,6 +161,15 @@ check-browser: $(BIN) $(BENCH_BIN)
 dashboard-shot:
 	$(MAKE) check-browser BROWSER_ARGS="--readme-shot doc/dashboard.png"
 
+# The Grafana dashboard (t/grafana/test_grafana.py): contrib/grafana/
+# sluice.json against a minimal schema of Grafana's dashboard model
+# (python3-jsonschema), its exprs through promtool check rules, and every
+# metric and label they select against the live /metrics of sluice
+# running with a test pool and miners.
+check-grafana: $(BIN) $(BENCH_BIN)
+	$(PYTHON3) t/grafana/test_grafana.py --sluice $(abspath $(BIN)) \
+	    --bench $(abspath $(BENCH_BIN)) --srcdir $(CURDIR) --out $(O)
+
 # The Debian package sluice-proxy (debian/; Debian's own "sluice" is
 # another program): dpkg-buildpackage -us -uc -b in a clean
 # copy of the source under $(O)/deb/, then lintian (contrib/mkdeb.sh).
@@ -226,6 +237,8 @@ check:
 	$(MAKE) check-suite
 	@echo "== the dashboard in headless Chromium"
 	$(MAKE) check-browser
+	@echo "== the Grafana dashboard against the live /metrics"
+	$(MAKE) check-grafana
 	@echo "== the same suite under ASan + UBSan"
 	$(MAKE) O=build-asan ASAN=1 check-suite
 	@echo "== libFuzzer targets: regression inputs, then" \

@@ -36,7 +36,8 @@ slurp(const char *path)
 	char	*s = (char *)calloc(1, 65536);
 
 	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	fread(s, 1, 65535, f);
+	cr_assert(fread(s, 1, 65535, f) > 0 || !ferror(f), "%s: read error",
+	    path);
 	fclose(f);
 	return s;
 }

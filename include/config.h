@@ -195,5 +195,10 @@ const struct coin_conf *config_coin(const struct config *, const char *name);
 int		 config_coin_index(const struct config *, const char *name);
 int		 config_coin_name_ok(const char *, size_t len);
 
+/* config_file.cc */
+ssize_t		 config_file_strip(char *, size_t, int *line, int *col);
+json_t		*config_file_read(const char *, struct strlist *errors);
+void		 config_file_set_overlay(json_t *, int optional);
+
 
 #endif /* SLUICE_CONFIG_H */

@@ -79,7 +79,6 @@ static void	 config_lua(struct cfgctx *, struct config *, json_t *);
 static int	 config_on_error_value(struct cfgctx *, json_t *,
 		     const char *, enum on_error *);
 static void	 config_policy(struct cfgctx *, struct config *, json_t *);
-static json_t	*config_read(const char *, struct strlist *);
 static struct config *config_new(const char *);
 static void	 config_mode(struct cfgctx *, struct config *, json_t *);
 static void	 config_tls(struct cfgctx *, struct config *, json_t *);
@@ -931,30 +930,6 @@ config_policy(struct cfgctx *cx, struct config *c, json_t *o)
 	}
 }
 
-/* Read and parse the file; NULL (with the error added) unless an object. */
-static json_t *
-config_read(const char *path, struct strlist *errors)
-{
-	json_error_t	 jerr;
-	json_t		*root;
-
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		if (jerr.line < 0)
-			strlist_add(errors, "%s: %s", path, jerr.text);
-		else
-			strlist_add(errors, "%s:%d:%d: %s", path, jerr.line,
-			    jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		strlist_add(errors, "%s: the top level must be an object", path);
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
-
 /* A new snapshot with one reference, knowing its file and folder. */
 static struct config *
 config_new(const char *path)
@@ -1314,7 +1289,7 @@ config_load(const char *path, struct strlist *errors, struct strlist *warnings)
 	struct config	*c;
 	json_t		*root;
 
-	if ((root = config_read(path, errors)) == NULL)
+	if ((root = config_file_read(path, errors)) == NULL)
 		return NULL;
 	c = config_build(path, root, errors, warnings);
 	json_decref(root);

@@ -94,12 +94,19 @@ struct history_conf {
 						   sample_interval */
 };
 
+/*
+ * Miner-facing TLS. Without cert and cert_key, tls.cc makes a
+ * self-signed certificate in memory for gen (else the host name).
+ */
 struct tls_conf {
 	int		 enabled;
 	char		*cert;
 	char		*cert_key;
-	char		*ciphers;
+	char		*ciphers;	/* TLS 1.2 and below */
+	char		*ciphersuites;	/* TLS 1.3 */
 	char		*protocols;
+	char		*dhparam;	/* DH parameters for DHE, PEM */
+	char		*gen;		/* the self-signed certificate's name */
 };
 
 struct http_conf {

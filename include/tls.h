@@ -8,10 +8,14 @@
 
 struct config;
 
+#define TLS_NAME_MAX	64	/* a certificate's CN */
+
 /* tls.cc */
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
 int		 tls_server_wanted(const struct config *);
+int		 tls_name_ok(const char *);
+const char	*tls_self_signed_name(const struct config *, char *, size_t);
 int		 tls_server_load(const struct config *, SSL_CTX **,
 		     struct strlist *errors);
 void		 tls_server_swap(SSL_CTX *);

@@ -965,12 +965,20 @@ config_mode(struct cfgctx *cx, struct config *c, json_t *v)
 		config_err(cx, "mode", "expected \"nicehash\" or \"simple\"");
 }
 
-/* Parse "tls": the certificate miners' TLS binds are served with. */
+/*
+ * Parse "tls": the certificate miners' TLS binds are served with. The
+ * key is "cert_key" in xmrig-proxy's files; "cert-key" is taken too.
+ */
 static void
 config_tls(struct cfgctx *cx, struct config *c, json_t *o)
 {
 	static const char	*keys[] = { "enabled", "cert", "cert_key",
-	    "ciphers", "protocols", "dhparam", "cert-key", "gen", NULL };
+	    "ciphers", "ciphersuites", "protocols", "dhparam", "cert-key",
+	    "gen", NULL };
+	char			**strs[] = { &c->tls.cert, &c->tls.cert_key,
+	    &c->tls.ciphers, &c->tls.ciphersuites, &c->tls.protocols,
+	    &c->tls.dhparam, &c->tls.gen };
+	size_t			 i;
 
 	if (o == NULL || json_is_null(o))
 		return;
@@ -982,9 +990,26 @@ config_tls(struct cfgctx *cx, struct config *c, json_t *o)
 	config_bool(cx, o, "enabled", "tls.enabled", 0, &c->tls.enabled);
 	config_str(cx, o, "cert", "tls.cert", NULL, &c->tls.cert);
 	config_str(cx, o, "cert_key", "tls.cert_key", NULL, &c->tls.cert_key);
+	if (c->tls.cert_key == NULL)
+		config_str(cx, o, "cert-key", "tls.cert-key", NULL,
+		    &c->tls.cert_key);
 	config_str(cx, o, "ciphers", "tls.ciphers", NULL, &c->tls.ciphers);
+	config_str(cx, o, "ciphersuites", "tls.ciphersuites", NULL,
+	    &c->tls.ciphersuites);
 	config_str(cx, o, "protocols", "tls.protocols", NULL,
 	    &c->tls.protocols);
+	config_str(cx, o, "dhparam", "tls.dhparam", NULL, &c->tls.dhparam);
+	config_str(cx, o, "gen", "tls.gen", NULL, &c->tls.gen);
+	/* xmrig-proxy takes "" for null in these. */
+	for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		if (*strs[i] != NULL && (*strs[i])[0] == '\0') {
+			free(*strs[i]);
+			*strs[i] = NULL;
+		}
+	}
+	if (c->tls.gen != NULL && !tls_name_ok(c->tls.gen))
+		config_err(cx, "tls.gen", "expected a host name (letters, "
+		    "digits, \".\", \"-\", at most 64)");
 }
 
 /*
@@ -1255,28 +1280,34 @@ config_paths(struct config *c)
 	config_path(c, &c->log_file);
 	config_path(c, &c->tls.cert);
 	config_path(c, &c->tls.cert_key);
+	config_path(c, &c->tls.dhparam);
 	config_path(c, &c->sw.state_file);
 	config_path(c, &c->history.file);
 }
 
-/* Check what spans sections: a TLS bind or tls.enabled needs a cert. */
+/*
+ * Check what spans sections. TLS for miners (tls.enabled, or a bind with
+ * "tls": true) without cert and cert_key gets a self-signed certificate
+ * made in memory, as xmrig-proxy makes one; one of the two alone is an
+ * error.
+ */
 static void
 config_validate(struct cfgctx *cx, struct config *c)
 {
-	char	 bpath[64];
-	size_t	 k;
+	char	 cn[TLS_NAME_MAX + 1];
 
-	if (c->tls.enabled && (c->tls.cert == NULL || c->tls.cert_key == NULL))
+	if (!tls_server_wanted(c))
+		return;
+	if ((c->tls.cert == NULL) != (c->tls.cert_key == NULL))
 		config_err(cx, c->tls.cert == NULL ? "tls.cert" : "tls.cert_key",
-		    "tls is enabled but no certificate is configured (sluice "
-		    "never generates one; make one with openssl req)");
-	for (k = 0; k < c->nbinds; k++) {
-		if (!c->binds[k].tls || tls_server_wanted(c))
-			continue;
-		snprintf(bpath, sizeof bpath, "bind[%zu].tls", k);
-		config_err(cx, bpath, "needs \"tls\": {\"enabled\": true, "
-		    "\"cert\": ..., \"cert_key\": ...}");
-	}
+		    "needed with tls.%s", c->tls.cert == NULL ? "cert_key" :
+		    "cert");
+	else if (c->tls.cert == NULL)
+		strlist_add(cx->warnings, "%s: tls: no cert and cert_key: "
+		    "miners get a self-signed certificate made in memory "
+		    "for \"%s\", as xmrig-proxy does; they cannot verify it, "
+		    "and it changes at each start", cx->file,
+		    tls_self_signed_name(c, cn, sizeof cn));
 }
 
 /*
@@ -1408,7 +1439,10 @@ config_free(struct config *c)
 	free(c->tls.cert);
 	free(c->tls.cert_key);
 	free(c->tls.ciphers);
+	free(c->tls.ciphersuites);
 	free(c->tls.protocols);
+	free(c->tls.dhparam);
+	free(c->tls.gen);
 	free(c->http.host);
 	free(c->http.access_token);
 	free(c->http.cors_origin);

@@ -4,7 +4,8 @@
  * at exit) and loaded. A snapshot comes back exactly when no error was
  * recorded, and then holds what config.cc promises (at least one bind and
  * one enabled pool, valid ports, fingerprints as 64 lower-case hex, Lua
- * scripts as absolute paths, a certificate whenever TLS is on). It is
+ * scripts as absolute paths, TLS with both cert and cert_key or neither,
+ * a self-signed certificate then). It is
  * released, and both message lists are cleared: ASan's leak check at exit
  * (libFuzzer's -detect_leaks=1) catches anything config.cc forgets.
  *
@@ -72,7 +73,7 @@ check_config(const struct config *c)
 			    c->binds[i].host != NULL ? c->binds[i].host :
 			    "NULL", c->binds[i].port);
 		if (c->binds[i].tls && !tls_server_wanted(c))
-			fuzz_fail("bind[%zu]: tls without a certificate", i);
+			fuzz_fail("bind[%zu]: tls without a server context", i);
 	}
 	if (c->npools == 0 || c->pools == NULL)
 		fuzz_fail("config without an enabled pool");
@@ -90,7 +91,10 @@ check_config(const struct config *c)
 			    p->tls_fingerprint);
 	}
 	if (c->tls.enabled && !tls_server_wanted(c))
-		fuzz_fail("tls enabled without a certificate");
+		fuzz_fail("tls enabled without a server context");
+	if (tls_server_wanted(c) &&
+	    (c->tls.cert == NULL) != (c->tls.cert_key == NULL))
+		fuzz_fail("tls.cert without tls.cert_key, or the reverse");
 	if (c->http.host == NULL || c->pid_file == NULL)
 		fuzz_fail("http.host or pid-file missing");
 	if (c->http.access_token != NULL && c->http.access_token[0] == '\0')

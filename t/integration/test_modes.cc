@@ -403,15 +403,60 @@ Test(tls, certificate_rotation_on_sighup)
 	free(cb);
 }
 
-Test(tls, enabled_without_certificate_is_an_error)
+/*
+ * tls.enabled without a certificate, as in xmrig-proxy's shipped file:
+ * the daemon warns, serves a self-signed certificate made in memory for
+ * tls.gen, logs miners in over it, and keeps it across a reload.
+ */
+Test(tls, enabled_without_certificate_self_signed)
+{
+	int		 pp = free_port(), tp = free_port();
+	struct tlisten	*tl = tl_listen(pp);
+	struct proxy	*p;
+	struct tconn	*pc, *mc;
+	char		*cfg, fp1[65], fp2[65];
+	json_t		*res;
+
+	cr_assert(asprintf(&cfg, "{\"bind\":[{\"host\":\"127.0.0.1\","
+	    "\"port\":%d,\"tls\":true}],\"tls\":{\"enabled\":true,"
+	    "\"cert\":null,\"cert_key\":null,\"gen\":\"proxy.test\"},"
+	    "\"pools\":[{\"url\":\"127.0.0.1:%d\"}],\"watch\":false}", tp,
+	    pp) != -1);
+	p = proxy_start(cfg);
+	cr_assert(proxy_wait_log(p, "self-signed certificate", 0),
+	    "no warning about the self-signed certificate");
+	pc = pool_accept_one(tl, "PS", "c1");
+
+	mc = tc_connect(tp);
+	cr_assert(tc_tls_client(mc, NULL, NULL, fp1), "no TLS handshake");
+	res = login_ok(mc, "OVER-TLS");
+	json_decref(res);
+	tc_close(mc);
+
+	proxy_signal(p, SIGHUP);
+	cr_assert(proxy_wait_log(p, "type=reload status=done", T));
+	mc = tc_connect(tp);
+	cr_assert(tc_tls_client(mc, NULL, NULL, fp2));
+	cr_assert_str_eq(fp1, fp2, "the reload changed the certificate");
+	tc_close(mc);
+
+	tc_close(pc);
+	cr_assert_eq(proxy_stop(p), 0);
+	proxy_free(p);
+	tl_close(tl);
+	free(cfg);
+}
+
+Test(tls, certificate_without_key_is_an_error)
 {
 	char	*out = NULL;
 	int	 rc;
 
 	rc = proxy_start_expect_fail("{\"bind\":[\"127.0.0.1:1\"],\"tls\":"
-	    "{\"enabled\":true},\"pools\":[{\"url\":\"127.0.0.1:2\"}]}", &out);
+	    "{\"enabled\":true,\"cert\":\"c.pem\"},\"pools\":[{\"url\":"
+	    "\"127.0.0.1:2\"}]}", &out);
 	cr_assert_neq(rc, 0);
-	cr_assert(strstr(out, "tls.cert") != NULL, "output: %s", out);
+	cr_assert(strstr(out, "tls.cert_key") != NULL, "output: %s", out);
 	free(out);
 }
 

@@ -50,6 +50,7 @@ struct pool_conf {
 	int		 tls;
 	char		*tls_fingerprint;	/* lower-case hex, or NULL */
 	int		 tls_verify;
+	int		 sni;		/* send the host name (SNI) */
 	int		 keepalive;
 	int		 enabled;
 	char		*socks5_host;	/* SOCKS5 proxy, or NULL: direct */
@@ -155,6 +156,9 @@ struct config {
 	char		*share_log_file;
 	char		*log_file;
 	char		*pid_file;
+	char		*user_agent;	/* sent to pools; NULL: SLUICE_AGENT */
+	char		*api_id;	/* /1/summary's id; NULL: random */
+	char		*api_worker_id;	/* its worker_id; NULL: host name */
 	int		 reuse_timeout;
 	int		 retries;
 	int		 retry_pause;
@@ -201,6 +205,19 @@ int		 config_pools_equal(const struct config *, const struct config *);
 const struct coin_conf *config_coin(const struct config *, const char *name);
 int		 config_coin_index(const struct config *, const char *name);
 int		 config_coin_name_ok(const char *, size_t len);
+
+/* config_xmrig.cc: the objects whose xmrig-proxy keys it knows. */
+enum config_xmrig_obj {
+	XMRIG_NONE,
+	XMRIG_TOP,
+	XMRIG_POOL,
+	XMRIG_API,
+	XMRIG_DNS
+};
+
+int		 config_xmrig_key(enum config_xmrig_obj, const char *file,
+		     const char *prefix, const char *key, json_t *,
+		     struct strlist *warnings);
 
 /* config_file.cc */
 ssize_t		 config_file_strip(char *, size_t, int *line, int *col);

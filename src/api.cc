@@ -1314,8 +1314,11 @@ api_summary(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 	up = (uint64_t)(stats_uptime_ms(now_ms) / 1000);
 	splitter_upstreams(&active, &sleep, &error, &total);
 	o = json_object();
-	json_object_set_new(o, "id", json_string(api_id));
-	json_object_set_new(o, "worker_id", json_string(api_worker_id));
+	json_object_set_new(o, "id", json_string(sl.conf->api_id != NULL ?
+	    sl.conf->api_id : api_id));
+	json_object_set_new(o, "worker_id", json_string(
+	    sl.conf->api_worker_id != NULL ? sl.conf->api_worker_id :
+	    api_worker_id));
 	json_object_set_new(o, "uptime", api_int(up));
 	json_object_set_new(o, "restricted",
 	    json_boolean(sl.conf->http.restricted));

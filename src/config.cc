@@ -25,12 +25,6 @@ struct cfgctx {
 	struct strlist	*warnings;
 };
 
-/* Keys xmrig-proxy has that sluice accepts and ignores. */
-static const char *config_ignored[] = {
-	"donate-level", "donate-over-proxy", "api", "dns", "title",
-	"user-agent", "autosave", "colors", "$schema", NULL
-};
-
 static const char *config_top_keys[] = {
 	"mode", "bind", "pools", "tls", "http", "access-password",
 	"custom-diff", "custom-diff-stats", "algo-ext", "workers",
@@ -41,20 +35,20 @@ static const char *config_top_keys[] = {
 	"max-upstreams", "pool-connect-timeout", "pool-response-timeout",
 	"pool-quiet-probe",
 	"miner-output-limit", "workers-max", "lua", "policy", "rate-limit",
-	"coins", "default-coin", "switch", "history", "metrics", NULL
+	"coins", "default-coin", "switch", "history", "metrics", "api", "dns",
+	"user-agent", NULL
 };
 
 static const char *config_pool_keys[] = {
 	"url", "user", "pass", "rig-id", "algo", "keepalive", "enabled", "tls",
-	"tls-fingerprint", "tls-verify", "coin", "daemon", "socks5",
-	"self-select", "submit-to-origin", "nicehash", NULL
+	"sni", "tls-fingerprint", "tls-verify", NULL
 };
 
 static void	 config_err(struct cfgctx *, const char *, const char *, ...)
 		     PRINTFLIKE(3, 4);
 static int	 config_known(const char **, const char *);
 static void	 config_check_keys(struct cfgctx *, json_t *, const char *,
-		     const char **);
+		     const char **, enum config_xmrig_obj);
 static int	 config_bool(struct cfgctx *, json_t *, const char *,
 		     const char *, int, int *);
 static int	 config_int(struct cfgctx *, json_t *, const char *,
@@ -88,6 +82,7 @@ static void	 config_miners(struct cfgctx *, struct config *, json_t *);
 static void	 config_files(struct cfgctx *, struct config *, json_t *);
 static void	 config_failover(struct cfgctx *, struct config *, json_t *);
 static void	 config_process(struct cfgctx *, struct config *, json_t *);
+static void	 config_compat(struct cfgctx *, struct config *, json_t *);
 static void	 config_limits(struct cfgctx *, struct config *, json_t *);
 static void	 config_ratelimit(struct cfgctx *, struct config *, json_t *);
 static void	 config_metrics(struct cfgctx *, struct config *, json_t *);
@@ -119,19 +114,20 @@ config_known(const char **list, const char *key)
 	return 0;
 }
 
-/* Warn once for each unknown key of an object. */
+/*
+ * Warn once for each key of an object that is neither in known nor one
+ * of xmrig-proxy's for that object (config_xmrig.cc).
+ */
 static void
 config_check_keys(struct cfgctx *cx, json_t *obj, const char *prefix,
-    const char **known)
+    const char **known, enum config_xmrig_obj xmrig)
 {
 	const char	*key;
 	json_t		*v;
 
 	json_object_foreach(obj, key, v) {
-		(void)v;
-		if (config_known(known, key))
-			continue;
-		if (prefix[0] == '\0' && config_known(config_ignored, key))
+		if (config_known(known, key) || config_xmrig_key(xmrig,
+		    cx->file, prefix, key, v, cx->warnings))
 			continue;
 		strlist_add(cx->warnings, "%s: %s%s: unknown key, ignored",
 		    cx->file, prefix, key);
@@ -305,7 +301,7 @@ config_binds(struct cfgctx *cx, struct config *c, json_t *arr)
 			continue;
 		}
 		snprintf(kpath, sizeof kpath, "%s.", path);
-		config_check_keys(cx, v, kpath, keys);
+		config_check_keys(cx, v, kpath, keys, XMRIG_NONE);
 		snprintf(kpath, sizeof kpath, "%s.host", path);
 		config_str(cx, v, "host", kpath, "0.0.0.0", &b->host);
 		snprintf(kpath, sizeof kpath, "%s.port", path);
@@ -353,7 +349,8 @@ config_pool_list(struct cfgctx *cx, json_t *arr, const char *name,
 			continue;
 		}
 		snprintf(kpath, sizeof kpath, "%s.", path);
-		config_check_keys(cx, v, kpath, config_pool_keys);
+		config_check_keys(cx, v, kpath, config_pool_keys,
+		    XMRIG_POOL);
 		p = &(*pools)[*npools];
 		snprintf(kpath, sizeof kpath, "%s.enabled", path);
 		config_bool(cx, v, "enabled", kpath, 1, &p->enabled);
@@ -391,6 +388,8 @@ config_pool_list(struct cfgctx *cx, json_t *arr, const char *name,
 			config_bool(cx, v, "keepalive", kpath, 0, &p->keepalive);
 		snprintf(kpath, sizeof kpath, "%s.tls", path);
 		config_bool(cx, v, "tls", kpath, tls, &p->tls);
+		snprintf(kpath, sizeof kpath, "%s.sni", path);
+		config_bool(cx, v, "sni", kpath, 1, &p->sni);
 		snprintf(kpath, sizeof kpath, "%s.tls-verify", path);
 		config_bool(cx, v, "tls-verify", kpath, 0, &p->tls_verify);
 		snprintf(kpath, sizeof kpath, "%s.tls-fingerprint", path);
@@ -413,6 +412,11 @@ config_pool_list(struct cfgctx *cx, json_t *arr, const char *name,
 		}
 		snprintf(kpath, sizeof kpath, "%s.socks5", path);
 		config_socks5(cx, json_object_get(v, "socks5"), kpath, p);
+		/* xmrig-proxy's shipped file says "YOUR_WALLET". */
+		if (p->enabled && strncmp(p->user, "YOUR_", 5) == 0)
+			strlist_add(cx->warnings, "%s: %s.user: \"%s\" is a "
+			    "placeholder: put your wallet address there",
+			    cx->file, path, p->user);
 		if (!p->enabled) {
 			config_pool_free(p);
 			memset(p, 0, sizeof *p);
@@ -593,7 +597,7 @@ config_coins(struct cfgctx *cx, struct config *c, json_t *root)
 				continue;
 			}
 			snprintf(path, sizeof path, "coins.%s.", name);
-			config_check_keys(cx, v, path, keys);
+			config_check_keys(cx, v, path, keys, XMRIG_NONE);
 			k = &c->coins[c->ncoins++];
 			k->name = xstrdup(name);
 			snprintf(path, sizeof path, "coins.%s.algo", name);
@@ -674,7 +678,7 @@ config_switch(struct cfgctx *cx, struct config *c, json_t *o)
 		config_err(cx, "switch", "expected an object");
 		return;
 	}
-	config_check_keys(cx, o, "switch.", keys);
+	config_check_keys(cx, o, "switch.", keys, XMRIG_NONE);
 	config_str(cx, o, "user", "switch.user", NULL, &w->user);
 	config_str(cx, o, "password", "switch.password", NULL, &w->password);
 	if (w->user != NULL && (w->user[0] == '\0' ||
@@ -732,7 +736,7 @@ config_history(struct cfgctx *cx, struct config *c, json_t *o)
 		config_err(cx, "history", "expected an object, true or false");
 		return;
 	}
-	config_check_keys(cx, o, "history.", keys);
+	config_check_keys(cx, o, "history.", keys, XMRIG_NONE);
 	config_bool(cx, o, "enabled", "history.enabled", 1, &h->enabled);
 	free(h->file);
 	config_str(cx, o, "file", "history.file",
@@ -822,7 +826,7 @@ config_lua(struct cfgctx *cx, struct config *c, json_t *o)
 		config_err(cx, "lua", "expected an object");
 		return;
 	}
-	config_check_keys(cx, o, "lua.", keys);
+	config_check_keys(cx, o, "lua.", keys, XMRIG_NONE);
 	config_int(cx, o, "instruction-limit", "lua.instruction-limit", 1000,
 	    1000000000LL, 1000000, &n);
 	c->lua_instruction_limit = n;
@@ -897,7 +901,7 @@ config_policy(struct cfgctx *cx, struct config *c, json_t *o)
 		config_err(cx, "policy", "expected an object");
 		return;
 	}
-	config_check_keys(cx, o, "policy.", keys);
+	config_check_keys(cx, o, "policy.", keys, XMRIG_NONE);
 	v = json_object_get(o, "on-error");
 	if (v == NULL || json_is_null(v))
 		return;
@@ -986,7 +990,7 @@ config_tls(struct cfgctx *cx, struct config *c, json_t *o)
 		config_err(cx, "tls", "expected an object");
 		return;
 	}
-	config_check_keys(cx, o, "tls.", keys);
+	config_check_keys(cx, o, "tls.", keys, XMRIG_NONE);
 	config_bool(cx, o, "enabled", "tls.enabled", 0, &c->tls.enabled);
 	config_str(cx, o, "cert", "tls.cert", NULL, &c->tls.cert);
 	config_str(cx, o, "cert_key", "tls.cert_key", NULL, &c->tls.cert_key);
@@ -1036,7 +1040,7 @@ config_http(struct cfgctx *cx, struct config *c, json_t *o)
 		config_err(cx, "http", "expected an object");
 		return;
 	}
-	config_check_keys(cx, o, "http.", keys);
+	config_check_keys(cx, o, "http.", keys, XMRIG_NONE);
 	config_bool(cx, o, "enabled", "http.enabled", 0, &c->http.enabled);
 	free(c->http.host);
 	config_str(cx, o, "host", "http.host", "127.0.0.1", &c->http.host);
@@ -1197,6 +1201,44 @@ config_process(struct cfgctx *cx, struct config *c, json_t *root)
 	config_bool(cx, root, "background", "background", 0, &c->background);
 }
 
+/*
+ * Parse the rest of xmrig-proxy's keys: "user-agent" (sent to pools at
+ * login), "api" (id and worker-id, the instance's names in /1/summary)
+ * and "dns", of which sluice uses nothing. "" is null, as in xmrig-proxy.
+ */
+static void
+config_compat(struct cfgctx *cx, struct config *c, json_t *root)
+{
+	static const char	*api_keys[] = { "id", "worker-id", NULL };
+	static const char	*none[] = { NULL };
+	char			**strs[] = { &c->user_agent, &c->api_id,
+	    &c->api_worker_id };
+	json_t			*o;
+	size_t			 i;
+
+	config_str(cx, root, "user-agent", "user-agent", NULL, &c->user_agent);
+	o = json_object_get(root, "api");
+	if (o != NULL && !json_is_null(o) && !json_is_object(o))
+		config_err(cx, "api", "expected an object");
+	else if (o != NULL && json_is_object(o)) {
+		config_check_keys(cx, o, "api.", api_keys, XMRIG_API);
+		config_str(cx, o, "id", "api.id", NULL, &c->api_id);
+		config_str(cx, o, "worker-id", "api.worker-id", NULL,
+		    &c->api_worker_id);
+	}
+	o = json_object_get(root, "dns");
+	if (o != NULL && !json_is_null(o) && !json_is_object(o))
+		config_err(cx, "dns", "expected an object");
+	else if (o != NULL && json_is_object(o))
+		config_check_keys(cx, o, "dns.", none, XMRIG_DNS);
+	for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		if (*strs[i] != NULL && (*strs[i])[0] == '\0') {
+			free(*strs[i]);
+			*strs[i] = NULL;
+		}
+	}
+}
+
 /* Parse the limits and timeouts (sluice's own keys). */
 static void
 config_limits(struct cfgctx *cx, struct config *c, json_t *root)
@@ -1261,7 +1303,7 @@ config_ratelimit(struct cfgctx *cx, struct config *c, json_t *o)
 		return;
 	}
 	if (o != NULL && json_is_object(o))
-		config_check_keys(cx, o, "rate-limit.", keys);
+		config_check_keys(cx, o, "rate-limit.", keys, XMRIG_NONE);
 	/* json_object_get() on a NULL object gives NULL: the default. */
 	config_int(cx, o, "max-connections-per-minute",
 	    "rate-limit.max-connections-per-minute", 0, 1000000, 0, &n);
@@ -1370,7 +1412,7 @@ config_build(const char *path, json_t *root, struct strlist *errors,
 
 	c = config_new(path);
 	c->json = json_incref(root);
-	config_check_keys(&cx, root, "", config_top_keys);
+	config_check_keys(&cx, root, "", config_top_keys, XMRIG_TOP);
 
 	config_mode(&cx, c, json_object_get(root, "mode"));
 	config_binds(&cx, c, json_object_get(root, "bind"));
@@ -1383,6 +1425,7 @@ config_build(const char *path, json_t *root, struct strlist *errors,
 	config_files(&cx, c, root);
 	config_failover(&cx, c, root);
 	config_process(&cx, c, root);
+	config_compat(&cx, c, root);
 	config_limits(&cx, c, root);
 	config_lua(&cx, c, json_object_get(root, "lua"));
 	config_policy(&cx, c, json_object_get(root, "policy"));
@@ -1451,6 +1494,9 @@ config_free(struct config *c)
 	free(c->share_log_file);
 	free(c->log_file);
 	free(c->pid_file);
+	free(c->user_agent);
+	free(c->api_id);
+	free(c->api_worker_id);
 	for (i = 0; i < c->nlua_scripts; i++)
 		free(c->lua_scripts[i]);
 	free(c->lua_scripts);
@@ -1487,7 +1533,7 @@ config_pool_list_equal(const struct pool_conf *a, size_t na,
 		    !config_streq(p->pass, q->pass) ||
 		    !config_streq(p->rig_id, q->rig_id) ||
 		    !config_streq(p->algo, q->algo) || p->tls != q->tls ||
-		    p->tls_verify != q->tls_verify ||
+		    p->tls_verify != q->tls_verify || p->sni != q->sni ||
 		    p->keepalive != q->keepalive ||
 		    !config_streq(p->tls_fingerprint, q->tls_fingerprint) ||
 		    !config_streq(p->socks5_host, q->socks5_host) ||

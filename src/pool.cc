@@ -223,7 +223,7 @@ pool_connect(struct strategy *st, struct config *conf,
 		SSL *ssl = SSL_new(tls_client(pc->tls_verify));
 		if (ssl == NULL)
 			goto fail;
-		if (!tls_is_ip(pc->host))
+		if (pc->sni && !tls_is_ip(pc->host))
 			SSL_set_tlsext_host_name(ssl, pc->host);
 		if (pc->tls_verify && tls_is_ip(pc->host))
 			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
@@ -548,7 +548,8 @@ pool_login(struct pool *p)
 	    user != NULL ? user : pc->user));
 	json_object_set_new(params, "pass", json_string(
 	    pass != NULL ? pass : pc->pass));
-	json_object_set_new(params, "agent", json_string(SLUICE_AGENT));
+	json_object_set_new(params, "agent", json_string(
+	    p->conf->user_agent != NULL ? p->conf->user_agent : SLUICE_AGENT));
 	if (pc->rig_id != NULL)
 		json_object_set_new(params, "rigid", json_string(pc->rig_id));
 	if (pc->algo != NULL) {

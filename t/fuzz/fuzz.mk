@@ -57,7 +57,7 @@ FUZZ_LDSAN = -fsanitize=fuzzer,address,undefined
 # main.cc. No stubs.
 FUZZ_SRC_OBJS = $(patsubst %,$(FUZZ_O)/src/%.o,stratum job nonceset xmalloc \
 	strlist secret log stats \
-	config config_file tls sluice)
+	config config_file config_xmrig tls sluice)
 # The dashboard's files come from a generated source (the top-level
 # Makefile's rule for */gen/dashboard_files.cc).
 FUZZ_NET_SRC_OBJS = $(patsubst src/%.cc,$(FUZZ_O)/src/%.o,$(filter-out \

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,8 +60,30 @@ static time_t		 last_print;
 static time_t		 last_trim;
 static int		 pidfile_written;
 
+/* The long options, xmrig-proxy's where they mean something here. */
+#define MAIN_OPT_NO_COLOR	256
+static const char	 main_short[] = "Bb:c:dhl:nO:o:p:u:Vv";
+static const struct option main_long[] = {
+	{ "background",	no_argument,		NULL,	'B' },
+	{ "bind",	required_argument,	NULL,	'b' },
+	{ "config",	required_argument,	NULL,	'c' },
+	{ "help",	no_argument,		NULL,	'h' },
+	{ "log-file",	required_argument,	NULL,	'l' },
+	{ "no-color",	no_argument,		NULL,	MAIN_OPT_NO_COLOR },
+	{ "pass",	required_argument,	NULL,	'p' },
+	{ "url",	required_argument,	NULL,	'o' },
+	{ "user",	required_argument,	NULL,	'u' },
+	{ "userpass",	required_argument,	NULL,	'O' },
+	{ "verbose",	no_argument,		NULL,	'v' },
+	{ "version",	no_argument,		NULL,	'V' },
+	{ NULL,		0,			NULL,	0 }
+};
+
 static void	 usage(void) NORETURN;
+static void	 help(void);
 static void	 version(void);
+static void	 main_cli(json_t *, int, const char *);
+static json_t	*main_cli_pool(json_t *, int);
 static void	 main_signal(evutil_socket_t, short, void *);
 static void	 main_tick(evutil_socket_t, short, void *);
 static int	 main_build(const char *, json_t *, struct build *,
@@ -83,8 +107,39 @@ static void	 main_print_errors(struct strlist *, struct strlist *);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: sluice [-dhnvV] [-c file]\n");
+	fprintf(stderr, "usage: sluice [-BdhnVv] [-b address:port] [-c file] "
+	    "[-l file]\n"
+	    "              [-o url [-u user] [-p pass] [-O user:pass]] ...\n");
 	exit(1);
+}
+
+/* Print every option with its default (--help). */
+static void
+help(void)
+{
+	printf("usage: sluice [-BdhnVv] [-b address:port] [-c file] [-l file]\n"
+	    "              [-o url [-u user] [-p pass] [-O user:pass]] ...\n"
+	    "  -c, --config=FILE      configuration (default %s/config.json)\n"
+	    "  -d                     stay in the foreground, log to stderr\n"
+	    "  -B, --background       run in the background (the default "
+	    "without -d)\n"
+	    "  -n                     check the configuration and exit\n"
+	    "  -v, --verbose          more verbose (repeatable)\n"
+	    "  -V, --version          print the version and exit\n"
+	    "  -h, --help             print this help and exit\n"
+	    "options that replace the configuration's keys, at start and at "
+	    "every reload:\n"
+	    "  -b, --bind=ADDR:PORT   listen there (repeatable; replaces "
+	    "\"bind\")\n"
+	    "  -o, --url=URL          a pool (repeatable; replaces "
+	    "\"pools\")\n"
+	    "  -u, --user=USER        that pool's user (default x)\n"
+	    "  -p, --pass=PASS        that pool's password (default x)\n"
+	    "  -O, --userpass=U:P     both at once\n"
+	    "  -l, --log-file=FILE    append the log to FILE (replaces "
+	    "\"log-file\")\n"
+	    "      --no-color         accepted; sluice writes no colours\n",
+	    SLUICE_CONFDIR);
 }
 
 /* Print the version and the libraries' versions. */
@@ -95,6 +150,95 @@ version(void)
 	printf("libevent %s, %s, jansson %s, %s, SQLite %s\n",
 	    event_get_version(), OpenSSL_version(OPENSSL_VERSION),
 	    JANSSON_VERSION, LUAJIT_VERSION, histdb_version());
+}
+
+/*
+ * The pool -u, -p and -O apply to: the last one, or a new one that the
+ * next -o fills in, as xmrig-proxy takes them (-u before -o works too).
+ * With url set, the pool for a new -o.
+ */
+static json_t *
+main_cli_pool(json_t *cli, int url)
+{
+	json_t	*pools = json_object_get(cli, "pools"), *pool;
+	size_t	 n;
+
+	if (pools == NULL) {
+		pools = json_array();
+		json_object_set_new(cli, "pools", pools);
+	}
+	n = json_array_size(pools);
+	pool = n > 0 ? json_array_get(pools, n - 1) : NULL;
+	if (pool == NULL || (url && json_object_get(pool, "url") != NULL)) {
+		pool = json_object();
+		json_array_append_new(pools, pool);
+	}
+	return pool;
+}
+
+/*
+ * Add one command-line option to cli, the keys that replace the
+ * configuration file's: "bind" (-b), "pools" (-o, -u, -p, -O) and
+ * "log-file" (-l). Addresses are checked here, so that a mistake is
+ * reported as the option's and not as the file's.
+ */
+static void
+main_cli(json_t *cli, int ch, const char *arg)
+{
+	json_t		*a;
+	char		*host, *s, cwd[PATH_MAX];
+	const char	*why, *colon;
+	int		 port, tls;
+
+	switch (ch) {
+	case 'b':
+	case 'o':
+		if (config_parse_url(arg, &host, &port, &tls, &why) != 0) {
+			fprintf(stderr, "sluice: %s %s: %s\n", ch == 'b' ?
+			    "--bind" : "--url", arg, why);
+			exit(1);
+		}
+		free(host);
+		if (ch == 'o') {
+			json_object_set_new(main_cli_pool(cli, 1), "url",
+			    json_string(arg));
+			break;
+		}
+		if ((a = json_object_get(cli, "bind")) == NULL) {
+			a = json_array();
+			json_object_set_new(cli, "bind", a);
+		}
+		json_array_append_new(a, json_string(arg));
+		break;
+	case 'u':
+		json_object_set_new(main_cli_pool(cli, 0), "user",
+		    json_string(arg));
+		break;
+	case 'p':
+		json_object_set_new(main_cli_pool(cli, 0), "pass",
+		    json_string(arg));
+		break;
+	case 'O':
+		if ((colon = strchr(arg, ':')) == NULL) {
+			fprintf(stderr, "sluice: --userpass %s: expected "
+			    "USER:PASS\n", arg);
+			exit(1);
+		}
+		json_object_set_new(main_cli_pool(cli, 0), "user",
+		    json_stringn(arg, colon - arg));
+		json_object_set_new(main_cli_pool(cli, 0), "pass",
+		    json_string(colon + 1));
+		break;
+	case 'l':
+		/* Relative to where sluice was started: daemon(3) goes to /. */
+		if (arg[0] != '/' && getcwd(cwd, sizeof cwd) != NULL) {
+			xasprintf(&s, "%s/%s", cwd, arg);
+			json_object_set_new(cli, "log-file", json_string(s));
+			free(s);
+		} else
+			json_object_set_new(cli, "log-file", json_string(arg));
+		break;
+	}
 }
 
 /*
@@ -148,26 +292,28 @@ main(int argc, char **argv)
 	struct strlist	 errors = {}, warnings = {};
 	struct build	 b;
 	const char	*path = SLUICE_CONFDIR "/config.json";
-	int		 ch, foreground = 0, check = 0, verbose = 0, rc;
+	json_t		*cli, *v;
+	int		 ch, foreground = 0, check = 0, verbose = 0, cflag = 0;
+	int		 rc;
 	size_t		 i;
 	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 
-	while ((ch = getopt(argc, argv, "c:dhnvV")) != -1) {
+	cli = json_object();
+	while ((ch = getopt_long(argc, argv, main_short, main_long,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			cflag = 1;
 			break;
 		case 'd':
 			foreground = 1;
 			break;
+		case 'B':
+			/* Detaching is the default; -d wins, as over the key. */
+			break;
 		case 'h':
-			printf("usage: sluice [-dhnvV] [-c file]\n"
-			    "  -c file  configuration (default %s/config.json)\n"
-			    "  -d       stay in the foreground, log to stderr\n"
-			    "  -n       check the configuration and exit\n"
-			    "  -v       more verbose (repeatable)\n"
-			    "  -V       print the version and exit\n",
-			    SLUICE_CONFDIR);
+			help();
 			exit(0);
 		case 'n':
 			check = 1;
@@ -178,12 +324,39 @@ main(int argc, char **argv)
 		case 'V':
 			version();
 			exit(0);
+		case MAIN_OPT_NO_COLOR:
+			break;
+		case 'b':
+		case 'l':
+		case 'o':
+		case 'O':
+		case 'p':
+		case 'u':
+			main_cli(cli, ch, optarg);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc)
 		usage();
+	json_array_foreach(json_object_get(cli, "pools"), i, v) {
+		if (json_object_get(v, "url") == NULL) {
+			fprintf(stderr, "sluice: -u, -p and -O set the user and "
+			    "password of the pool of an -o option\n");
+			usage();
+		}
+	}
+	/*
+	 * The command line's keys replace the file's at every load. With
+	 * neither -c nor the default file, -o and -b are enough to run,
+	 * as they are for xmrig-proxy.
+	 */
+	if (json_object_size(cli) > 0)
+		config_file_set_overlay(cli, !cflag &&
+		    json_object_get(cli, "bind") != NULL &&
+		    json_object_get(cli, "pools") != NULL);
+	json_decref(cli);
 
 	/* -n builds exactly what a start would, then frees it. */
 	rc = main_build(path, NULL, &b, &errors, &warnings);
@@ -275,6 +448,7 @@ main(int argc, char **argv)
 	policy_swap(NULL);
 	tls_shutdown();
 	config_unref(sl.conf);
+	config_file_set_overlay(NULL, 0);
 	log_open_file(NULL);
 	return 0;
 }

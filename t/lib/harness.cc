@@ -364,6 +364,13 @@ proxy_write_config(struct proxy *p, const char *json)
 void
 proxy_launch(struct proxy *p)
 {
+	proxy_launch_args(p, NULL);
+}
+
+/* The same, with more arguments after them (NULL-terminated, or NULL). */
+void
+proxy_launch_args(struct proxy *p, const char *const args[])
+{
 	const char	*wrapper = getenv("SLUICE_WRAPPER");
 	char		*words = NULL, *w, *save;
 	const char	*argv[64];
@@ -381,6 +388,8 @@ proxy_launch(struct proxy *p)
 		argv[argc++] = "-v";
 	argv[argc++] = "-c";
 	argv[argc++] = p->config;
+	for (; args != NULL && *args != NULL && argc < 63; args++)
+		argv[argc++] = *args;
 	argv[argc] = NULL;
 	p->pid = spawn(argv, &p->logfd);
 	free(words);
@@ -419,6 +428,21 @@ proxy_wait_ready(struct proxy *p, size_t from, const char *config_json)
 		    left_ms(deadline) < EXIT_POLL_MS ? left_ms(deadline) :
 		    EXIT_POLL_MS);
 	}
+}
+
+/*
+ * Start a daemon on config_json with more command-line arguments (after
+ * -c) and wait until it is ready. A restart drops them.
+ */
+struct proxy *
+proxy_start_args(const char *config_json, const char *const args[])
+{
+	struct proxy	*p = proxy_new();
+
+	proxy_write_config(p, config_json);
+	proxy_launch_args(p, args);
+	proxy_wait_ready(p, 0, config_json);
+	return p;
 }
 
 /* The same, at the default log level when verbose is 0. */

@@ -87,7 +87,10 @@ void		 proxy_write_config(struct proxy *, const char *json);
 void		 proxy_write_file(struct proxy *, const char *name,
 		     const char *text);
 void		 proxy_launch(struct proxy *);
+void		 proxy_launch_args(struct proxy *, const char *const args[]);
 struct proxy	*proxy_start(const char *config_json);
+struct proxy	*proxy_start_args(const char *config_json,
+		     const char *const args[]);
 struct proxy	*proxy_start_verbose(const char *config_json, int verbose);
 void		 proxy_restart(struct proxy *);
 int		 proxy_start_expect_fail(const char *config_json,

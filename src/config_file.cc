@@ -31,6 +31,7 @@ static json_t	*config_file_overlay;	/* the command line's keys */
 static int	 config_file_optional;	/* a missing file is {} */
 
 static char	*config_file_slurp(const char *, size_t *, struct strlist *);
+static void	 config_file_lay(json_t *);
 
 /*
  * Blank the comments and trailing commas of JSON text in buf, in place.
@@ -183,7 +184,7 @@ config_file_read(const char *path, struct strlist *errors)
 	if (config_file_optional && config_file_overlay != NULL &&
 	    access(path, F_OK) == -1 && errno == ENOENT) {
 		root = json_object();
-		json_object_update(root, config_file_overlay);
+		config_file_lay(root);
 		return root;
 	}
 	if ((buf = config_file_slurp(path, &len, errors)) == NULL)
@@ -209,9 +210,24 @@ config_file_read(const char *path, struct strlist *errors)
 		json_decref(root);
 		return NULL;
 	}
-	if (config_file_overlay != NULL)
-		json_object_update(root, config_file_overlay);
+	config_file_lay(root);
 	return root;
+}
+
+/*
+ * Lay a copy of the command line's keys over root: the overlay lives as
+ * long as the process, and no load may change it.
+ */
+static void
+config_file_lay(json_t *root)
+{
+	json_t	*copy;
+
+	if (config_file_overlay == NULL)
+		return;
+	copy = json_deep_copy(config_file_overlay);
+	json_object_update(root, copy);
+	json_decref(copy);
 }
 
 /*

@@ -222,6 +222,9 @@ int		 config_xmrig_key(enum config_xmrig_obj, const char *file,
 /* config_file.cc */
 ssize_t		 config_file_strip(char *, size_t, int *line, int *col);
 json_t		*config_file_read(const char *, struct strlist *errors);
+json_t		*config_file_parse(const char *name, const char *, size_t,
+		     struct strlist *errors);
+json_t		*config_file_lay(json_t *);
 void		 config_file_set_overlay(json_t *, int optional);
 
 

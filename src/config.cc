@@ -1370,29 +1370,15 @@ config_load(const char *path, struct strlist *errors, struct strlist *warnings)
 }
 
 /*
- * Parse a config sent as text (PUT /1/config) as config_read() parses
- * the file: NULL, with "name:line:column: message" in errors, unless it
- * is a JSON object.
+ * Parse a config sent as text (PUT /1/config) as the file is parsed:
+ * NULL, with "name:line:column: message" in errors, unless it is a JSON
+ * object.
  */
 json_t *
 config_parse(const char *name, const char *text, size_t len,
     struct strlist *errors)
 {
-	json_error_t	 jerr;
-	json_t		*root;
-
-	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES,
-	    &jerr)) == NULL) {
-		strlist_add(errors, "%s:%d:%d: %s", name, jerr.line,
-		    jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		strlist_add(errors, "%s: the top level must be an object", name);
-		json_decref(root);
-		return NULL;
-	}
-	return root;
+	return config_file_parse(name, text, len, errors);
 }
 
 /*
@@ -1412,6 +1398,8 @@ config_build(const char *path, json_t *root, struct strlist *errors,
 
 	c = config_new(path);
 	c->json = json_incref(root);
+	/* Parsed with the command line's keys, kept as the file's. */
+	root = config_file_lay(root);
 	config_check_keys(&cx, root, "", config_top_keys, XMRIG_TOP);
 
 	config_mode(&cx, c, json_object_get(root, "mode"));
@@ -1435,6 +1423,7 @@ config_build(const char *path, json_t *root, struct strlist *errors,
 	config_paths(c);
 	config_validate(&cx, c);
 
+	json_decref(root);
 	if (errors->n != nerr) {
 		config_free(c);
 		return NULL;

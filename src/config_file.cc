@@ -31,7 +31,6 @@ static json_t	*config_file_overlay;	/* the command line's keys */
 static int	 config_file_optional;	/* a missing file is {} */
 
 static char	*config_file_slurp(const char *, size_t *, struct strlist *);
-static void	 config_file_lay(json_t *);
 
 /*
  * Blank the comments and trailing commas of JSON text in buf, in place.
@@ -182,11 +181,8 @@ config_file_read(const char *path, struct strlist *errors)
 	int		 line, col;
 
 	if (config_file_optional && config_file_overlay != NULL &&
-	    access(path, F_OK) == -1 && errno == ENOENT) {
-		root = json_object();
-		config_file_lay(root);
-		return root;
-	}
+	    access(path, F_OK) == -1 && errno == ENOENT)
+		return json_object();
 	if ((buf = config_file_slurp(path, &len, errors)) == NULL)
 		return NULL;
 	if ((n = config_file_strip(buf, len, &line, &col)) < 0) {
@@ -210,24 +206,66 @@ config_file_read(const char *path, struct strlist *errors)
 		json_decref(root);
 		return NULL;
 	}
-	config_file_lay(root);
 	return root;
 }
 
 /*
- * Lay a copy of the command line's keys over root: the overlay lives as
- * long as the process, and no load may change it.
+ * Parse config text from elsewhere (PUT /1/config) as the file is
+ * parsed, comments and trailing commas included: NULL, with
+ * "name:line:column: message" in errors, unless it is a JSON object.
  */
-static void
+json_t *
+config_file_parse(const char *name, const char *text, size_t len,
+    struct strlist *errors)
+{
+	json_error_t	 jerr;
+	json_t		*root;
+	char		*buf;
+	ssize_t		 n;
+	int		 line, col;
+
+	buf = (char *)xmalloc(len + 1);
+	memcpy(buf, text, len);
+	if ((n = config_file_strip(buf, len, &line, &col)) < 0) {
+		strlist_add(errors, "%s:%d:%d: unterminated /* comment", name,
+		    line, col);
+		free(buf);
+		return NULL;
+	}
+	root = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+	free(buf);
+	if (root == NULL) {
+		strlist_add(errors, "%s:%d:%d: %s", name, jerr.line,
+		    jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		strlist_add(errors, "%s: the top level must be an object", name);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/*
+ * root with the command line's keys laid over it, as a new reference:
+ * root itself when there are none, else a copy. The copy is shallow for
+ * root's own keys and deep for the overlay's, so that neither the file's
+ * object (/1/config shows and replaces it) nor the overlay, which lives
+ * as long as the process, is changed.
+ */
+json_t *
 config_file_lay(json_t *root)
 {
-	json_t	*copy;
+	json_t	*copy, *o;
 
 	if (config_file_overlay == NULL)
-		return;
-	copy = json_deep_copy(config_file_overlay);
-	json_object_update(root, copy);
-	json_decref(copy);
+		return json_incref(root);
+	copy = json_copy(root);
+	o = json_deep_copy(config_file_overlay);
+	json_object_update(copy, o);
+	json_decref(o);
+	return copy;
 }
 
 /*

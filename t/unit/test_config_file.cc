@@ -292,3 +292,50 @@ Test(config_file, overlay_without_a_file)
 	strlist_clear(&errors);
 	strlist_clear(&warnings);
 }
+
+Test(config_file, put_body_parsed_as_the_file)
+{
+	struct strlist	 errors = {};
+	json_t		*root;
+	const char	*body = "{ // from a dashboard\n\"retries\": 3,}";
+
+	root = config_parse("request body", body, strlen(body), &errors);
+	cr_assert_not_null(root, "%s", errors.n ? errors.v[0] : "");
+	cr_assert_eq(json_integer_value(json_object_get(root, "retries")), 3);
+	json_decref(root);
+	body = "{\"retries\": 3 /* open";
+	cr_assert_null(config_parse("request body", body, strlen(body),
+	    &errors));
+	cr_assert_eq(errors.n, 1);
+	cr_assert_str_eq(errors.v[0],
+	    "request body:1:15: unterminated /* comment");
+	strlist_clear(&errors);
+}
+
+Test(config_file, lay_leaves_file_and_overlay_alone)
+{
+	json_t	*file, *o, *eff;
+
+	file = json_pack("{s:[s], s:i}", "bind", "127.0.0.1:1", "retries", 2);
+	eff = config_file_lay(file);
+	cr_assert_eq(eff, file, "no overlay: the same object");
+	json_decref(eff);
+
+	o = json_pack("{s:[s]}", "bind", "127.0.0.1:2");
+	config_file_set_overlay(o, 0);
+	eff = config_file_lay(file);
+	config_file_set_overlay(NULL, 0);
+	cr_assert_neq(eff, file);
+	cr_assert_str_eq(json_string_value(json_array_get(
+	    json_object_get(eff, "bind"), 0)), "127.0.0.1:2");
+	cr_assert_eq(json_integer_value(json_object_get(eff, "retries")), 2);
+	cr_assert_str_eq(json_string_value(json_array_get(
+	    json_object_get(file, "bind"), 0)), "127.0.0.1:1",
+	    "the file's object changed");
+	/* Editing the result leaves the overlay as it was. */
+	json_array_clear(json_object_get(eff, "bind"));
+	cr_assert_eq(json_array_size(json_object_get(o, "bind")), 1);
+	json_decref(eff);
+	json_decref(o);
+	json_decref(file);
+}

@@ -57,9 +57,6 @@ static const struct config_xmrig config_xmrig_pool[] = {
 	/* Not used by xmrig-proxy either; PoW variants of 2018. */
 	{ "nicehash", WHEN_NEVER, NULL },
 	{ "variant", WHEN_NEVER, NULL },
-	/* XXX until pools can be reached through a SOCKS5 proxy. */
-	{ "socks5", WHEN_SET, "the pool is connected to directly, not "
-	    "through that proxy" },
 	{ NULL, WHEN_NEVER, NULL }
 };
 

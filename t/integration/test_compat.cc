@@ -8,7 +8,7 @@
  * - xmrig-proxy-config.json: src/config.json of SeriousPassenger/
  *   xmrig-proxy at commit 4fefd27f49885c7c9fd857df4299f70be7f20ffe, a fork
  *   of xmrig/xmrig-proxy 6.x (the 6.x layout: http, tls enabled without a
- *   certificate, pools[].sni, socks5, self-select, submit-to-origin, dns).
+ *   certificate, pools[].sni, self-select, submit-to-origin, dns).
  *   Its "event-stream" and "randomx-verifier" objects are the fork's own,
  *   not xmrig-proxy's, and get the "unknown key" warning. (The copy of
  *   xmrig/xmrig-proxy itself that could be read here was older; replace

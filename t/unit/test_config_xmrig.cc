@@ -126,8 +126,6 @@ Test(config_xmrig, pool_keys_that_would_do_something_warn)
 	expect_warning("\"coin\":\"monero\"", "", "pools[0].coin", "algo");
 	expect_warning("\"spend-secret-key\":\"00ff\"", "",
 	    "pools[0].spend-secret-key", "daemon");
-	expect_warning("\"socks5\":\"127.0.0.1:9050\"", "",
-	    "pools[0].socks5", "directly");
 }
 
 Test(config_xmrig, top_keys_that_would_do_something_warn)

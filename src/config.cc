@@ -1285,7 +1285,7 @@ config_metrics(struct cfgctx *cx, struct config *c, json_t *o)
 		config_err(cx, "metrics", "expected an object");
 		return;
 	}
-	config_check_keys(cx, o, "metrics.", keys);
+	config_check_keys(cx, o, "metrics.", keys, XMRIG_NONE);
 	config_bool(cx, o, "per-worker", "metrics.per-worker", 0,
 	    &c->metrics_per_worker);
 }

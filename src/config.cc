@@ -41,7 +41,7 @@ static const char *config_top_keys[] = {
 
 static const char *config_pool_keys[] = {
 	"url", "user", "pass", "rig-id", "algo", "keepalive", "enabled", "tls",
-	"sni", "tls-fingerprint", "tls-verify", NULL
+	"sni", "tls-fingerprint", "tls-verify", "socks5", NULL
 };
 
 static void	 config_err(struct cfgctx *, const char *, const char *, ...)

@@ -405,7 +405,8 @@ promtool(const char *dir, const char *text, char **out)
 	f = fopen(opath, "r");
 	*out = (char *)calloc(1, 65536);
 	if (f != NULL) {
-		fread(*out, 1, 65535, f);
+		if (fread(*out, 1, 65535, f) == 0 && ferror(f))
+			snprintf(*out, 65536, "(cannot read %s)", opath);
 		fclose(f);
 	}
 	free(path);

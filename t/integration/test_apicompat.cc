@@ -232,26 +232,6 @@ config_get(struct rig *rg)
 	return s;
 }
 
-/* The whole content of a file. */
-static char *
-slurp(const char *path)
-{
-	FILE	*f = fopen(path, "r");
-	char	*s;
-	long	 n;
-
-	cr_assert(f != NULL, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	s = (char *)calloc(1, (size_t)n + 1);
-	cr_assert(s != NULL);
-	if (n > 0)
-		cr_assert(fread(s, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
-	return s;
-}
-
 /* A JSON value's compact text; caller frees. */
 static char *
 dump(json_t *j)

@@ -25,66 +25,6 @@
 
 TestSuite(compat, .timeout = 60);
 
-/* Run $SLUICE_BIN with the NULL-terminated arguments; return its code. */
-static int
-run_sluice(char **output, ...)
-{
-	const char	*argv[16];
-	va_list		 ap;
-	int		 argc = 0;
-
-	argv[argc++] = sluice_bin();
-	va_start(ap, output);
-	while (argc < 15 && (argv[argc] = va_arg(ap, const char *)) != NULL)
-		argc++;
-	va_end(ap);
-	argv[argc] = NULL;
-	return run_capture(argv, output);
-}
-
-/* The path of a file in the source tree; caller frees. */
-static char *
-srcfile(const char *name)
-{
-	char	*path;
-
-	cr_assert(asprintf(&path, "%s/%s", sluice_srcdir(), name) != -1);
-	return path;
-}
-
-/* The text of a file; caller frees. */
-static char *
-slurp(const char *path)
-{
-	FILE	*f = fopen(path, "r");
-	char	*buf;
-	long	 n;
-
-	cr_assert(f != NULL, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = (char *)calloc(1, (size_t)n + 1);
-	cr_assert(fread(buf, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
-	return buf;
-}
-
-/* How many lines of out start with prefix. */
-static int
-count_lines(const char *out, const char *prefix)
-{
-	const char	*l;
-	int		 n = 0;
-
-	for (l = out; l != NULL && *l != '\0'; l = strchr(l, '\n'),
-	    l = l != NULL ? l + 1 : NULL) {
-		if (strncmp(l, prefix, strlen(prefix)) == 0)
-			n++;
-	}
-	return n;
-}
-
 /* Run -n on config text; return the exit code and the output. */
 static int
 check_text(const char *json, char **output)
@@ -96,31 +36,6 @@ check_text(const char *json, char **output)
 	code = run_sluice(output, "-n", "-c", p->config, NULL);
 	proxy_free(p);
 	return code;
-}
-
-/* out must hold needle. */
-static void
-must_say(const char *out, const char *needle)
-{
-	cr_assert(strstr(out, needle) != NULL, "no \"%s\" in:\n%s", needle,
-	    out);
-}
-
-/* The fake pool side: accept, read the login, answer it with a job. */
-static json_t *
-pool_login_of(struct tlisten *tl, struct tconn **pcp)
-{
-	struct tconn	*pc;
-	struct tjob	 job;
-	json_t		*login;
-
-	pc = tl_accept(tl, T);
-	cr_assert(pc != NULL, "sluice did not connect to the fake pool");
-	login = pool_expect_login(pc, T);
-	tjob_default(&job, "j1");
-	pool_send_login_ok(pc, login, "0123456789abcdef", &job);
-	*pcp = pc;
-	return login;
 }
 
 Test(compat, xmrig_proxy_shipped_config_passes_n)

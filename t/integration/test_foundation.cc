@@ -21,23 +21,6 @@
 
 TestSuite(foundation, .timeout = 30);
 
-/* Run $SLUICE_BIN with the NULL-terminated arguments; return its code. */
-static int
-run_sluice(char **output, ...)
-{
-	const char	*argv[16];
-	va_list		 ap;
-	int		 argc = 0;
-
-	argv[argc++] = sluice_bin();
-	va_start(ap, output);
-	while (argc < 15 && (argv[argc] = va_arg(ap, const char *)) != NULL)
-		argc++;
-	va_end(ap);
-	argv[argc] = NULL;
-	return run_capture(argv, output);
-}
-
 /* A config from parts; a NULL mode or pools leaves that key out. */
 static char *
 cfg(const char *mode, const char *pools, const char *extra)

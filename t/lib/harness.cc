@@ -1568,3 +1568,94 @@ hresp_free(struct hresp *r)
 	free(r->head);
 	free(r);
 }
+
+/* Run $SLUICE_BIN with the NULL-terminated arguments; its exit code. */
+int
+run_sluice(char **output, ...)
+{
+	const char	*argv[16];
+	va_list		 ap;
+	int		 argc = 0;
+
+	argv[argc++] = sluice_bin();
+	va_start(ap, output);
+	while (argc < 15 && (argv[argc] = va_arg(ap, const char *)) != NULL)
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	return run_capture(argv, output);
+}
+
+/* The path of a file in the source tree (free it). */
+char *
+srcfile(const char *name)
+{
+	char	*path;
+
+	cr_assert(asprintf(&path, "%s/%s", sluice_srcdir(), name) != -1);
+	return path;
+}
+
+/* A file's whole text (free it); the file must exist. */
+char *
+slurp(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	char	*s;
+	long	 n;
+
+	cr_assert(f != NULL, "%s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	s = (char *)calloc(1, (size_t)n + 1);
+	cr_assert(s != NULL);
+	if (n > 0)
+		cr_assert(fread(s, 1, (size_t)n, f) == (size_t)n);
+	fclose(f);
+	return s;
+}
+
+/* How many lines of text start with prefix. */
+int
+count_lines(const char *text, const char *prefix)
+{
+	const char	*p;
+	int		 n = 0;
+
+	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* out must hold needle. */
+void
+must_say(const char *out, const char *needle)
+{
+	cr_assert(strstr(out, needle) != NULL, "no \"%s\" in:\n%s", needle,
+	    out);
+}
+
+/*
+ * The fake pool side: accept, read the login, answer it with a job;
+ * returns the login (decref it), the connection in *pcp.
+ */
+json_t *
+pool_login_of(struct tlisten *tl, struct tconn **pcp)
+{
+	struct tconn	*pc;
+	struct tjob	 job;
+	json_t		*login;
+
+	pc = tl_accept(tl, 5000);
+	cr_assert(pc != NULL, "sluice did not connect to the fake pool");
+	login = pool_expect_login(pc, 5000);
+	tjob_default(&job, "j1");
+	pool_send_login_ok(pc, login, "0123456789abcdef", &job);
+	*pcp = pc;
+	return login;
+}

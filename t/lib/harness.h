@@ -80,6 +80,11 @@ const char	*sluice_bin(void);
 const char	*sluice_srcdir(void);
 int		 free_port(void);
 int		 run_capture(const char *const argv[], char **output);
+int		 run_sluice(char **output, ...);
+char		*srcfile(const char *name);
+char		*slurp(const char *path);
+int		 count_lines(const char *text, const char *prefix);
+void		 must_say(const char *out, const char *needle);
 
 /* The daemon. */
 struct proxy	*proxy_new(void);
@@ -148,6 +153,7 @@ json_t		*pool_expect_login(struct tconn *pc, int timeout_ms);
 void		 pool_send_login_ok(struct tconn *pc, json_t *login_req,
 		     const char *session, const struct tjob *job);
 void		 pool_send_job(struct tconn *pc, const struct tjob *job);
+json_t		*pool_login_of(struct tlisten *, struct tconn **);
 json_t		*miner_login(struct tconn *mc, const char *login,
 		     const char *pass, const char *rigid, int timeout_ms);
 json_t		*miner_submit(struct tconn *mc, int id, const char *session,

@@ -33,6 +33,16 @@ enum on_error {
 	ON_ERROR_DENY
 };
 
+/* A redis://[[user]:password@]host[:port][/db] URL, split. */
+struct redis_url {
+	char		*host;
+	int		 port;		/* 6379 by default */
+	char		*user;		/* AUTH user, or NULL */
+	char		*password;	/* or NULL; a secret */
+	int		 db;		/* 0 by default */
+	char		 where[300];	/* host:port/db, no password */
+};
+
 struct bind_conf {
 	char		*host;
 	int		 port;
@@ -201,6 +211,8 @@ const char	*config_on_error_text(enum on_error);
 int		 config_parse_url(const char *, char **host, int *port,
 		     int *tls, const char **why);
 int		 config_standby(const struct config *);
+int		 config_redis_url(const char *, struct redis_url *);
+void		 config_redis_url_clear(struct redis_url *);
 int		 config_pools_equal(const struct config *, const struct config *);
 const struct coin_conf *config_coin(const struct config *, const char *name);
 int		 config_coin_index(const struct config *, const char *name);

@@ -197,6 +197,85 @@ config_str(struct cfgctx *cx, json_t *obj, const char *key, const char *path,
 }
 
 /*
+ * Split redis://[[user]:password@]host[:port][/db] into u; host may be
+ * [v6]. Port 6379 and db 0 by default. 0, or -1 when it does not parse
+ * (u is then cleared). Here, not in redis.cc, so that the config load
+ * (and -n) refuses a bad URL before anything connects.
+ */
+int
+config_redis_url(const char *url, struct redis_url *u)
+{
+	const char	*p, *at, *end, *colon, *slash;
+	char		*e;
+	long		 v;
+
+	memset(u, 0, sizeof *u);
+	if (strncmp(url, "redis://", 8) != 0)
+		return -1;
+	p = url + 8;
+	slash = strchr(p, '/');
+	end = slash != NULL ? slash : p + strlen(p);
+	if ((at = (const char *)memrchr(p, '@', (size_t)(end - p))) != NULL) {
+		colon = (const char *)memchr(p, ':', (size_t)(at - p));
+		if (colon == NULL)
+			goto bad;
+		if (colon > p)
+			u->user = xstrndup(p, (size_t)(colon - p));
+		u->password = xstrndup(colon + 1, (size_t)(at - colon - 1));
+		p = at + 1;
+	}
+	if (*p == '[') {
+		if ((colon = (const char *)memchr(p, ']', (size_t)(end - p))) ==
+		    NULL)
+			goto bad;
+		u->host = xstrndup(p + 1, (size_t)(colon - p - 1));
+		colon++;
+		if (colon < end && *colon != ':')
+			goto bad;
+	} else {
+		colon = (const char *)memchr(p, ':', (size_t)(end - p));
+		u->host = xstrndup(p, (size_t)((colon != NULL ? colon : end) -
+		    p));
+	}
+	if (u->host[0] == '\0')
+		goto bad;
+	u->port = 6379;
+	if (colon != NULL && colon < end) {
+		v = strtol(colon + 1, &e, 10);
+		if (e != end || v < 1 || v > 65535)
+			goto bad;
+		u->port = (int)v;
+	}
+	u->db = 0;
+	if (slash != NULL && slash[1] != '\0') {
+		v = strtol(slash + 1, &e, 10);
+		if (*e != '\0' || v < 0 || v > 1000000)
+			goto bad;
+		u->db = (int)v;
+	}
+	snprintf(u->where, sizeof u->where, "%s%s%s:%d/%d",
+	    strchr(u->host, ':') != NULL ? "[" : "", u->host,
+	    strchr(u->host, ':') != NULL ? "]" : "", u->port, u->db);
+	return 0;
+bad:
+	config_redis_url_clear(u);
+	return -1;
+}
+
+/* Free a split URL's parts; the password is wiped first. */
+void
+config_redis_url_clear(struct redis_url *u)
+{
+	free(u->host);
+	free(u->user);
+	if (u->password != NULL)
+		explicit_bzero(u->password, strlen(u->password));
+	free(u->password);
+	u->host = u->user = u->password = NULL;
+	u->where[0] = '\0';
+}
+
+/*
  * Split "[stratum+tcp://|stratum+ssl://]host:port" (IPv6 in brackets).
  * Returns 0, or -1 with *why set.
  */
@@ -702,9 +781,14 @@ config_switch(struct cfgctx *cx, struct config *c, json_t *o)
 	config_str(cx, o, "state-file", "switch.state-file",
 	    SLUICE_STATEDIR "/user-coin.json", &w->state_file);
 	config_str(cx, o, "redis", "switch.redis", NULL, &w->redis);
-	if (w->redis != NULL && strncmp(w->redis, "redis://", 8) != 0)
-		config_err(cx, "switch.redis", "expected "
-		    "redis://[:password@]host:port/db");
+	if (w->redis != NULL) {
+		struct redis_url u;
+
+		if (config_redis_url(w->redis, &u) != 0)
+			config_err(cx, "switch.redis", "expected "
+			    "redis://[[user]:password@]host[:port][/db]");
+		config_redis_url_clear(&u);
+	}
 	config_int(cx, o, "grace", "switch.grace", 0, 3600, 10, &n);
 	w->grace = (int)n;
 }

@@ -117,12 +117,7 @@ struct redis_msg {
 
 static struct {
 	char			*url;		/* the switch.redis in use */
-	char			*host;
-	int			 port;
-	char			*user;		/* AUTH user, or NULL */
-	char			*password;	/* or NULL */
-	int			 db;
-	char			 where[300];	/* host:port/db, no password */
+	struct redis_url	 u;		/* its parts */
 	int			 bad;		/* the URL does not parse */
 
 	enum redis_st		 state;
@@ -154,7 +149,6 @@ static struct {
 } rd;
 
 static const char *redis_what_text(enum redis_what);
-static int	 redis_parse(const char *);
 static void	 redis_forget_url(void);
 static void	 redis_begin(void);
 static void	 redis_connect(void);
@@ -211,78 +205,13 @@ redis_what_text(enum redis_what w)
 	return "?";
 }
 
-/*
- * Split redis://[[user]:password@]host[:port][/db] into rd; host may be
- * [v6]. Port 6379 and db 0 by default. 0, or -1 when it does not parse.
- */
-static int
-redis_parse(const char *url)
-{
-	const char	*p, *at, *end, *colon, *slash;
-	char		*e;
-	long		 v;
-
-	if (strncmp(url, "redis://", 8) != 0)
-		return -1;
-	p = url + 8;
-	slash = strchr(p, '/');
-	end = slash != NULL ? slash : p + strlen(p);
-	if ((at = (const char *)memrchr(p, '@', (size_t)(end - p))) != NULL) {
-		colon = (const char *)memchr(p, ':', (size_t)(at - p));
-		if (colon == NULL)
-			return -1;
-		if (colon > p)
-			rd.user = xstrndup(p, (size_t)(colon - p));
-		rd.password = xstrndup(colon + 1, (size_t)(at - colon - 1));
-		p = at + 1;
-	}
-	if (*p == '[') {
-		if ((colon = (const char *)memchr(p, ']', (size_t)(end - p))) ==
-		    NULL)
-			return -1;
-		rd.host = xstrndup(p + 1, (size_t)(colon - p - 1));
-		colon++;
-		if (colon < end && *colon != ':')
-			return -1;
-	} else {
-		colon = (const char *)memchr(p, ':', (size_t)(end - p));
-		rd.host = xstrndup(p, (size_t)((colon != NULL ? colon : end) -
-		    p));
-	}
-	if (rd.host[0] == '\0')
-		return -1;
-	rd.port = 6379;
-	if (colon != NULL && colon < end) {
-		v = strtol(colon + 1, &e, 10);
-		if (e != end || v < 1 || v > 65535)
-			return -1;
-		rd.port = (int)v;
-	}
-	rd.db = 0;
-	if (slash != NULL && slash[1] != '\0') {
-		v = strtol(slash + 1, &e, 10);
-		if (*e != '\0' || v < 0 || v > 1000000)
-			return -1;
-		rd.db = (int)v;
-	}
-	snprintf(rd.where, sizeof rd.where, "%s%s%s:%d/%d",
-	    strchr(rd.host, ':') != NULL ? "[" : "", rd.host,
-	    strchr(rd.host, ':') != NULL ? "]" : "", rd.port, rd.db);
-	return 0;
-}
-
 /* Drop the URL and its parts. */
 static void
 redis_forget_url(void)
 {
 	free(rd.url);
-	free(rd.host);
-	free(rd.user);
-	if (rd.password != NULL)
-		explicit_bzero(rd.password, strlen(rd.password));
-	free(rd.password);
-	rd.url = rd.host = rd.user = rd.password = NULL;
-	rd.where[0] = '\0';
+	rd.url = NULL;
+	config_redis_url_clear(&rd.u);
 	rd.bad = 0;
 }
 
@@ -302,7 +231,7 @@ redis_begin(void)
 		    NULL);
 		event_add(rd.tick_ev, &one);
 	}
-	if (redis_parse(rd.url) != 0) {
+	if (config_redis_url(rd.url, &rd.u) != 0) {
 		rd.bad = 1;
 		coins_error(COINS_ERR_REDIS);
 		log_warnx("type=redis status=down reason=\"switch.redis is "
@@ -344,7 +273,7 @@ redis_reload(void)
 	if (rd.url != NULL) {
 		redis_close();
 		log_info("type=redis status=off server=%s reason=%s",
-		    rd.where[0] != '\0' ? rd.where : "-",
+		    rd.u.where[0] != '\0' ? rd.u.where : "-",
 		    url != NULL ? "changed" : "removed");
 		redis_forget_url();
 	}
@@ -392,9 +321,9 @@ redis_connect(void)
 	struct in_addr		 a4;
 	struct evdns_getaddrinfo_request *req;
 
-	if (inet_pton(AF_INET, rd.host, &a4) == 1 ||
-	    inet_pton(AF_INET6, rd.host, &a6) == 1) {
-		redis_open(rd.host);
+	if (inet_pton(AF_INET, rd.u.host, &a4) == 1 ||
+	    inet_pton(AF_INET6, rd.u.host, &a6) == 1) {
+		redis_open(rd.u.host);
 		return;
 	}
 	rd.state = REDIS_RESOLVING;
@@ -405,7 +334,7 @@ redis_connect(void)
 	hints.ai_protocol = IPPROTO_TCP;
 	/* The answer may come at once, from inside the call. */
 	rd.dns_waiting = 1;
-	req = evdns_getaddrinfo(sl.dns, rd.host, NULL, &hints,
+	req = evdns_getaddrinfo(sl.dns, rd.u.host, NULL, &hints,
 	    redis_dns_done, NULL);
 	if (rd.dns_waiting)
 		rd.dns = req;
@@ -462,7 +391,7 @@ redis_open(const char *ip)
 		return;
 	}
 	log_debug("type=redis status=connecting server=%s address=%s",
-	    rd.where, ip);
+	    rd.u.where, ip);
 	redis_hello(rd.cmd);
 	redis_hello(rd.sub);
 	if (rd.state != REDIS_CONNECTING)
@@ -483,7 +412,7 @@ redis_conn(const char *ip, const char **err)
 	static char		 buf[128];
 	redisAsyncContext	*ac;
 
-	if ((ac = redisAsyncConnect(ip, rd.port)) == NULL) {
+	if ((ac = redisAsyncConnect(ip, rd.u.port)) == NULL) {
 		*err = "out of memory";
 		return NULL;
 	}
@@ -527,23 +456,23 @@ redis_send(redisAsyncContext *ac, redisCallbackFn *cb, enum redis_what w,
 static void
 redis_hello(redisAsyncContext *ac)
 {
-	const char	*auth[] = { "AUTH", rd.user, rd.password };
+	const char	*auth[] = { "AUTH", rd.u.user, rd.u.password };
 	const char	*select[] = { "SELECT", NULL };
 	char		 db[16];
 
-	if (rd.password != NULL) {
-		if (rd.user != NULL) {
+	if (rd.u.password != NULL) {
+		if (rd.u.user != NULL) {
 			if (redis_send(ac, redis_reply, REDIS_W_AUTH, 3,
 			    auth) != 0)
 				return;
 		} else {
-			auth[1] = rd.password;
+			auth[1] = rd.u.password;
 			if (redis_send(ac, redis_reply, REDIS_W_AUTH, 2,
 			    auth) != 0)
 				return;
 		}
 	}
-	snprintf(db, sizeof db, "%d", rd.db);
+	snprintf(db, sizeof db, "%d", rd.u.db);
 	select[1] = db;
 	redis_send(ac, redis_reply, REDIS_W_SELECT, 2, select);
 }
@@ -561,7 +490,7 @@ redis_connected(const redisAsyncContext *ac, int status)
 		return;
 	if (status == REDIS_OK) {
 		log_debug("type=redis status=open server=%s conn=%s",
-		    rd.where, ac == rd.cmd ? "cmd" : "sub");
+		    rd.u.where, ac == rd.cmd ? "cmd" : "sub");
 		return;
 	}
 	xstrlcpy(why, ac->errstr[0] != '\0' ? ac->errstr : "connect failed",
@@ -760,7 +689,7 @@ redis_scan_done(void)
 	if (rd.scan_seen == 0 && coins_users() > 0 && !rd.wrote_back) {
 		rd.wrote_back = 1;
 		log_info("type=redis status=write_back server=%s users=%zu "
-		    "reason=\"the hash is empty\"", rd.where, coins_users());
+		    "reason=\"the hash is empty\"", rd.u.where, coins_users());
 		redis_write_back();
 		if (rd.state == REDIS_SYNCING)
 			redis_scan_start();
@@ -779,7 +708,7 @@ redis_scan_done(void)
 		if (n > 0 && (err = coins_apply(ch, n, COINS_SRC_REDIS)) !=
 		    COINS_OK)
 			log_warnx("type=redis status=sync_refused server=%s "
-			    "entries=%zu reason=\"%s\"", rd.where, n,
+			    "entries=%zu reason=\"%s\"", rd.u.where, n,
 			    coins_err_text(err));
 		free(ch);
 	}
@@ -798,7 +727,7 @@ redis_scan_done(void)
 	rd.backoff = 1;
 	rd.outage = 0;
 	log_info("type=redis status=up server=%s entries=%zu users=%zu "
-	    "node=%s", rd.where, rd.scan_seen, coins_users(), rd.node);
+	    "node=%s", rd.u.where, rd.scan_seen, coins_users(), rd.node);
 }
 
 /* HSET this node's whole map, REDIS_CHUNK pairs a command. */
@@ -1042,12 +971,12 @@ redis_fail(const char *what, const char *why)
 	coins_error(COINS_ERR_REDIS);
 	if (!rd.outage) {
 		log_warnx("type=redis status=down server=%s what=%s "
-		    "reason=\"%s\" retry=%ds", rd.where, log_word(what),
+		    "reason=\"%s\" retry=%ds", rd.u.where, log_word(what),
 		    log_esc(why != NULL ? why : "?"), rd.backoff);
 		rd.outage = 1;
 	} else {
 		log_debug("type=redis status=retry_failed server=%s what=%s "
-		    "reason=\"%s\" retry=%ds", rd.where, log_word(what),
+		    "reason=\"%s\" retry=%ds", rd.u.where, log_word(what),
 		    log_esc(why != NULL ? why : "?"), rd.backoff);
 	}
 	redis_close();

@@ -952,6 +952,16 @@ Test(config, switch_keys)
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
 	    "\"p:1\"}],\"switch\":{\"redis\":\"127.0.0.1:6379\"}}",
 	    "switch.redis", NULL);
+	/* Caught at load (and by -n), not only when it connects. */
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"switch\":{\"redis\":\"redis://h:99999/0\"}}",
+	    "switch.redis", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"switch\":{\"redis\":\"redis://h:1/x\"}}",
+	    "switch.redis", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
+	    "\"p:1\"}],\"switch\":{\"redis\":\"redis:///0\"}}",
+	    "switch.redis", NULL);
 	expect_error("{\"bind\":[\"127.0.0.1:3333\"],\"pools\":[{\"url\":"
 	    "\"p:1\"}],\"switch\":{\"user-coin-url\":\"ftp://x\"}}",
 	    "switch.user-coin-url", NULL);

@@ -1,6 +1,7 @@
 /*
- * stratum.h: the wire format: hex, targets, request ids, reply lines and the
- * in-place scanner of flat JSON objects (stratum.cc). Pure, unit-tested.
+ * stratum.h: the wire format: hex, targets, request ids, reply lines, the
+ * in-place scanner of flat JSON objects and line framing (stratum.cc).
+ * Pure, unit-tested.
  */
 #ifndef SLUICE_STRATUM_H
 #define SLUICE_STRATUM_H
@@ -48,5 +49,29 @@ int		 stratum_is(const struct jmember *, const char *);
 int		 stratum_array_next(const struct jmember *, const char **,
 		     const char **, size_t *);
 
+/*
+ * Line framing, for both sides' sockets (wire.cc, pool.cc). A read goes
+ * into a shared buffer after the connection's kept partial line; its
+ * complete lines go up in place, with no copy and no allocation, and only
+ * a trailing partial line is kept, in a buffer of its own that exists
+ * while one is pending.
+ */
+#define STRATUM_RBUF	(SLUICE_MAX_LINE + 65536)	/* a read buffer */
+struct stratum_part {
+	char		*buf;		/* a partial line, or NULL */
+	uint32_t	 len;
+};
+/* One complete line (NUL-terminated, not empty): 0, or -1 to stop. */
+typedef int	(*stratum_line_fn)(void *, char *, size_t);
+enum stratum_frame {
+	STRATUM_FRAMED,		/* every line handed up, a partial kept */
+	STRATUM_STOPPED,	/* the line callback stopped it */
+	STRATUM_TOO_LONG	/* a line over SLUICE_MAX_LINE */
+};
+size_t		 stratum_part_take(struct stratum_part *, char *);
+void		 stratum_part_keep(struct stratum_part *, const char *, size_t);
+void		 stratum_part_free(struct stratum_part *);
+enum stratum_frame stratum_frame(struct stratum_part *, char *, size_t,
+		     uint64_t *rx, stratum_line_fn, void *);
 
 #endif /* SLUICE_STRATUM_H */

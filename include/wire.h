@@ -9,18 +9,18 @@
 #define SLUICE_WIRE_H
 
 #include "sluice.h"
+#include "stratum.h"
 
 struct miner;
 struct wire_out;
 struct wire {
 	evutil_socket_t	 fd;		/* -1 once closed */
-	struct event	 rev;		/* plain: reads */
-	struct wire_out	*out;		/* plain: backlog, or NULL */
-	char		*in;		/* a partial line, or NULL */
-	uint32_t	 inlen;
 	unsigned	 reading:1;	/* rev is added */
 	unsigned	 paused:1;	/* back-pressure */
 	unsigned	 finishing:1;	/* close once the backlog is out */
+	struct event	 rev;		/* plain: reads */
+	struct wire_out	*out;		/* plain: backlog, or NULL */
+	struct stratum_part in;		/* a partial line */
 	struct bufferevent *bev;	/* TLS only */
 };
 

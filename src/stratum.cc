@@ -1,7 +1,8 @@
 /*
  * stratum.cc: wire-format helpers that need no state: hex checks, targets
  * and difficulties (per DESIGN.md, not the RFC: 8-hex targets are LE uint32,
- * "b88d0600" is difficulty 10000), request ids and reply lines.
+ * "b88d0600" is difficulty 10000), request ids and reply lines, and the
+ * line framing both sides' sockets share (wire.cc, pool.cc).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -530,4 +531,83 @@ stratum_array_next(const struct jmember *a, const char **pos, const char **s,
 	*n = (size_t)(p - *s);
 	*pos = p + 1;
 	return 0;
+}
+
+/*
+ * Move the partial line kept from the last read to the front of buf (a
+ * read buffer of STRATUM_RBUF bytes); returns its length. The next read
+ * goes after it.
+ */
+size_t
+stratum_part_take(struct stratum_part *part, char *buf)
+{
+	size_t	 have = part->len;
+
+	if (part->buf == NULL)
+		return 0;
+	memcpy(buf, part->buf, have);
+	stratum_part_free(part);
+	return have;
+}
+
+/* Keep len bytes of a partial line until the next read. */
+void
+stratum_part_keep(struct stratum_part *part, const char *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	part->buf = (char *)xmalloc(len);
+	memcpy(part->buf, buf, len);
+	part->len = (uint32_t)len;
+}
+
+/* Drop a kept partial line. Safe to call twice. */
+void
+stratum_part_free(struct stratum_part *part)
+{
+	free(part->buf);
+	part->buf = NULL;
+	part->len = 0;
+}
+
+/*
+ * Frame a read: hand every complete line of buf to fn, in place (the '\n'
+ * becomes a NUL, a '\r' before it is cut, empty lines are skipped) and
+ * keep a trailing partial line in part, which the caller has emptied
+ * (stratum_part_take). Each line's bytes, newline included, are added to
+ * *rx before fn sees it, so a close from fn counts them.
+ *
+ * fn returns -1 when the connection is closing: framing stops at once,
+ * nothing is kept and neither part nor the connection is touched again.
+ * A line, or a partial line, over SLUICE_MAX_LINE is STRATUM_TOO_LONG
+ * (its bytes counted); the caller closes.
+ */
+enum stratum_frame
+stratum_frame(struct stratum_part *part, char *buf, size_t len, uint64_t *rx,
+    stratum_line_fn fn, void *arg)
+{
+	char	*p = buf, *end = buf + len, *nl;
+	size_t	 n;
+
+	while (p < end) {
+		if ((nl = (char *)memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		n = (size_t)(nl - p);
+		*rx += n + 1;
+		if (n > SLUICE_MAX_LINE)
+			return STRATUM_TOO_LONG;
+		*nl = '\0';
+		if (n > 0 && p[n - 1] == '\r')
+			p[--n] = '\0';
+		if (n > 0 && fn(arg, p, n) != 0)
+			return STRATUM_STOPPED;
+		p = nl + 1;
+	}
+	n = (size_t)(end - p);
+	if (n > SLUICE_MAX_LINE) {
+		*rx += n;
+		return STRATUM_TOO_LONG;
+	}
+	stratum_part_keep(part, p, n);
+	return STRATUM_FRAMED;
 }

@@ -40,7 +40,7 @@ struct wire_out {
 };
 
 /* One read's worth, shared by every miner (one thread, no re-entry). */
-static char	 wire_rbuf[SLUICE_MAX_LINE + 65536];
+static char	 wire_rbuf[STRATUM_RBUF];
 
 static void	 wire_plain_read(evutil_socket_t, short, void *);
 static void	 wire_plain_write(evutil_socket_t, short, void *);
@@ -48,7 +48,7 @@ static void	 wire_tls_read(struct bufferevent *, void *);
 static void	 wire_tls_drained(struct bufferevent *, void *);
 static void	 wire_tls_event(struct bufferevent *, short, void *);
 static void	 wire_lines(struct miner *, char *, size_t);
-static size_t	 wire_take_partial(struct miner *);
+static int	 wire_line(void *, char *, size_t);
 static size_t	 wire_queued(struct miner *);
 static void	 wire_pause(struct miner *, int);
 static void	 wire_out_free(struct miner *);
@@ -110,9 +110,7 @@ wire_close(struct miner *m)
 		evutil_closesocket(w->fd);
 		w->fd = -1;
 	}
-	free(w->in);
-	w->in = NULL;
-	w->inlen = 0;
+	stratum_part_free(&w->in);
 }
 
 /* Bytes waiting to be sent. */
@@ -293,25 +291,6 @@ wire_plain_write(evutil_socket_t fd, short what, void *arg)
 	wire_drained(m);
 }
 
-/*
- * Move the partial line kept from the last read to the front of the
- * shared read buffer; returns its length.
- */
-static size_t
-wire_take_partial(struct miner *m)
-{
-	struct wire	*w = &m->wire;
-	size_t		 have = w->inlen;
-
-	if (w->in == NULL)
-		return 0;
-	memcpy(wire_rbuf, w->in, have);
-	free(w->in);
-	w->in = NULL;
-	w->inlen = 0;
-	return have;
-}
-
 /* A plain miner sent bytes: frame them into lines. */
 static void
 wire_plain_read(evutil_socket_t fd, short what, void *arg)
@@ -322,7 +301,7 @@ wire_plain_read(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 
 	(void)what;
-	have = wire_take_partial(m);
+	have = stratum_part_take(&w->in, wire_rbuf);
 	n = recv(fd, wire_rbuf + have, sizeof wire_rbuf - have - 1, 0);
 	if (n == 0) {
 		miner_close(m, CLOSE_MINER, NULL);
@@ -330,11 +309,7 @@ wire_plain_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-			if (have > 0) {
-				w->in = (char *)xmalloc(have);
-				memcpy(w->in, wire_rbuf, have);
-				w->inlen = (uint32_t)have;
-			}
+			stratum_part_keep(&w->in, wire_rbuf, have);
 			return;
 		}
 		miner_close(m, CLOSE_SOCKET_ERROR, strerror(errno));
@@ -344,49 +319,33 @@ wire_plain_read(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Hand every complete line of buf to miner_line(); keep a trailing partial
- * line (in a buffer of its own: the read buffer is shared). A line, or a
- * partial line, over the limit closes the miner.
+ * Hand every complete line of buf to miner_line() (stratum_frame() keeps
+ * a trailing partial line). A line, or a partial line, over the limit
+ * closes the miner; its bytes are counted, so the close line says so.
  */
 static void
 wire_lines(struct miner *m, char *buf, size_t len)
 {
-	struct wire	*w = &m->wire;
-	char		*p = buf, *end = buf + len, *nl;
-	size_t		 n;
+	uint64_t	 rx = m->rx;
 
-	while (p < end && m->state != MINER_CLOSING && !w->finishing) {
-		if ((nl = (char *)memchr(p, '\n', (size_t)(end - p))) == NULL)
-			break;
-		n = (size_t)(nl - p);
-		m->rx += n + 1;
-		sl_stats.bytes_in += n + 1;
-		if (n > SLUICE_MAX_LINE) {
-			sl_stats.lines_too_long++;
-			miner_close(m, CLOSE_LINE_TOO_LONG, NULL);
-			return;
-		}
-		*nl = '\0';
-		if (n > 0 && p[n - 1] == '\r')
-			p[--n] = '\0';
-		if (n > 0)
-			miner_line(m, p, n);
-		p = nl + 1;
-	}
-	if (m->state == MINER_CLOSING || w->finishing || p >= end)
-		return;
-	n = (size_t)(end - p);
-	if (n > SLUICE_MAX_LINE) {
-		/* Count what was read, so the close line says so. */
-		m->rx += n;
-		sl_stats.bytes_in += n;
+	if (stratum_frame(&m->wire.in, buf, len, &m->rx, wire_line, m) ==
+	    STRATUM_TOO_LONG) {
 		sl_stats.lines_too_long++;
 		miner_close(m, CLOSE_LINE_TOO_LONG, NULL);
-		return;
 	}
-	w->in = (char *)xmalloc(n);
-	memcpy(w->in, p, n);
-	w->inlen = (uint32_t)n;
+	sl_stats.bytes_in += m->rx - rx;
+}
+
+/* One line from a miner; stop framing once it is closing. */
+static int
+wire_line(void *arg, char *line, size_t len)
+{
+	struct miner	*m = (struct miner *)arg;
+
+	miner_line(m, line, len);
+	if (m->state == MINER_CLOSING || m->wire.finishing)
+		return -1;
+	return 0;
 }
 
 /*
@@ -404,11 +363,13 @@ wire_tls_read(struct bufferevent *bev, void *arg)
 
 	while (evbuffer_get_length(in) > 0 && m->state != MINER_CLOSING &&
 	    !m->wire.finishing) {
-		have = wire_take_partial(m);
+		have = stratum_part_take(&m->wire.in, wire_rbuf);
 		n = evbuffer_remove(in, wire_rbuf + have,
 		    sizeof wire_rbuf - have - 1);
-		if (n <= 0)
+		if (n <= 0) {
+			stratum_part_keep(&m->wire.in, wire_rbuf, have);
 			break;
+		}
 		wire_lines(m, wire_rbuf, have + (size_t)n);
 	}
 }

@@ -704,3 +704,132 @@ Test(stratum, error_line_invalid_utf8_still_json)
 	cr_assert_not_null(j, "%s", je.text);
 	json_decref(j);
 }
+
+/* What stratum_frame() handed up: the lines, joined by '|'. */
+struct frame_seen {
+	char	 lines[256];
+	int	 n;
+	int	 stop_after;	/* return -1 after this many; 0: never */
+};
+
+/* A line callback that records each line. */
+static int
+frame_take(void *arg, char *line, size_t len)
+{
+	struct frame_seen	*s = (struct frame_seen *)arg;
+	size_t			 have = strlen(s->lines);
+
+	cr_assert_eq(line[len], '\0', "a line is not NUL-terminated");
+	snprintf(s->lines + have, sizeof s->lines - have, "%s%.*s",
+	    s->n > 0 ? "|" : "", (int)len, line);
+	s->n++;
+	return s->stop_after != 0 && s->n >= s->stop_after ? -1 : 0;
+}
+
+Test(stratum, frame_lines_in_place_partial_kept)
+{
+	struct stratum_part	 part = { NULL, 0 };
+	struct frame_seen	 s = { "", 0, 0 };
+	static char		 buf[STRATUM_RBUF];
+	uint64_t		 rx = 0;
+	size_t			 have;
+
+	strcpy(buf, "a\nbb\r\n\n\r\nccc");
+	cr_assert_eq(stratum_frame(&part, buf, strlen(buf), &rx, frame_take,
+	    &s), STRATUM_FRAMED);
+	cr_assert_str_eq(s.lines, "a|bb");
+	cr_assert_eq(rx, 2 + 4 + 1 + 2);
+	cr_assert_eq(part.len, 3);
+	cr_assert(part.buf != NULL && memcmp(part.buf, "ccc", 3) == 0);
+
+	/* The next read goes after the partial line. */
+	have = stratum_part_take(&part, buf);
+	cr_assert_eq(have, 3);
+	cr_assert_null(part.buf);
+	cr_assert_eq(part.len, 0);
+	memcpy(buf + have, "d\ne\n", 4);
+	cr_assert_eq(stratum_frame(&part, buf, have + 4, &rx, frame_take, &s),
+	    STRATUM_FRAMED);
+	cr_assert_str_eq(s.lines, "a|bb|cccd|e");
+	cr_assert_null(part.buf, "nothing to keep, nothing allocated");
+	cr_assert_eq(rx, 9 + 5 + 2);
+	cr_assert_eq(stratum_part_take(&part, buf), 0);
+}
+
+Test(stratum, frame_stops_when_the_callback_does)
+{
+	struct stratum_part	 part = { NULL, 0 };
+	struct frame_seen	 s = { "", 0, 1 };
+	char			 buf[64];
+	uint64_t		 rx = 0;
+
+	strcpy(buf, "one\ntwo\nthr");
+	cr_assert_eq(stratum_frame(&part, buf, strlen(buf), &rx, frame_take,
+	    &s), STRATUM_STOPPED);
+	cr_assert_str_eq(s.lines, "one");
+	cr_assert_eq(rx, 4, "only the line handed up is counted");
+	cr_assert_null(part.buf, "a stopped connection keeps nothing");
+}
+
+Test(stratum, frame_line_limit)
+{
+	struct stratum_part	 part = { NULL, 0 };
+	struct frame_seen	 s = { "", 0, 0 };
+	static char		 buf[STRATUM_RBUF];
+	uint64_t		 rx = 0;
+
+	/* A line of exactly the limit passes; one byte more does not. */
+	memset(buf, 'x', SLUICE_MAX_LINE);
+	buf[SLUICE_MAX_LINE] = '\n';
+	cr_assert_eq(stratum_frame(&part, buf, SLUICE_MAX_LINE + 1, &rx,
+	    frame_take, &s), STRATUM_FRAMED);
+	cr_assert_eq(s.n, 1);
+	cr_assert_eq(rx, SLUICE_MAX_LINE + 1);
+
+	rx = 0;
+	memset(buf, 'x', SLUICE_MAX_LINE + 1);
+	buf[SLUICE_MAX_LINE + 1] = '\n';
+	cr_assert_eq(stratum_frame(&part, buf, SLUICE_MAX_LINE + 2, &rx,
+	    frame_take, &s), STRATUM_TOO_LONG);
+	cr_assert_eq(s.n, 1, "a line too long was handed up");
+	cr_assert_eq(rx, SLUICE_MAX_LINE + 2, "its bytes are counted");
+	cr_assert_null(part.buf);
+
+	/* A partial line: kept up to the limit, too long past it. */
+	rx = 0;
+	memset(buf, 'y', SLUICE_MAX_LINE + 1);
+	cr_assert_eq(stratum_frame(&part, buf, SLUICE_MAX_LINE, &rx,
+	    frame_take, &s), STRATUM_FRAMED);
+	cr_assert_eq(part.len, SLUICE_MAX_LINE);
+	cr_assert_eq(rx, 0, "a kept partial line is counted when framed");
+	stratum_part_free(&part);
+	stratum_part_free(&part);
+	cr_assert_null(part.buf);
+	cr_assert_eq(stratum_frame(&part, buf, SLUICE_MAX_LINE + 1, &rx,
+	    frame_take, &s), STRATUM_TOO_LONG);
+	cr_assert_eq(rx, SLUICE_MAX_LINE + 1);
+	cr_assert_null(part.buf);
+	cr_assert_eq(s.n, 1);
+}
+
+/* A line callback that records the last line's length. */
+static int
+frame_len(void *arg, char *line, size_t len)
+{
+	(void)line;
+	*(size_t *)arg = len;
+	return 0;
+}
+
+Test(stratum, frame_line_with_a_nul_byte)
+{
+	struct stratum_part	 part = { NULL, 0 };
+	char			 buf[16];
+	uint64_t		 rx = 0;
+	size_t			 seen = 0;
+
+	memcpy(buf, "ab\0cd\n", 6);
+	cr_assert_eq(stratum_frame(&part, buf, 6, &rx, frame_len, &seen),
+	    STRATUM_FRAMED);
+	cr_assert_eq(seen, 5, "the length, not strlen, is the line's");
+}

@@ -9,6 +9,14 @@
  * On any failure every pending share is answered first (exactly one reply
  * per submit), then the strategy is told. A closed pool is freed on the
  * next loop turn, since the callback that closed it may still hold it.
+ *
+ * The bufferevent connects (DNS included) and carries TLS pools whole.
+ * Once a plain pool is connected, the proxy moves its bytes itself, as
+ * wire.cc does a miner's: reads through a raw read event, recv() into a
+ * read buffer all pools share and lines framed in place there
+ * (stratum_frame); writes straight to the socket at the end of the loop
+ * turn (pool_flush). A TLS pool's decrypted input is framed by the same
+ * code.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -52,6 +60,9 @@ struct pool {
 	struct socks5	*socks;		/* the SOCKS5 handshake, or NULL */
 	struct event	*flush_ev;	/* plain: end-of-turn write, or NULL */
 	int		 direct;	/* plain and connected: we write */
+	struct event	 rev;		/* plain and connected: reads */
+	int		 reading;	/* rev is added */
+	struct stratum_part in;		/* a partial line */
 	char		*qsession;	/* the pool's id for us, JSON-quoted */
 	int		 ext_algo;
 	int		 ext_keepalive;
@@ -72,8 +83,18 @@ struct pool {
 
 uint64_t	 pool_fail_counts[POOL_FAIL_MAX];
 static uint64_t	 pool_next_id;
+/*
+ * One read's worth, shared by every pool (one thread; a pool is read only
+ * from its own event, never from inside another's lines). Not wire.cc's:
+ * a pool's lines write to TLS miners, whose bufferevents may read, and
+ * frame into that buffer, while they do.
+ */
+static char	 pool_rbuf[STRATUM_RBUF];
 
 static void	 pool_read(struct bufferevent *, void *);
+static void	 pool_plain_read(evutil_socket_t, short, void *);
+static void	 pool_lines(struct pool *, char *, size_t);
+static int	 pool_frame_line(void *, char *, size_t);
 static void	 pool_event(struct bufferevent *, short, void *);
 static void	 pool_line(struct pool *, char *, size_t);
 static void	 pool_login(struct pool *);
@@ -329,6 +350,12 @@ pool_close(struct pool *p, enum pool_fail why, const char *text)
 	}
 	socks5_free(p->socks);
 	p->socks = NULL;
+	/* Before the bufferevent closes the socket it reads. */
+	if (p->reading) {
+		event_del(&p->rev);
+		p->reading = 0;
+	}
+	stratum_part_free(&p->in);
 	if (p->bev != NULL) {
 		bufferevent_free(p->bev);
 		p->bev = NULL;
@@ -465,14 +492,25 @@ pool_event(struct bufferevent *bev, short what, void *arg)
 			 * From now on a plain pool's output is written by
 			 * pool_flush() at the end of the loop turn, straight
 			 * to the socket: no write event is armed unless the
-			 * kernel's buffer is full.
+			 * kernel's buffer is full. Its input is read by
+			 * pool_plain_read(): one recv() per wakeup, where the
+			 * bufferevent asks FIONREAD before each readv.
+			 * Whatever the bufferevent has read already (a pool
+			 * that spoke first) is framed now, before the login.
 			 */
 			p->direct = 1;
 			p->flush_ev = event_new(sl.base, -1, 0, pool_flush_cb,
 			    p);
-			bufferevent_disable(bev, EV_WRITE);
-			bufferevent_setcb(bev, pool_read, pool_drained,
-			    pool_event, p);
+			bufferevent_disable(bev, EV_READ | EV_WRITE);
+			bufferevent_setcb(bev, NULL, pool_drained, pool_event,
+			    p);
+			event_assign(&p->rev, sl.base, fd, EV_READ | EV_PERSIST,
+			    pool_plain_read, p);
+			event_add(&p->rev, NULL);
+			p->reading = 1;
+			pool_read(bev, p);
+			if (p->state == POOL_CLOSED)
+				return;
 		}
 		if (p->tls && pool_check_pin(p) != 0)
 			return;
@@ -574,32 +612,84 @@ pool_login(struct pool *p)
 	free(line);
 }
 
-/* Read lines from the pool. */
+/*
+ * A plain pool sent bytes (or hung up): one recv() per wakeup, after the
+ * partial line kept from the last one, so a pool that floods cannot hold
+ * the loop (the event is level-triggered: what is left wakes the next
+ * turn).
+ */
+static void
+pool_plain_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool	*p = (struct pool *)arg;
+	size_t		 have;
+	ssize_t		 n;
+
+	(void)what;
+	have = stratum_part_take(&p->in, pool_rbuf);
+	n = recv(fd, pool_rbuf + have, sizeof pool_rbuf - have - 1, 0);
+	if (n == 0) {
+		pool_close(p, POOL_FAIL_CLOSED, "closed by pool");
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			stratum_part_keep(&p->in, pool_rbuf, have);
+			return;
+		}
+		pool_close(p, POOL_FAIL_CLOSED,
+		    evutil_socket_error_to_string(errno));
+		return;
+	}
+	pool_lines(p, pool_rbuf, have + (size_t)n);
+}
+
+/*
+ * What the bufferevent has read: a TLS pool's decrypted input, or a
+ * plain pool's first bytes if it spoke before it was handed to
+ * pool_plain_read(). Framed exactly as a plain pool's.
+ */
 static void
 pool_read(struct bufferevent *bev, void *arg)
 {
 	struct pool	*p = (struct pool *)arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	char		*line;
-	size_t		 len;
+	size_t		 have;
+	int		 n;
 
-	while (p->state != POOL_CLOSED &&
-	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
-		p->rx += len + 1;
-		if (len > SLUICE_MAX_LINE) {
-			free(line);
-			pool_close(p, POOL_FAIL_PARSE, "line too long");
-			return;
+	while (p->state != POOL_CLOSED && evbuffer_get_length(in) > 0) {
+		have = stratum_part_take(&p->in, pool_rbuf);
+		n = evbuffer_remove(in, pool_rbuf + have,
+		    sizeof pool_rbuf - have - 1);
+		if (n <= 0) {
+			stratum_part_keep(&p->in, pool_rbuf, have);
+			break;
 		}
-		if (len > 0 && line[len - 1] == '\r')
-			line[--len] = '\0';
-		if (len > 0)
-			pool_line(p, line, len);
-		free(line);
+		pool_lines(p, pool_rbuf, have + (size_t)n);
 	}
-	if (p->state != POOL_CLOSED &&
-	    evbuffer_get_length(in) > SLUICE_MAX_LINE)
+}
+
+/*
+ * Hand every complete line of buf to pool_line(); a line, or a partial
+ * line, over the limit is a parse failure. pool_line() may close the
+ * pool: framing stops there (the struct lives until pool_free_cb()).
+ */
+static void
+pool_lines(struct pool *p, char *buf, size_t len)
+{
+	if (stratum_frame(&p->in, buf, len, &p->rx, pool_frame_line, p) ==
+	    STRATUM_TOO_LONG)
 		pool_close(p, POOL_FAIL_PARSE, "line too long");
+}
+
+/* One line from the pool; stop framing once the pool is closed. */
+static int
+pool_frame_line(void *arg, char *line, size_t len)
+{
+	struct pool	*p = (struct pool *)arg;
+
+	pool_line(p, line, len);
+	return p->state == POOL_CLOSED ? -1 : 0;
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -742,6 +743,64 @@ Test(failover, pool_garbage_reconnects)
 	pc = pool_up(p, tl, "WALLET", "session-3", &j3);
 	fm_expect_job(p, &m, &j3);
 	expect_alive(p, &m, 7);
+	tc_close(m.c);
+	tc_close(pc);
+	tl_close(tl);
+	proxy_finish(p);
+	free(conf);
+}
+
+/*
+ * The pool's lines come as the network cuts them: a job in three reads,
+ * the last of which also starts the answer to a submit; '\r\n' endings
+ * and an empty line. Each line is taken whole, none is lost, and the
+ * connection stays.
+ */
+Test(failover, pool_lines_cut_anywhere)
+{
+	int		 bind = free_port();
+	struct tlisten	*tl = tl_listen(0);
+	char		*conf = config_pools(bind, tl->port, 0, "");
+	struct proxy	*p = proxy_start(conf);
+	struct tjob	 j1, j2;
+	char		 blob2[256], nonce[9], result[65], *text;
+	struct tconn	*pc;
+	struct fm	 m;
+	json_int_t	 id;
+	size_t		 len, cut[2];
+	int		 n;
+
+	tjob_default(&j1, "j1");
+	pc = pool_up(p, tl, "WALLET", "session-1", &j1);
+	fm_login(p, bind, &m);
+	fm_send_share(&m, 2, "j1", 1, nonce, result);
+	id = pool_expect_submit(pc, "session-1", "j1", nonce, result);
+
+	job_variant(&j2, blob2, "j2", 'b');
+	n = asprintf(&text, "{\"jsonrpc\":\"2.0\",\"method\":\"job\","
+	    "\"params\":{\"blob\":\"%s\",\"job_id\":\"%s\",\"target\":"
+	    "\"%s\",\"algo\":\"%s\",\"height\":%llu,\"seed_hash\":"
+	    "\"%s\"}}\r\n{\"id\":%lld,\"jsonrpc\":\"2.0\",\"error\":null,"
+	    "\"result\":{\"status\":\"OK\"}}\r\n\r\n", j2.blob, j2.job_id,
+	    j2.target, j2.algo, (unsigned long long)j2.height, j2.seed_hash,
+	    (long long)id);
+	cr_assert(n > 0);
+	len = (size_t)n;
+	/* Mid-job, then a few bytes into the answer. */
+	cut[0] = strstr(text, "\"target\"") - text;
+	cut[1] = strstr(text, "\r\n") - text + 2 + 5;
+	tc_send_raw(pc, text, cut[0]);
+	usleep(50 * 1000);
+	tc_send_raw(pc, text + cut[0], cut[1] - cut[0]);
+	usleep(50 * 1000);
+	tc_send_raw(pc, text + cut[1], len - cut[1]);
+	free(text);
+
+	fm_expect_job(p, &m, &j2);
+	expect_status(p, m.c, 2, "OK");
+	cr_assert(!tc_wait_closed(pc, QUIET_MS), "the pool connection was "
+	    "closed");
+	expect_alive(p, &m, 3);
 	tc_close(m.c);
 	tc_close(pc);
 	tl_close(tl);

@@ -202,9 +202,6 @@ rig_config(int bind, int pool, int http_port, const char *http_extra,
 static void
 rig_start(struct rig *rg, const char *http_extra, const char *extra)
 {
-	struct tjob	 job;
-	json_t		*login;
-
 	memset(rg, 0, sizeof *rg);
 	rg->bind = free_port();
 	rg->http = free_port();
@@ -212,36 +209,14 @@ rig_start(struct rig *rg, const char *http_extra, const char *extra)
 	rg->conf = rig_config(rg->bind, rg->tl->port, rg->http, http_extra,
 	    extra);
 	rg->p = proxy_start(rg->conf);
-	rg->pc = tl_accept(rg->tl, WAIT_MS);
-	if (rg->pc == NULL)
-		proxy_dump_log(rg->p);
-	cr_assert(rg->pc != NULL, "sluice did not connect to the fake pool");
-	login = pool_expect_login(rg->pc, WAIT_MS);
-	tjob_default(&job, "job1");
-	pool_send_login_ok(rg->pc, login, "pool-session-1", &job);
-	json_decref(login);
-	cr_assert(proxy_wait_log(rg->p, "state=up", WAIT_MS),
-	    "pool never came up");
+	rg->pc = pool_bring_up(rg->tl, rg->p);
 }
 
 /* Stop the proxy (it must exit cleanly) and free everything. */
 static void
 rig_stop(struct rig *rg)
 {
-	int	 code;
-
-	cr_assert(!proxy_exited(rg->p, 0), "sluice died (status %d)",
-	    proxy_exit_code(rg->p));
-	code = proxy_stop(rg->p);
-	if (code != 0 || proxy_log_count(rg->p, "runtime error") > 0 ||
-	    proxy_log_count(rg->p, "AddressSanitizer") > 0)
-		proxy_dump_log(rg->p);
-	cr_assert_eq(code, 0, "sluice exit status %d", code);
-	cr_assert_eq(proxy_log_count(rg->p, "runtime error"), 0);
-	cr_assert_eq(proxy_log_count(rg->p, "AddressSanitizer"), 0);
-	/* No secret ever reaches the daemon's log. */
-	cr_assert_eq(proxy_log_count(rg->p, "SECRET"), 0,
-	    "a secret appeared in the daemon log");
+	proxy_stop_clean(rg->p);
 	tc_close(rg->pc);
 	tl_close(rg->tl);
 	proxy_free(rg->p);

@@ -106,19 +106,7 @@ rig_init(struct rig *rg)
 static void
 rig_pool_up(struct rig *rg)
 {
-	struct tjob	 job;
-	json_t		*login;
-
-	rg->pc1 = tl_accept(rg->p1, WAIT_MS);
-	if (rg->pc1 == NULL)
-		proxy_dump_log(rg->p);
-	cr_assert(rg->pc1 != NULL, "sluice did not connect to the fake pool");
-	login = pool_expect_login(rg->pc1, WAIT_MS);
-	tjob_default(&job, "job1");
-	pool_send_login_ok(rg->pc1, login, "pool-session-1", &job);
-	json_decref(login);
-	cr_assert(proxy_wait_log(rg->p, "state=up", WAIT_MS),
-	    "pool never came up");
+	rg->pc1 = pool_bring_up(rg->p1, rg->p);
 }
 
 /* Start the proxy on the rig's config with sw, and its default pool. */
@@ -136,17 +124,7 @@ rig_start(struct rig *rg, const char *sw)
 static void
 rig_stop(struct rig *rg)
 {
-	int	 code;
-
-	cr_assert(!proxy_exited(rg->p, 0), "sluice died (status %d)",
-	    proxy_exit_code(rg->p));
-	code = proxy_stop(rg->p);
-	if (code != 0 || proxy_log_count(rg->p, "runtime error") > 0 ||
-	    proxy_log_count(rg->p, "AddressSanitizer") > 0)
-		proxy_dump_log(rg->p);
-	cr_assert_eq(code, 0, "sluice exit status %d", code);
-	cr_assert_eq(proxy_log_count(rg->p, "runtime error"), 0);
-	cr_assert_eq(proxy_log_count(rg->p, "AddressSanitizer"), 0);
+	proxy_stop_clean(rg->p);
 	tc_close(rg->pc1);
 	tl_close(rg->p1);
 	tl_close(rg->p2);

@@ -297,16 +297,7 @@ expect_alive(struct proxy *p, struct fm *m, int id)
 static void
 proxy_finish(struct proxy *p)
 {
-	int	code;
-
-	cr_assert(!proxy_exited(p, 0), "sluice died");
-	code = proxy_stop(p);
-	if (code != 0 || proxy_log_count(p, "runtime error") > 0 ||
-	    proxy_log_count(p, "AddressSanitizer") > 0)
-		proxy_dump_log(p);
-	cr_assert_eq(code, 0, "sluice exit status %d after SIGTERM", code);
-	cr_assert_eq(proxy_log_count(p, "runtime error"), 0);
-	cr_assert_eq(proxy_log_count(p, "AddressSanitizer"), 0);
+	proxy_stop_clean(p);
 	proxy_free(p);
 }
 

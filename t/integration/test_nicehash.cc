@@ -111,19 +111,7 @@ rig_start(struct rig *r, const char *extra, const char *job_id)
 static void
 rig_stop(struct rig *r)
 {
-	int	code;
-
-	cr_assert(!proxy_exited(r->p, 0), "sluice died (status %d)",
-	    proxy_exit_code(r->p));
-	code = proxy_stop(r->p);
-	if (code != 0 || proxy_log_count(r->p, "runtime error") > 0 ||
-	    proxy_log_count(r->p, "AddressSanitizer") > 0)
-		proxy_dump_log(r->p);
-	cr_assert_eq(code, 0, "sluice exit status %d after SIGTERM", code);
-	cr_assert_eq(proxy_log_count(r->p, "runtime error"), 0,
-	    "UBSan reported a runtime error");
-	cr_assert_eq(proxy_log_count(r->p, "AddressSanitizer"), 0,
-	    "ASan reported an error");
+	proxy_stop_clean(r->p);
 	tc_close(r->pc);
 	tl_close(r->tl);
 	proxy_free(r->p);

@@ -147,9 +147,6 @@ rig_config(struct rig *rg, const char *user, const char *http_extra)
 static void
 rig_start(struct rig *rg, const char *user, const char *http_extra)
 {
-	struct tjob	 job;
-	json_t		*login;
-
 	memset(rg, 0, sizeof *rg);
 	rg->bind = free_port();
 	rg->http = free_port();
@@ -157,35 +154,14 @@ rig_start(struct rig *rg, const char *user, const char *http_extra)
 	rg->tl2 = tl_listen(0);
 	rg->conf = rig_config(rg, user, http_extra);
 	rg->p = proxy_start(rg->conf);
-	rg->pc1 = tl_accept(rg->tl1, WAIT_MS);
-	if (rg->pc1 == NULL)
-		proxy_dump_log(rg->p);
-	cr_assert(rg->pc1 != NULL, "sluice did not connect to the pool");
-	login = pool_expect_login(rg->pc1, WAIT_MS);
-	tjob_default(&job, "job1");
-	pool_send_login_ok(rg->pc1, login, "pool-session-1", &job);
-	json_decref(login);
-	cr_assert(proxy_wait_log(rg->p, "state=up", WAIT_MS),
-	    "pool never came up");
+	rg->pc1 = pool_bring_up(rg->tl1, rg->p);
 }
 
 /* Stop the proxy (it must exit cleanly, no secret logged); free all. */
 static void
 rig_stop(struct rig *rg)
 {
-	int	 code;
-
-	cr_assert(!proxy_exited(rg->p, 0), "sluice died (status %d)",
-	    proxy_exit_code(rg->p));
-	code = proxy_stop(rg->p);
-	if (code != 0 || proxy_log_count(rg->p, "runtime error") > 0 ||
-	    proxy_log_count(rg->p, "AddressSanitizer") > 0)
-		proxy_dump_log(rg->p);
-	cr_assert_eq(code, 0, "sluice exit status %d", code);
-	cr_assert_eq(proxy_log_count(rg->p, "runtime error"), 0);
-	cr_assert_eq(proxy_log_count(rg->p, "AddressSanitizer"), 0);
-	cr_assert_eq(proxy_log_count(rg->p, "SECRET"), 0,
-	    "a secret appeared in the daemon log");
+	proxy_stop_clean(rg->p);
 	tc_close(rg->pc1);
 	tl_close(rg->tl1);
 	tl_close(rg->tl2);

@@ -675,6 +675,34 @@ proxy_kill(struct proxy *p)
 	p->killed = 1;
 }
 
+/*
+ * The end of a test's proxy: it must still run, stop on SIGTERM with
+ * status 0, and its log must hold no sanitizer report and no "SECRET"
+ * (the tests' marker for passwords, which must never be logged). The log
+ * is printed when one of these fails.
+ */
+void
+proxy_stop_clean(struct proxy *p)
+{
+	static const char *const bad[] = { "runtime error",
+	    "AddressSanitizer", "LeakSanitizer", "SECRET" };
+	int	 code;
+	size_t	 i;
+
+	cr_assert(!proxy_exited(p, 0), "sluice died (status %d)",
+	    proxy_exit_code(p));
+	code = proxy_stop(p);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (proxy_log_count(p, bad[i]) > 0)
+			break;
+	if (code != 0 || i < sizeof bad / sizeof bad[0])
+		proxy_dump_log(p);
+	cr_assert_eq(code, 0, "sluice exit status %d", code);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert_eq(proxy_log_count(p, bad[i]), 0,
+		    "\"%s\" in the daemon log", bad[i]);
+}
+
 /* SIGTERM, wait up to 8 s, else SIGKILL; return the exit code. */
 int
 proxy_stop(struct proxy *p)
@@ -1638,6 +1666,30 @@ must_say(const char *out, const char *needle)
 {
 	cr_assert(strstr(out, needle) != NULL, "no \"%s\" in:\n%s", needle,
 	    out);
+}
+
+/*
+ * The proxy's first pool connection at tl: accepted, logged in (session
+ * "pool-session-1", job "job1"), and up in the proxy's log.
+ */
+struct tconn *
+pool_bring_up(struct tlisten *tl, struct proxy *p)
+{
+	struct tconn	*pc;
+	struct tjob	 job;
+	json_t		*login;
+
+	pc = tl_accept(tl, 5000);
+	if (pc == NULL)
+		proxy_dump_log(p);
+	cr_assert(pc != NULL, "sluice did not connect to the fake pool");
+	login = pool_expect_login(pc, 5000);
+	cr_assert(login != NULL, "no login from sluice");
+	tjob_default(&job, "job1");
+	pool_send_login_ok(pc, login, "pool-session-1", &job);
+	json_decref(login);
+	cr_assert(proxy_wait_log(p, "state=up", 5000), "pool never came up");
+	return pc;
 }
 
 /*

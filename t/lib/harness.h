@@ -112,6 +112,7 @@ void		 proxy_signal(struct proxy *, int sig);
 bool		 proxy_exited(struct proxy *, int timeout_ms);
 int		 proxy_exit_code(const struct proxy *);
 int		 proxy_stop(struct proxy *);
+void		 proxy_stop_clean(struct proxy *);
 pid_t		 proxy_pid(const struct proxy *);
 void		 proxy_free(struct proxy *);
 char		*config_basic(int bind_port, int pool_port, const char *extra);
@@ -154,6 +155,7 @@ void		 pool_send_login_ok(struct tconn *pc, json_t *login_req,
 		     const char *session, const struct tjob *job);
 void		 pool_send_job(struct tconn *pc, const struct tjob *job);
 json_t		*pool_login_of(struct tlisten *, struct tconn **);
+struct tconn	*pool_bring_up(struct tlisten *, struct proxy *);
 json_t		*miner_login(struct tconn *mc, const char *login,
 		     const char *pass, const char *rigid, int timeout_ms);
 json_t		*miner_submit(struct tconn *mc, int id, const char *session,

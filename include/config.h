@@ -135,6 +135,18 @@ struct http_conf {
 };
 
 /*
+ * "debug": the debug endpoint (debug.cc), on its own listener. A host
+ * that is not a loopback address needs allow_remote and access_token.
+ */
+struct debug_conf {
+	int		 enabled;
+	char		*host;
+	int		 port;
+	int		 allow_remote;
+	char		*access_token;	/* NULL: none (loopback only) */
+};
+
+/*
  * An immutable configuration snapshot. Holders take a reference; a reload
  * builds a new snapshot and swaps sl.conf, so a connection made before the
  * reload keeps the snapshot it started with until it lets go.
@@ -157,6 +169,7 @@ struct config {
 	struct history_conf history;
 	struct tls_conf	 tls;
 	struct http_conf http;
+	struct debug_conf debug;
 	char		*access_password;
 	uint64_t	 custom_diff;
 	int		 custom_diff_stats;
@@ -217,6 +230,7 @@ int		 config_pools_equal(const struct config *, const struct config *);
 const struct coin_conf *config_coin(const struct config *, const char *name);
 int		 config_coin_index(const struct config *, const char *name);
 int		 config_coin_name_ok(const char *, size_t len);
+int		 config_host_loopback(const char *);
 
 /* config_xmrig.cc: the objects whose xmrig-proxy keys it knows. */
 enum config_xmrig_obj {

@@ -39,6 +39,23 @@ enum pool_fail {
 	POOL_FAIL_MAX
 };
 
+/* A pool connection as /debug/connections shows it (pool_view). */
+struct pool_view {
+	uint64_t	 id;
+	const char	*name;		/* host:port */
+	const char	*state;
+	int		 tls;
+	time_t		 opened;	/* monotonic seconds */
+	time_t		 state_since;
+	time_t		 last_recv;	/* last tick that saw bytes come */
+	time_t		 last_send;
+	uint64_t	 rx;
+	uint64_t	 tx;
+	size_t		 pending;	/* shares not answered yet */
+	size_t		 in;		/* bytes buffered, not read yet */
+	size_t		 out;		/* bytes queued, not sent yet */
+};
+
 struct pool	*pool_connect(struct strategy *, struct config *,
 		     const struct pool_conf *, int index);
 void		 pool_close(struct pool *, enum pool_fail, const char *why);
@@ -54,6 +71,7 @@ const char	*pool_name(const struct pool *);
 int		 pool_index(const struct pool *);
 int		 pool_is_open(const struct pool *);
 size_t		 pool_pending(const struct pool *);
+void		 pool_view(const struct pool *, struct pool_view *);
 extern uint64_t	 pool_fail_counts[POOL_FAIL_MAX];
 
 /* strategy.cc: failover over the ordered pool list, for one owner. */
@@ -73,6 +91,7 @@ void		 strategy_login(const struct strategy *, const char **user,
 void		 strategy_start(struct strategy *);
 void		 strategy_restart(struct strategy *);
 struct pool	*strategy_pool(struct strategy *);
+struct pool	*strategy_conn(struct strategy *);
 int		 strategy_is_up(const struct strategy *);
 int		 strategy_is_connecting(const struct strategy *);
 uint64_t	 strategy_id(const struct strategy *);

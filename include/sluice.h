@@ -157,4 +157,41 @@ extern struct sluice sl;
 time_t		 sluice_now(void);
 void		 sluice_stop_ready(void);
 
+/*
+ * What the event loop ran in the current turn, for /debug/loop (debug.cc):
+ * the main callbacks count themselves here, one increment each; while
+ * debug.cc watches, the first of a turn also notes when it began and
+ * makes debug.cc's end-of-turn event active, which libevent then runs
+ * after the callbacks already queued in this turn.
+ */
+enum activity {
+	ACT_MINER_READ,		/* wire.cc: a miner's bytes */
+	ACT_MINER_WRITE,	/* wire.cc: a miner's backlog drains */
+	ACT_ACCEPT,		/* listener.cc: a new connection */
+	ACT_POOL_READ,		/* pool.cc: a pool's lines */
+	ACT_POOL_EVENT,		/* pool.cc: connected, closed, drained */
+	ACT_TICK,		/* main.cc: the 1-second tick */
+	ACT_SIGNAL,		/* main.cc: HUP, USR1, TERM, INT */
+	ACT_API,		/* api.cc: an HTTP API request */
+	ACT_DEBUG,		/* debug.cc: a /debug/ request or timer */
+	ACT_LUA,		/* lua_vm.cc: a policy hook call */
+	ACT_MAX
+};
+extern uint32_t	 sluice_act[ACT_MAX];	/* this turn's counts */
+extern int	 sluice_act_watch;	/* debug.cc is timing turns */
+extern int	 sluice_act_begun;	/* this turn has begun */
+extern int64_t	 sluice_act_start_us;	/* ... then (monotonic us) */
+extern struct event *sluice_act_ev;	/* debug.cc's end of the turn */
+void		 sluice_act_begin(void);
+const char	*sluice_act_text(enum activity);
+
+/* Count one callback of kind a in this turn. */
+static inline void
+sluice_activity(enum activity a)
+{
+	sluice_act[a]++;
+	if (sluice_act_watch && !sluice_act_begun)
+		sluice_act_begin();
+}
+
 #endif /* SLUICE_H */

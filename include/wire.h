@@ -29,5 +29,6 @@ void		 wire_write(struct miner *, const char *, size_t);
 void		 wire_finish(struct miner *);
 void		 wire_quiesce(struct miner *);
 void		 wire_close(struct miner *);
+void		 wire_buffered(const struct miner *, size_t *in, size_t *out);
 
 #endif /* SLUICE_WIRE_H */

@@ -979,6 +979,7 @@ api_request(struct evhttp_request *req, void *arg)
 	size_t			 i;
 	int			 read_only;
 
+	sluice_activity(ACT_API);
 	(void)arg;
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	peer = NULL;

@@ -6,6 +6,9 @@
  * file and the key path ("config.json: pools[1].url: missing port") and all
  * errors are collected, so -n can print every one. Unknown keys warn.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -78,6 +81,7 @@ static void	 config_mode(struct cfgctx *, struct config *, json_t *);
 static void	 config_tls(struct cfgctx *, struct config *, json_t *);
 static void	 config_http(struct cfgctx *, struct config *, json_t *);
 static int	 config_origin_ok(const char *);
+static void	 config_debug(struct cfgctx *, struct config *, json_t *);
 static void	 config_miners(struct cfgctx *, struct config *, json_t *);
 static void	 config_files(struct cfgctx *, struct config *, json_t *);
 static void	 config_failover(struct cfgctx *, struct config *, json_t *);
@@ -1191,6 +1195,81 @@ config_origin_ok(const char *s)
 }
 
 /*
+ * Parse "debug": the debug endpoint. It shows every peer and can profile
+ * the process, so it stays on loopback unless the operator says
+ * allow-remote and sets a token of its own (not http.access-token: the
+ * dashboards that hold that one get no profiler). The rule holds whether
+ * or not it is enabled, so enabling it later cannot open it up.
+ */
+static void
+config_debug(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "enabled", "host", "port",
+	    "allow-remote", "access-token", NULL };
+	struct debug_conf	*d = &c->debug;
+	long long		 n;
+
+	d->host = xstrdup("127.0.0.1");
+	d->port = 6060;
+	/*
+	 * xmrig-proxy's "debug" is a boolean (config_xmrig.cc warns about
+	 * true); the key is not in config_top_keys so that its table sees it.
+	 */
+	if (o == NULL || json_is_null(o) || json_is_boolean(o))
+		return;
+	if (!json_is_object(o)) {
+		config_err(cx, "debug", "expected an object");
+		return;
+	}
+	config_check_keys(cx, o, "debug.", keys, XMRIG_NONE);
+	config_bool(cx, o, "enabled", "debug.enabled", 0, &d->enabled);
+	free(d->host);
+	config_str(cx, o, "host", "debug.host", "127.0.0.1", &d->host);
+	config_int(cx, o, "port", "debug.port", 1, 65535, 6060, &n);
+	d->port = (int)n;
+	config_bool(cx, o, "allow-remote", "debug.allow-remote", 0,
+	    &d->allow_remote);
+	config_str(cx, o, "access-token", "debug.access-token", NULL,
+	    &d->access_token);
+	if (d->access_token != NULL && d->access_token[0] == '\0') {
+		free(d->access_token);
+		d->access_token = NULL;
+	}
+	if (d->host == NULL || config_host_loopback(d->host))
+		return;
+	if (!d->allow_remote)
+		config_err(cx, "debug.host", "\"%s\" is not a loopback "
+		    "address; the debug endpoint stays on 127.0.0.1 or ::1 "
+		    "unless debug.allow-remote is true and "
+		    "debug.access-token is set", d->host);
+	else if (d->access_token == NULL)
+		config_err(cx, "debug.access-token", "must be set to serve "
+		    "the debug endpoint on \"%s\" (debug.allow-remote)",
+		    d->host);
+}
+
+/*
+ * Is host a loopback address: "localhost", 127.0.0.0/8 or ::1 (also as
+ * ::ffff:127.x.y.z)?
+ */
+int
+config_host_loopback(const char *host)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		return 1;
+	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+/*
  * Parse what miners are offered and how they are counted: access-password
  * (empty means none), custom-diff, custom-diff-stats, algo-ext, workers.
  */
@@ -1493,6 +1572,7 @@ config_build(const char *path, json_t *root, struct strlist *errors,
 	config_history(&cx, c, json_object_get(root, "history"));
 	config_tls(&cx, c, json_object_get(root, "tls"));
 	config_http(&cx, c, json_object_get(root, "http"));
+	config_debug(&cx, c, json_object_get(root, "debug"));
 	config_miners(&cx, c, root);
 	config_files(&cx, c, root);
 	config_failover(&cx, c, root);
@@ -1562,6 +1642,8 @@ config_free(struct config *c)
 	free(c->http.host);
 	free(c->http.access_token);
 	free(c->http.cors_origin);
+	free(c->debug.host);
+	free(c->debug.access_token);
 	free(c->access_password);
 	free(c->access_log_file);
 	free(c->share_log_file);

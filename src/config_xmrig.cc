@@ -36,6 +36,7 @@ static const struct config_xmrig config_xmrig_top[] = {
 	{ "autosave", WHEN_NEVER, NULL },
 	{ "$schema", WHEN_NEVER, NULL },
 	{ "version", WHEN_NEVER, NULL },
+	/* Its boolean; sluice's own "debug" is an object (config.cc). */
 	{ "debug", WHEN_TRUE, "\"verbose\": 2 (or -vv) logs every stratum "
 	    "line instead" },
 	{ "coin", WHEN_SET, "give each pool its \"algo\" instead" },

@@ -173,6 +173,7 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	char		 ip[64];
 	int		 one = 1;
 
+	sluice_activity(ACT_ACCEPT);
 	(void)evl;
 	sl_stats.connections++;
 	if (sl.conf->max_connections > 0 &&

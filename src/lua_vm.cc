@@ -250,6 +250,7 @@ lua_vm_call(struct luavm *vm, int hook, int nargs, lua_check_fn check,
 	char		 why[256], *text;
 	int		 base, status, nres, over = 0;
 
+	sluice_activity(ACT_LUA);
 	base = lua_gettop(L) - nargs;		/* index of fn */
 	lua_rawgeti(L, LUA_REGISTRYINDEX, vm->handler_ref);
 	lua_insert(L, base);			/* ..., handler, fn, args */

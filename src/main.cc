@@ -27,6 +27,7 @@
 #include "api.h"
 #include "coins.h"
 #include "config.h"
+#include "debug.h"
 #include "events.h"
 #include "history.h"
 #include "listener.h"
@@ -404,7 +405,8 @@ main(int argc, char **argv)
 		evsignal_add(sig_evs[i], NULL);
 	}
 	apiconfig_set_apply(main_config_put);
-	if (listener_open_all(sl.conf) != 0 || api_start(sl.conf) != 0)
+	if (listener_open_all(sl.conf) != 0 || api_start(sl.conf) != 0 ||
+	    debug_start(sl.conf) != 0)
 		exit(1);
 	if (!foreground)
 		main_pidfile(sl.conf);
@@ -474,6 +476,7 @@ main_pidfile(const struct config *c)
 static void
 main_signal(evutil_socket_t sig, short events, void *arg)
 {
+	sluice_activity(ACT_SIGNAL);
 	(void)events;
 	(void)arg;
 	switch (sig) {
@@ -510,6 +513,7 @@ main_tick(evutil_socket_t fd, short events, void *arg)
 {
 	struct timespec	 ts;
 
+	sluice_activity(ACT_TICK);
 	(void)fd;
 	(void)events;
 	(void)arg;
@@ -721,6 +725,7 @@ main_apply(struct config *old, struct config *nc, struct strlist *warnings)
 	log_open_file(nc->log_file);
 	events_reopen();
 	api_reload(nc);
+	debug_reload(nc);
 	if (!config_pools_equal(old, nc)) {
 		splitter_reload();
 		coins_reload();
@@ -783,6 +788,7 @@ main_stop_check(evutil_socket_t fd, short events, void *arg)
 	splitter_stop();
 	coins_stop();
 	api_stop();
+	debug_stop();
 	events_stop();
 	log_info("type=shutdown status=done");
 	event_base_loopexit(sl.base, NULL);

@@ -68,6 +68,7 @@ struct pool {
 	int		 ext_keepalive;
 	int64_t		 seq;
 	int64_t		 login_seq;
+	time_t		 opened;	/* monotonic s of pool_connect */
 	time_t		 state_since;
 	time_t		 last_send;
 	time_t		 last_recv;	/* last tick that saw rx grow */
@@ -238,7 +239,7 @@ pool_connect(struct strategy *st, struct config *conf,
 	TAILQ_INIT(&p->pending);
 	snprintf(p->name, sizeof p->name, "%s:%d", pc->host, pc->port);
 	p->state = POOL_CONNECTING;
-	p->state_since = sl.now;
+	p->opened = p->state_since = sl.now;
 	/* Deferred callbacks: a synchronous connect error must not re-enter. */
 	if (pc->tls) {
 		SSL *ssl = SSL_new(tls_client(pc->tls_verify));
@@ -300,6 +301,29 @@ size_t
 pool_pending(const struct pool *p)
 {
 	return p->npending;
+}
+
+/* What /debug/connections shows of a pool connection. */
+void
+pool_view(const struct pool *p, struct pool_view *v)
+{
+	v->id = p->id;
+	v->name = p->name;
+	v->state = pool_state_text(p->state);
+	v->tls = p->tls;
+	v->opened = p->opened;
+	v->state_since = p->state_since;
+	v->last_recv = p->last_recv;
+	v->last_send = p->last_send;
+	v->rx = p->rx;
+	v->tx = p->tx;
+	v->pending = p->npending;
+	v->in = p->in.len;		/* a partial line kept */
+	v->out = 0;
+	if (p->bev != NULL) {
+		v->in += evbuffer_get_length(bufferevent_get_input(p->bev));
+		v->out = evbuffer_get_length(bufferevent_get_output(p->bev));
+	}
 }
 
 /* Free a closed pool on the next loop turn. */
@@ -430,6 +454,7 @@ pool_drained(struct bufferevent *bev, void *arg)
 {
 	struct pool	*p = (struct pool *)arg;
 
+	sluice_activity(ACT_POOL_EVENT);
 	if (p->direct)
 		bufferevent_disable(bev, EV_WRITE);
 }
@@ -468,6 +493,7 @@ pool_event(struct bufferevent *bev, short what, void *arg)
 	struct pool	*p = (struct pool *)arg;
 	int		 dnserr;
 
+	sluice_activity(ACT_POOL_EVENT);
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1, idle = p->conf->pool_response_timeout, intvl = 1,
 		    cnt = 2;
@@ -625,6 +651,7 @@ pool_plain_read(evutil_socket_t fd, short what, void *arg)
 	size_t		 have;
 	ssize_t		 n;
 
+	sluice_activity(ACT_POOL_READ);
 	(void)what;
 	have = stratum_part_take(&p->in, pool_rbuf);
 	n = recv(fd, pool_rbuf + have, sizeof pool_rbuf - have - 1, 0);
@@ -657,6 +684,7 @@ pool_read(struct bufferevent *bev, void *arg)
 	size_t		 have;
 	int		 n;
 
+	sluice_activity(ACT_POOL_READ);
 	while (p->state != POOL_CLOSED && evbuffer_get_length(in) > 0) {
 		have = stratum_part_take(&p->in, pool_rbuf);
 		n = evbuffer_remove(in, pool_rbuf + have,

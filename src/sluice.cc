@@ -8,6 +8,11 @@
 #include "sluice.h"
 
 struct sluice	 sl;
+uint32_t	 sluice_act[ACT_MAX];
+int		 sluice_act_watch;
+int		 sluice_act_begun;
+int64_t		 sluice_act_start_us;
+struct event	*sluice_act_ev;
 
 /* Monotonic seconds. */
 time_t
@@ -28,4 +33,55 @@ sluice_stop_ready(void)
 {
 	if (sl.stop_ev != NULL)
 		event_active(sl.stop_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * The first named callback of a watched turn: the turn's time starts
+ * now, and ends when sluice_act_ev runs, queued behind every callback
+ * this turn's poll made active. (libevent's cached time of the poll's
+ * return would cover unnamed callbacks before this one too, but 2.1
+ * takes it from the coarse clock, a few ms wide.)
+ */
+void
+sluice_act_begin(void)
+{
+	struct timespec	 ts;
+
+	sluice_act_begun = 1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sluice_act_start_us = (int64_t)ts.tv_sec * 1000000 +
+	    ts.tv_nsec / 1000;
+	if (sluice_act_ev != NULL)
+		event_active(sluice_act_ev, EV_TIMEOUT, 1);
+}
+
+/* An activity's name, as /debug/loop shows it. */
+const char *
+sluice_act_text(enum activity a)
+{
+	switch (a) {
+	case ACT_MINER_READ:
+		return "miner_read";
+	case ACT_MINER_WRITE:
+		return "miner_write";
+	case ACT_ACCEPT:
+		return "accept";
+	case ACT_POOL_READ:
+		return "pool_read";
+	case ACT_POOL_EVENT:
+		return "pool_event";
+	case ACT_TICK:
+		return "tick";
+	case ACT_SIGNAL:
+		return "signal";
+	case ACT_API:
+		return "api";
+	case ACT_DEBUG:
+		return "debug";
+	case ACT_LUA:
+		return "lua";
+	case ACT_MAX:
+		break;
+	}
+	return "unknown";
 }

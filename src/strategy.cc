@@ -274,6 +274,13 @@ strategy_pool(struct strategy *st)
 	return st->up ? st->cur : NULL;
 }
 
+/* The connection serving or being tried, logged in or not; or NULL. */
+struct pool *
+strategy_conn(struct strategy *st)
+{
+	return st->cur;
+}
+
 /*
  * Log in with this user and pass instead of the pool's (simple mode, the
  * policy's upstream_login). Takes ownership of both strings.

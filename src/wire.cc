@@ -124,6 +124,21 @@ wire_queued(struct miner *m)
 	return w->out != NULL ? evbuffer_get_length(w->out->buf) : 0;
 }
 
+/* Bytes held for a miner: a partial line read, and a backlog to send. */
+void
+wire_buffered(const struct miner *m, size_t *in, size_t *out)
+{
+	const struct wire	*w = &m->wire;
+
+	*in = w->in.len;
+	*out = 0;
+	if (w->bev != NULL) {
+		*in += evbuffer_get_length(bufferevent_get_input(w->bev));
+		*out = evbuffer_get_length(bufferevent_get_output(w->bev));
+	} else if (w->out != NULL)
+		*out = evbuffer_get_length(w->out->buf);
+}
+
 /* Stop (1) or resume (0) reading from the miner. */
 static void
 wire_pause(struct miner *m, int stop)
@@ -280,6 +295,7 @@ wire_plain_write(evutil_socket_t fd, short what, void *arg)
 	struct wire	*w = &m->wire;
 	int		 n;
 
+	sluice_activity(ACT_MINER_WRITE);
 	(void)what;
 	n = evbuffer_write(w->out->buf, fd);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -300,6 +316,7 @@ wire_plain_read(evutil_socket_t fd, short what, void *arg)
 	size_t		 have = 0;
 	ssize_t		 n;
 
+	sluice_activity(ACT_MINER_READ);
 	(void)what;
 	have = stratum_part_take(&w->in, wire_rbuf);
 	n = recv(fd, wire_rbuf + have, sizeof wire_rbuf - have - 1, 0);
@@ -361,6 +378,7 @@ wire_tls_read(struct bufferevent *bev, void *arg)
 	size_t		 have;
 	int		 n;
 
+	sluice_activity(ACT_MINER_READ);
 	while (evbuffer_get_length(in) > 0 && m->state != MINER_CLOSING &&
 	    !m->wire.finishing) {
 		have = stratum_part_take(&m->wire.in, wire_rbuf);
@@ -378,6 +396,7 @@ wire_tls_read(struct bufferevent *bev, void *arg)
 static void
 wire_tls_drained(struct bufferevent *bev, void *arg)
 {
+	sluice_activity(ACT_MINER_WRITE);
 	(void)bev;
 	wire_drained((struct miner *)arg);
 }
@@ -390,6 +409,7 @@ wire_tls_event(struct bufferevent *bev, short what, void *arg)
 	static char	 why[160];
 	unsigned long	 e;
 
+	sluice_activity(ACT_MINER_READ);
 	if (what & BEV_EVENT_EOF)
 		miner_close(m, CLOSE_MINER, NULL);
 	else if (what & BEV_EVENT_ERROR) {

@@ -27,10 +27,10 @@ set -e
 # build: a C++20 compiler, autoconf (aclocal, autoconf; automake provides
 # aclocal's macros), pkg-config, and the libraries' -dev packages (hiredis
 # for switch.redis, SQLite for the hashrate history, gperftools' profiler
-# for /debug/profile).
+# for /debug/profile, wslay for WebSocket miners' framing).
 BUILD_PKGS="autoconf automake pkg-config make g++ libevent-dev libssl-dev \
 libjansson-dev libluajit-5.1-dev libhiredis-dev libsqlite3-dev \
-libgoogle-perftools-dev"
+libgoogle-perftools-dev libwslay-dev"
 # test: Criterion (unit and integration tests), the openssl command (test
 # certificates), mandoc (make lint), prometheus (only for promtool, which
 # checks /metrics; its server is left off, above), curl (to query the API,
@@ -40,11 +40,12 @@ libgoogle-perftools-dev"
 # above), headless Chromium with its driver and Selenium for Debian's
 # python3 (make check-browser: the dashboard in a real browser), sqlite3
 # (to look into the history database), and python3-jsonschema (make
-# check-grafana: the Grafana dashboard's schema), and google-pprof
-# (google-perftools: reads the profile /debug/profile answers).
+# check-grafana: the Grafana dashboard's schema), google-pprof
+# (google-perftools: reads the profile /debug/profile answers), and
+# python3-websockets (the WebSocket miners of the transport tests).
 TEST_PKGS="libcriterion-dev openssl mandoc prometheus curl clang \
 libclang-rt-14-dev redis-server chromium chromium-driver python3-selenium \
-sqlite3 python3-jsonschema google-perftools"
+sqlite3 python3-jsonschema google-perftools python3-websockets"
 # package: dpkg-buildpackage and debhelper (make deb), Criterion (the unit
 # tests the package build runs, debian/control's Build-Depends), lintian
 # (run on the package), debootstrap (make check-deb builds a clean

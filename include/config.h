@@ -43,10 +43,24 @@ struct redis_url {
 	char		 where[300];	/* host:port/db, no password */
 };
 
+/*
+ * What miners speak on a bind: stratum lines (over TCP or TLS, or in
+ * WebSocket text messages when websocket is set), or Xatum (TLS only).
+ */
+enum bind_protocol {
+	BIND_STRATUM,
+	BIND_XATUM
+};
+
+#define BIND_PATH_MAX	256	/* a WebSocket bind's "path" */
+
 struct bind_conf {
 	char		*host;
 	int		 port;
 	int		 tls;
+	int		 websocket;	/* stratum in WebSocket messages */
+	char		*path;		/* the upgrade's path; "/" */
+	enum bind_protocol protocol;
 };
 
 struct pool_conf {
@@ -208,6 +222,8 @@ struct config {
 	enum on_error	 on_error[STATS_NHOOKS]; /* policy.on-error, per hook */
 	int		 rate_limit_per_minute;	/* 0 = off */
 	int		 rate_limit_ban;	/* seconds */
+	char		**ws_origins;	/* websocket-origins; none: any */
+	size_t		 nws_origins;
 };
 
 struct config	*config_load(const char *path, struct strlist *errors,

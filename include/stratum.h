@@ -18,6 +18,7 @@ int		 stratum_hexval(char);
 void		 stratum_hex_byte(uint8_t, char out[2]);
 int		 stratum_reqid(json_t *, char out[SLUICE_REQID_MAX]);
 void		 stratum_random_hex(char *out, size_t len);
+size_t		 stratum_escape(char *buf, size_t cap, const char *);
 size_t		 stratum_error_line(char *buf, size_t cap, const char *reqid,
 		     const char *message);
 size_t		 stratum_rpc_error_line(char *buf, size_t cap,

@@ -39,7 +39,7 @@ static const char *config_top_keys[] = {
 	"pool-quiet-probe",
 	"miner-output-limit", "workers-max", "lua", "policy", "rate-limit",
 	"coins", "default-coin", "switch", "history", "metrics", "api", "dns",
-	"user-agent", NULL
+	"user-agent", "websocket-origins", NULL
 };
 
 static const char *config_pool_keys[] = {
@@ -60,6 +60,9 @@ static int	 config_int(struct cfgctx *, json_t *, const char *,
 static int	 config_str(struct cfgctx *, json_t *, const char *,
 		     const char *, const char *, char **);
 static void	 config_binds(struct cfgctx *, struct config *, json_t *);
+static void	 config_bind_transport(struct cfgctx *, json_t *, const char *,
+		     struct bind_conf *);
+static void	 config_ws_origins(struct cfgctx *, struct config *, json_t *);
 static void	 config_pool_list(struct cfgctx *, json_t *, const char *,
 		     struct pool_conf **, size_t *);
 static void	 config_pools_free(struct pool_conf *, size_t);
@@ -344,7 +347,8 @@ fail:
 static void
 config_binds(struct cfgctx *cx, struct config *c, json_t *arr)
 {
-	static const char	*keys[] = { "host", "port", "tls", "ipv6", NULL };
+	static const char	*keys[] = { "host", "port", "tls", "ipv6",
+	    "websocket", "path", "protocol", NULL };
 	char			 path[64], kpath[96], *host;
 	const char		*why;
 	struct bind_conf	*b;
@@ -376,6 +380,7 @@ config_binds(struct cfgctx *cx, struct config *c, json_t *arr)
 				continue;
 			}
 			b->host = host;
+			b->path = xstrdup("/");
 			c->nbinds++;
 			continue;
 		}
@@ -398,7 +403,89 @@ config_binds(struct cfgctx *cx, struct config *c, json_t *arr)
 		b->port = (int)n;
 		snprintf(kpath, sizeof kpath, "%s.tls", path);
 		config_bool(cx, v, "tls", kpath, 0, &b->tls);
+		config_bind_transport(cx, v, path, b);
 		c->nbinds++;
+	}
+}
+
+/*
+ * A bind's transport keys: "websocket" and its "path", "protocol"
+ * ("stratum" or "xatum"; Xatum is TLS only and has its own framing).
+ */
+static void
+config_bind_transport(struct cfgctx *cx, json_t *v, const char *path,
+    struct bind_conf *b)
+{
+	char		 kpath[96];
+	char		*proto = NULL;
+	const char	*p;
+
+	snprintf(kpath, sizeof kpath, "%s.websocket", path);
+	config_bool(cx, v, "websocket", kpath, 0, &b->websocket);
+	snprintf(kpath, sizeof kpath, "%s.path", path);
+	config_str(cx, v, "path", kpath, "/", &b->path);
+	if (b->path[0] != '/' || strlen(b->path) > BIND_PATH_MAX)
+		config_err(cx, kpath, "expected an absolute path (\"/...\") "
+		    "of at most %d characters", BIND_PATH_MAX);
+	for (p = b->path; *p != '\0'; p++) {
+		if (*p <= ' ' || *p >= 0x7f) {
+			config_err(cx, kpath, "no spaces or control "
+			    "characters in a path");
+			break;
+		}
+	}
+	if (json_object_get(v, "path") != NULL && !b->websocket)
+		config_err(cx, kpath, "only for a bind with \"websocket\": "
+		    "true");
+	snprintf(kpath, sizeof kpath, "%s.protocol", path);
+	if (config_str(cx, v, "protocol", kpath, "stratum", &proto) != 0) {
+		free(proto);
+		return;
+	}
+	if (strcmp(proto, "stratum") == 0)
+		b->protocol = BIND_STRATUM;
+	else if (strcmp(proto, "xatum") == 0) {
+		b->protocol = BIND_XATUM;
+		if (!b->tls)
+			config_err(cx, path, "\"protocol\": \"xatum\" needs "
+			    "\"tls\": true (Xatum is TLS only)");
+		if (b->websocket)
+			config_err(cx, path, "\"protocol\": \"xatum\" is not "
+			    "carried over WebSocket");
+	} else
+		config_err(cx, kpath, "expected \"stratum\" or \"xatum\"");
+	free(proto);
+}
+
+/*
+ * Parse "websocket-origins": the Origin values a WebSocket upgrade may
+ * carry ("https://host[:port]"); empty or absent: any.
+ */
+static void
+config_ws_origins(struct cfgctx *cx, struct config *c, json_t *arr)
+{
+	char	 path[64];
+	size_t	 i;
+	json_t	*v;
+
+	if (arr == NULL || json_is_null(arr))
+		return;
+	if (!json_is_array(arr)) {
+		config_err(cx, "websocket-origins", "expected an array of "
+		    "origins");
+		return;
+	}
+	c->ws_origins = XCALLOC(char *, json_array_size(arr) + 1);
+	json_array_foreach(arr, i, v) {
+		snprintf(path, sizeof path, "websocket-origins[%zu]", i);
+		if (!json_is_string(v) ||
+		    strcmp(json_string_value(v), "*") == 0 ||
+		    !config_origin_ok(json_string_value(v))) {
+			config_err(cx, path, "expected an origin "
+			    "(\"https://host[:port]\")");
+			continue;
+		}
+		c->ws_origins[c->nws_origins++] = xstrdup(json_string_value(v));
 	}
 }
 
@@ -1567,6 +1654,7 @@ config_build(const char *path, json_t *root, struct strlist *errors,
 
 	config_mode(&cx, c, json_object_get(root, "mode"));
 	config_binds(&cx, c, json_object_get(root, "bind"));
+	config_ws_origins(&cx, c, json_object_get(root, "websocket-origins"));
 	config_coins(&cx, c, root);
 	config_switch(&cx, c, json_object_get(root, "switch"));
 	config_history(&cx, c, json_object_get(root, "history"));
@@ -1617,9 +1705,14 @@ config_free(struct config *c)
 {
 	size_t	 i;
 
-	for (i = 0; i < c->nbinds; i++)
+	for (i = 0; i < c->nbinds; i++) {
 		free(c->binds[i].host);
+		free(c->binds[i].path);
+	}
 	free(c->binds);
+	for (i = 0; i < c->nws_origins; i++)
+		free(c->ws_origins[i]);
+	free(c->ws_origins);
 	for (i = 0; i < c->ncoins; i++) {
 		free(c->coins[i].name);
 		free(c->coins[i].algo);

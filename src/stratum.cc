@@ -12,7 +12,6 @@
 
 #include "stratum.h"
 
-static size_t	 stratum_escape(char *, size_t, const char *);
 
 /* Value of one hex digit, or -1. */
 int
@@ -233,7 +232,7 @@ stratum_utf8_len(const unsigned char *s)
  * (a script's or a pool's message may hold anything) become \ufffd, and
  * a message too long for buf is cut at a character boundary.
  */
-static size_t
+size_t
 stratum_escape(char *buf, size_t cap, const char *s)
 {
 	const unsigned char	*u = (const unsigned char *)s;

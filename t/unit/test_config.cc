@@ -279,6 +279,55 @@ Test(config, several_binds)
 	load_done(&l);
 }
 
+Test(config, bind_transports)
+{
+	struct load	 l;
+
+	expect_ok(&l, "{\"bind\":[\"127.0.0.1:3333\","
+	    "{\"port\":4444,\"websocket\":true},"
+	    "{\"port\":4445,\"websocket\":true,\"tls\":true,"
+	    "\"path\":\"/mine\"},"
+	    "{\"port\":4446,\"tls\":true,\"protocol\":\"xatum\"}],"
+	    "\"websocket-origins\":[\"https://pool.example\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}]}");
+	cr_assert_eq(l.conf->nbinds, 4);
+	cr_assert_eq(l.conf->binds[0].websocket, 0);
+	cr_assert_str_eq(l.conf->binds[0].path, "/");
+	cr_assert_eq(l.conf->binds[0].protocol, BIND_STRATUM);
+	cr_assert_eq(l.conf->binds[1].websocket, 1);
+	cr_assert_str_eq(l.conf->binds[1].path, "/");
+	cr_assert_str_eq(l.conf->binds[2].path, "/mine");
+	cr_assert_eq(l.conf->binds[2].tls, 1);
+	cr_assert_eq(l.conf->binds[3].protocol, BIND_XATUM);
+	cr_assert_eq(l.conf->nws_origins, 1);
+	cr_assert_str_eq(l.conf->ws_origins[0], "https://pool.example");
+	load_done(&l);
+}
+
+Test(config, bind_transport_errors)
+{
+	expect_error("{\"bind\":[\"127.0.0.1:3333\",{\"port\":4446,"
+	    "\"protocol\":\"xatum\"}],\"pools\":[{\"url\":\"p:1\"}]}",
+	    "bind[1]: ", "needs \"tls\": true");
+	expect_error("{\"bind\":[{\"port\":4446,\"protocol\":\"getwork\"}],"
+	    "\"pools\":[{\"url\":\"p:1\"}]}", "bind[0].protocol", NULL);
+	expect_error("{\"bind\":[{\"port\":4446,\"websocket\":true,"
+	    "\"path\":\"ws\"}],\"pools\":[{\"url\":\"p:1\"}]}",
+	    "bind[0].path", NULL);
+	expect_error("{\"bind\":[{\"port\":4446,\"path\":\"/ws\"}],"
+	    "\"pools\":[{\"url\":\"p:1\"}]}", "bind[0].path",
+	    "websocket");
+	expect_error("{\"bind\":[{\"port\":4446,\"websocket\":true,"
+	    "\"tls\":true,\"protocol\":\"xatum\"}],"
+	    "\"pools\":[{\"url\":\"p:1\"}]}", "bind[0]: ", "WebSocket");
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"websocket-origins\":[\"pool.example\"],"
+	    "\"pools\":[{\"url\":\"p:1\"}]}", "websocket-origins[0]", NULL);
+	expect_error("{\"bind\":[\"127.0.0.1:3333\"],"
+	    "\"websocket-origins\":\"https://a.b\","
+	    "\"pools\":[{\"url\":\"p:1\"}]}", "websocket-origins", NULL);
+}
+
 Test(config, disabled_pools_dropped)
 {
 	struct load	 l;

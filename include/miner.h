@@ -58,7 +58,7 @@ struct miner {
 TAILQ_HEAD(minerq, miner);
 
 void		 miner_accept(evutil_socket_t, struct sockaddr *, int,
-		     int local_port, int tls);
+		     int local_port, enum wire_transport, const char *ws_path);
 void		 miner_line(struct miner *, char *, size_t);
 void		 miner_close(struct miner *, enum close_reason,
 		     const char *detail);

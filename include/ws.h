@@ -15,6 +15,8 @@ size_t		 ws_request_end(const char *, size_t);
 int		 ws_upgrade(const char *req, size_t len, const char *path,
 		     char *const *origins, size_t norigins, char *out,
 		     size_t cap, size_t *outlen, const char **why);
+int		 ws_reply(int status, const char *why, char *out, size_t cap,
+		     size_t *outlen);
 size_t		 ws_frame_head(uint8_t out[WS_FRAME_HEAD], size_t payload);
 int		 ws_accept_key(const char *key, size_t len, char out[29]);
 

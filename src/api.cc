@@ -1424,7 +1424,7 @@ api_miners(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 	(void)now_ms;
 	evbuffer_add_printf(b, "{\"format\":[\"id\",\"ip\",\"tx\",\"rx\","
 	    "\"state\",\"diff\",\"user\",\"password\",\"rig_id\",\"agent\","
-	    "\"coin\"],"
+	    "\"coin\",\"transport\"],"
 	    "\"miners\":[");
 	for (m = miner_first(); m != NULL; m = miner_next(m)) {
 		evbuffer_add_printf(b, "%s[%llu,", first ? "" : ",",
@@ -1444,7 +1444,8 @@ api_miners(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
 			api_str(b, m->upstream->coin);
 		else
 			evbuffer_add(b, "null", 4);
-		evbuffer_add(b, "]", 1);
+		evbuffer_add_printf(b, ",\"%s\"]",
+		    wire_transport_text((enum wire_transport)m->wire.transport));
 	}
 	evbuffer_add_printf(b, "]}\n");
 }

@@ -28,6 +28,8 @@ struct listener {
 	struct evconnlistener	*evl;
 	int			 port;
 	int			 tls;
+	enum wire_transport	 transport;	/* before any TLS sniffing */
+	char			*ws_path;	/* interned; WebSocket binds */
 	char			 addr[128];
 	TAILQ_ENTRY(listener)	 entry;
 };
@@ -43,6 +45,8 @@ struct sniff {
 	struct sockaddr_storage	 ss;
 	int			 salen;
 	int			 port;
+	int			 websocket;
+	char			*ws_path;	/* the listener's */
 	TAILQ_ENTRY(sniff)	 entry;
 };
 static TAILQ_HEAD(, sniff) sniffs = TAILQ_HEAD_INITIALIZER(sniffs);
@@ -81,6 +85,13 @@ listener_open_all(struct config *c)
 			l = XCALLOC(struct listener, 1);
 			l->port = c->binds[i].port;
 			l->tls = c->binds[i].tls;
+			if (c->binds[i].protocol == BIND_XATUM)
+				l->transport = WIRE_XATUM;
+			else if (c->binds[i].websocket) {
+				l->transport = l->tls ? WIRE_WSS : WIRE_WS;
+				l->ws_path = intern(c->binds[i].path);
+			} else
+				l->transport = l->tls ? WIRE_TLS : WIRE_TCP;
 			snprintf(l->addr, sizeof l->addr,
 			    ai->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
 			    c->binds[i].host, c->binds[i].port);
@@ -91,13 +102,15 @@ listener_open_all(struct config *c)
 			if (l->evl == NULL) {
 				log_warn("%s: bind[%zu]: cannot listen on %s",
 				    c->path, i, l->addr);
+				intern_drop(l->ws_path);
 				free(l);
 				freeaddrinfo(res);
 				return -1;
 			}
 			evconnlistener_set_error_cb(l->evl, listener_error);
 			TAILQ_INSERT_TAIL(&listeners, l, entry);
-			log_info("type=listen addr=%s tls=%d", l->addr, l->tls);
+			log_info("type=listen addr=%s tls=%d transport=%s",
+			    l->addr, l->tls, wire_transport_text(l->transport));
 		}
 		freeaddrinfo(res);
 	}
@@ -117,6 +130,7 @@ listener_close_all(void)
 	while ((l = TAILQ_FIRST(&listeners)) != NULL) {
 		TAILQ_REMOVE(&listeners, l, entry);
 		evconnlistener_free(l->evl);
+		intern_drop(l->ws_path);
 		free(l);
 	}
 }
@@ -191,7 +205,7 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (l->tls || tls_server() == NULL) {
-		miner_accept(fd, sa, salen, l->port, l->tls);
+		miner_accept(fd, sa, salen, l->port, l->transport, l->ws_path);
 		return;
 	}
 	struct sniff *sn = XCALLOC(struct sniff, 1);
@@ -199,6 +213,8 @@ listener_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	memcpy(&sn->ss, sa, (size_t)salen);
 	sn->salen = salen;
 	sn->port = l->port;
+	sn->websocket = l->transport == WIRE_WS;
+	sn->ws_path = l->ws_path;
 	sn->ev = event_new(sl.base, fd, EV_READ, listener_sniff, sn);
 	TAILQ_INSERT_TAIL(&sniffs, sn, entry);
 	nsniffs++;
@@ -221,9 +237,10 @@ listener_sniff_free(struct sniff *sn, int close_fd)
 static void
 listener_sniff(evutil_socket_t fd, short what, void *arg)
 {
-	struct sniff	*sn = (struct sniff *)arg;
-	unsigned char	 b;
-	ssize_t		 n;
+	struct sniff		*sn = (struct sniff *)arg;
+	enum wire_transport	 t;
+	unsigned char		 b;
+	ssize_t			 n;
 
 	if (what & EV_TIMEOUT) {
 		listener_sniff_free(sn, 1);
@@ -234,8 +251,13 @@ listener_sniff(evutil_socket_t fd, short what, void *arg)
 		listener_sniff_free(sn, 1);
 		return;
 	}
-	miner_accept(fd, (struct sockaddr *)&sn->ss, sn->salen, sn->port,
-	    b == 0x16);
+	/* A plain bind takes TLS too, when a certificate is there. */
+	if (sn->websocket)
+		t = b == 0x16 ? WIRE_WSS : WIRE_WS;
+	else
+		t = b == 0x16 ? WIRE_TLS : WIRE_TCP;
+	miner_accept(fd, (struct sockaddr *)&sn->ss, sn->salen, sn->port, t,
+	    sn->ws_path);
 	listener_sniff_free(sn, 0);
 }
 

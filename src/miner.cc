@@ -29,6 +29,7 @@
 #include "stratum.h"
 #include "upstream.h"
 #include "wire.h"
+#include "xatum.h"
 
 #define MINER_F_LOGIN	0x1	/* needs a completed login */
 
@@ -53,6 +54,7 @@ static char	*miner_algo_list(json_t *);
 static const char *miner_fstr(const struct jobj *, const char *, size_t);
 static const char *miner_str(json_t *, const char *, size_t);
 static void	 miner_reply_rpc_error(struct miner *, int, const char *);
+static void	 miner_xatum(struct miner *, char *, size_t);
 
 static const struct miner_method miner_methods[] = {
 	{ "login", miner_login, 0 },
@@ -155,10 +157,13 @@ miner_free(struct miner *m)
 	free(m);
 }
 
-/* A new connection from the listener; tls: speak TLS on it. */
+/*
+ * A new connection from the listener, spoken over transport t (ws_path:
+ * a WebSocket bind's path).
+ */
 void
 miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
-    int local_port, int tls)
+    int local_port, enum wire_transport t, const char *ws_path)
 {
 	struct miner	*m;
 
@@ -175,8 +180,8 @@ miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
 	else if (sa->sa_family == AF_INET6)
 		m->peer.port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 
-	m->peer.tls = tls;
-	if (wire_open(m, fd, tls) != 0) {
+	m->peer.tls = wire_is_tls(t);
+	if (wire_open(m, fd, t, ws_path) != 0) {
 		policy_disconnect(m->peer.ip);	/* policy_connect() counted it */
 		free(m);
 		return;
@@ -441,6 +446,10 @@ miner_line(struct miner *m, char *line, size_t len)
 	if (log_get_verbose() >= 2)
 		log_debug2("miner %llu: < %s", (unsigned long long)m->peer.id,
 		    log_line(line, len));
+	if (m->wire.transport == WIRE_XATUM) {
+		miner_xatum(m, line, len);
+		return;
+	}
 	if (miner_line_fast(m, line, len))
 		return;
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
@@ -507,14 +516,18 @@ miner_str(json_t *o, const char *key, size_t max)
 	return json_string_value(v);
 }
 
-/* Send a JSON-RPC error reply. */
+/* Send a JSON-RPC error reply (Xatum: its error shape). */
 void
 miner_reply_error(struct miner *m, const char *reqid, const char *message)
 {
 	char	 buf[1024];
 	size_t	 n;
 
-	if ((n = stratum_error_line(buf, sizeof buf, reqid, message)) > 0)
+	if (m->wire.transport == WIRE_XATUM)
+		n = xatum_error_line(buf, sizeof buf, reqid, message);
+	else
+		n = stratum_error_line(buf, sizeof buf, reqid, message);
+	if (n > 0)
 		wire_write(m, buf, n);
 }
 
@@ -526,19 +539,27 @@ miner_reply_rpc_error(struct miner *m, int code, const char *message)
 	char	 buf[256];
 	size_t	 n;
 
-	if ((n = stratum_rpc_error_line(buf, sizeof buf, "null", code,
-	    message)) > 0)
+	if (m->wire.transport == WIRE_XATUM)
+		n = xatum_error_line(buf, sizeof buf, "null", message);
+	else
+		n = stratum_rpc_error_line(buf, sizeof buf, "null", code,
+		    message);
+	if (n > 0)
 		wire_write(m, buf, n);
 }
 
-/* Send a JSON-RPC status reply. */
+/* Send a JSON-RPC status reply (Xatum: "result": true). */
 void
 miner_reply_status(struct miner *m, const char *reqid, const char *status)
 {
 	char	 buf[256];
 	size_t	 n;
 
-	if ((n = stratum_status_line(buf, sizeof buf, reqid, status)) > 0)
+	if (m->wire.transport == WIRE_XATUM)
+		n = xatum_true_line(buf, sizeof buf, reqid);
+	else
+		n = stratum_status_line(buf, sizeof buf, reqid, status);
+	if (n > 0)
 		wire_write(m, buf, n);
 }
 
@@ -597,7 +618,9 @@ miner_login_args(struct miner *m, const char *reqid, const char *login,
 	m->peer.user = intern(user);
 	free(user);
 	m->peer.worker = policy_worker_name(sl.conf, &m->peer);
-	stratum_random_hex(m->session, SLUICE_SESSION_LEN);
+	/* A Xatum handshake gave out the session already. */
+	if (m->session[0] == '\0')
+		stratum_random_hex(m->session, SLUICE_SESSION_LEN);
 	m->last_active = sl.now;
 	m->algos = miner_algo_list(m->peer.algos);
 	miner_set_state(m, MINER_WAIT_READY);
@@ -683,6 +706,16 @@ miner_login_done(struct miner *m, struct job *j)
 	if (m->state != MINER_WAIT_READY)
 		return;
 	m->diff = miner_target_diff(m, j, target);
+	if (m->wire.transport == WIRE_XATUM) {
+		/* authorize's answer, then the first job push. */
+		olen = xatum_true_line(line, sizeof line, m->login_id);
+		wire_write(m, line, olen);
+		if (m->state == MINER_CLOSING)
+			return;
+		miner_set_state(m, MINER_READY);
+		miner_send_job(m, j);
+		return;
+	}
 	olen = job_render_object(j, m->slot, target, m->session, obj,
 	    sizeof obj);
 	n = snprintf(line, sizeof line, "{\"id\":%s,\"jsonrpc\":\"2.0\","
@@ -717,8 +750,13 @@ miner_send_job(struct miner *m, struct job *j)
 	if (m->state != MINER_READY)
 		return;
 	m->diff = miner_target_diff(m, j, target);
-	if ((n = job_render(j, m->slot, target, m->session, buf,
-	    sizeof buf)) == 0)
+	if (m->wire.transport == WIRE_XATUM)
+		n = xatum_job_line(buf, sizeof buf, j, m->slot, target,
+		    m->diff);
+	else
+		n = job_render(j, m->slot, target, m->session, buf,
+		    sizeof buf);
+	if (n == 0)
 		return;
 	wire_write(m, buf, n);
 	if (m->state == MINER_CLOSING)
@@ -790,6 +828,77 @@ miner_submit_args(struct miner *m, const char *reqid, const char *id,
 		return;
 	}
 	splitter_submit(m, s, job_id, algo);
+}
+
+/*
+ * One Xatum line: the same state machine as a stratum miner's, reached
+ * through its own messages. authorize is the login (address the user,
+ * worker the rig id, password the pass), submit the submit with this
+ * miner's session; handshake and ping are answered here. Errors are
+ * Xatum-shaped (miner_reply_error); a bad line before the login closes,
+ * as a stratum miner's does.
+ */
+static void
+miner_xatum(struct miner *m, char *line, size_t len)
+{
+	struct xatum_msg	 x;
+	char			 buf[512];
+	const char		*agent;
+	size_t			 n;
+
+	xatum_decode(line, len, &x);
+	switch (x.kind) {
+	case XATUM_BAD:
+		sl_stats.protocol_errors++;
+		miner_reply_error(m, "null", "Invalid request");
+		if (m->state == MINER_WAIT_LOGIN)
+			miner_finish(m, CLOSE_PROTOCOL_ERROR, NULL);
+		return;
+	case XATUM_UNKNOWN:
+		sl_stats.protocol_errors++;
+		miner_reply_error(m, x.reqid, "Invalid method");
+		if (m->state == MINER_WAIT_LOGIN)
+			miner_finish(m, CLOSE_UNKNOWN_METHOD, NULL);
+		return;
+	case XATUM_HANDSHAKE:
+		if (m->session[0] == '\0')
+			stratum_random_hex(m->session, SLUICE_SESSION_LEN);
+		if (x.agent != NULL && m->state == MINER_WAIT_LOGIN) {
+			intern_drop(m->peer.agent);
+			m->peer.agent = intern(x.agent);
+		}
+		n = xatum_handshake_line(buf, sizeof buf, x.reqid, m->session,
+		    m->diff != 0 ? m->diff : sl.conf->custom_diff);
+		if (n > 0)
+			wire_write(m, buf, n);
+		return;
+	case XATUM_AUTHORIZE:
+		if (m->state != MINER_WAIT_LOGIN) {
+			miner_reply_error(m, x.reqid, "Already logged in");
+			return;
+		}
+		if (x.address == NULL || x.address[0] == '\0') {
+			miner_reply_error(m, x.reqid, "Missing address");
+			miner_finish(m, CLOSE_PROTOCOL_ERROR, NULL);
+			return;
+		}
+		/* The handshake's agent, if any; the login interns its own. */
+		agent = m->peer.agent;
+		m->peer.agent = NULL;
+		miner_login_args(m, x.reqid, x.address, x.password,
+		    agent != NULL ? agent : XATUM_PROTOCOL, x.worker, NULL);
+		intern_drop(agent);
+		return;
+	case XATUM_SUBMIT:
+		miner_submit_args(m, x.reqid, m->session, x.job_id, x.nonce,
+		    x.result, NULL);
+		return;
+	case XATUM_PING:
+		m->last_active = sl.now;
+		if ((n = xatum_pong_line(buf, sizeof buf, x.reqid)) > 0)
+			wire_write(m, buf, n);
+		return;
+	}
 }
 
 /* keepalived: the miner is alive. */

@@ -11,6 +11,10 @@
  * while the backlog does. TLS miners use an OpenSSL bufferevent; their
  * decrypted input is framed by the same code.
  *
+ * WebSocket miners (wire_ws.cc) read and write through the same paths:
+ * their bytes go to wslay instead of the line framer, and what miner.cc
+ * writes gets a frame header on its way to wire_send().
+ *
  * Back-pressure: past half of miner-output-limit queued we stop reading
  * from the miner (it cannot make us queue replies faster than it drains
  * them) until the backlog drains to a quarter; past the limit it is a
@@ -53,15 +57,48 @@ static size_t	 wire_queued(struct miner *);
 static void	 wire_pause(struct miner *, int);
 static void	 wire_out_free(struct miner *);
 
-/* Start reading a new connection. -1 (socket closed) if it cannot. */
+/* The API's name of a transport. */
+const char *
+wire_transport_text(enum wire_transport t)
+{
+	switch (t) {
+	case WIRE_TCP:
+		return "tcp";
+	case WIRE_TLS:
+		return "tls";
+	case WIRE_WS:
+		return "ws";
+	case WIRE_WSS:
+		return "wss";
+	case WIRE_XATUM:
+		return "xatum";
+	}
+	return "unknown";
+}
+
+/* Is a transport spoken over TLS? */
 int
-wire_open(struct miner *m, evutil_socket_t fd, int tls)
+wire_is_tls(enum wire_transport t)
+{
+	return t == WIRE_TLS || t == WIRE_WSS || t == WIRE_XATUM;
+}
+
+/*
+ * Start reading a new connection over transport t (ws_path: a WebSocket
+ * bind's path). -1 (socket closed) if it cannot.
+ */
+int
+wire_open(struct miner *m, evutil_socket_t fd, enum wire_transport t,
+    const char *ws_path)
 {
 	struct wire	*w = &m->wire;
 	SSL		*ssl;
 
 	w->fd = fd;
-	if (!tls) {
+	w->transport = (uint8_t)t;
+	if (t == WIRE_WS || t == WIRE_WSS)
+		wire_ws_open(m, ws_path);
+	if (!wire_is_tls(t)) {
 		evutil_make_socket_nonblocking(fd);
 		event_assign(&w->rev, sl.base, fd, EV_READ | EV_PERSIST,
 		    wire_plain_read, m);
@@ -74,6 +111,7 @@ wire_open(struct miner *m, evutil_socket_t fd, int tls)
 		    (unsigned long long)m->peer.id);
 		evutil_closesocket(fd);
 		w->fd = -1;
+		wire_ws_close(m);
 		return -1;
 	}
 	w->bev = bufferevent_openssl_socket_new(sl.base, fd, ssl,
@@ -82,6 +120,7 @@ wire_open(struct miner *m, evutil_socket_t fd, int tls)
 		SSL_free(ssl);
 		evutil_closesocket(fd);
 		w->fd = -1;
+		wire_ws_close(m);
 		return -1;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(w->bev, 1);
@@ -111,6 +150,7 @@ wire_close(struct miner *m)
 		w->fd = -1;
 	}
 	stratum_part_free(&w->in);
+	wire_ws_close(m);
 }
 
 /* Bytes waiting to be sent. */
@@ -182,9 +222,21 @@ wire_out_free(struct miner *m)
 	m->wire.out = NULL;
 }
 
-/* Send bytes to the miner, queueing what the kernel does not take. */
+/*
+ * Send a line to the miner: as it is, or as a WebSocket message.
+ */
 void
 wire_write(struct miner *m, const char *buf, size_t len)
+{
+	if (m->wire.ws != NULL)
+		wire_ws_write(m, buf, len);
+	else
+		wire_send(m, buf, len);
+}
+
+/* Send bytes to the miner, queueing what the kernel does not take. */
+void
+wire_send(struct miner *m, const char *buf, size_t len)
 {
 	struct wire	*w = &m->wire;
 	struct evbuffer	*q;
@@ -332,7 +384,10 @@ wire_plain_read(evutil_socket_t fd, short what, void *arg)
 		miner_close(m, CLOSE_SOCKET_ERROR, strerror(errno));
 		return;
 	}
-	wire_lines(m, wire_rbuf, have + (size_t)n);
+	if (w->ws != NULL)
+		wire_ws_input(m, wire_rbuf, have, (size_t)n);
+	else
+		wire_lines(m, wire_rbuf, have + (size_t)n);
 }
 
 /*
@@ -388,7 +443,10 @@ wire_tls_read(struct bufferevent *bev, void *arg)
 			stratum_part_keep(&m->wire.in, wire_rbuf, have);
 			break;
 		}
-		wire_lines(m, wire_rbuf, have + (size_t)n);
+		if (m->wire.ws != NULL)
+			wire_ws_input(m, wire_rbuf, have, (size_t)n);
+		else
+			wire_lines(m, wire_rbuf, have + (size_t)n);
 	}
 }
 

@@ -33,7 +33,6 @@ struct ws_req {
 static int	 ws_has_token(const char *, size_t, const char *);
 static int	 ws_parse(const char *, size_t, struct ws_req *,
 		     const char **);
-static int	 ws_reply(int, const char *, char *, size_t, size_t *);
 
 /* Where the request head ends (past the blank line), or 0: not yet. */
 size_t
@@ -174,8 +173,8 @@ ws_accept_key(const char *key, size_t len, char out[29])
 	return 0;
 }
 
-/* An HTTP error answer that ends the connection. */
-static int
+/* An HTTP error answer that ends the connection; returns status. */
+int
 ws_reply(int status, const char *why, char *out, size_t cap, size_t *outlen)
 {
 	const char	*text;

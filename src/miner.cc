@@ -850,7 +850,7 @@ miner_xatum(struct miner *m, char *line, size_t len)
 	switch (x.kind) {
 	case XATUM_BAD:
 		sl_stats.protocol_errors++;
-		miner_reply_error(m, "null", "Invalid request");
+		miner_reply_error(m, x.reqid, "Invalid request");
 		if (m->state == MINER_WAIT_LOGIN)
 			miner_finish(m, CLOSE_PROTOCOL_ERROR, NULL);
 		return;

@@ -162,6 +162,7 @@ xatum_slow(const char *line, size_t len, struct xatum_msg *x)
 			json_decref(req);
 		return;
 	}
+	/* From here on the id stands, whatever else is wrong. */
 	method = json_object_get(req, "method");
 	params = json_object_get(req, "params");
 	if (!json_is_string(method) || (params != NULL &&
@@ -194,7 +195,8 @@ xatum_slow(const char *line, size_t len, struct xatum_msg *x)
 
 /*
  * Decode one line (NUL-terminated; it may be changed in place). Never
- * fails: a line that is no message is XATUM_BAD with id null.
+ * fails: a line that is no message is XATUM_BAD, with its id when one
+ * could be read (else null), so that the error answers it.
  */
 void
 xatum_decode(char *line, size_t len, struct xatum_msg *x)
@@ -250,6 +252,7 @@ xatum_error_code(const char *message)
 	if (strcmp(message, "Duplicate share") == 0)
 		return 22;
 	if (strcmp(message, "Invalid job id") == 0 ||
+	    strcmp(message, "Job expired") == 0 ||
 	    strcmp(message, "Block expired") == 0)
 		return 21;
 	return 20;

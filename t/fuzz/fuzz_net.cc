@@ -886,7 +886,8 @@ fuzz_net_miner_open(int i, const char *ip)
 	}
 	peers[i].fd = sv[1];
 	peers[i].dfd = sv[0];
-	miner_accept(sv[0], (struct sockaddr *)&sin, sizeof sin, 3333, 0);
+	miner_accept(sv[0], (struct sockaddr *)&sin, sizeof sin, 3333, WIRE_TCP,
+	    NULL);
 	return 0;
 }
 

@@ -111,6 +111,7 @@ Test(xatum, bad_and_unknown)
 	cr_assert_str_eq(x.reqid, "\"9\"");
 	decode("{\"id\":\"9\"}", &x);
 	cr_assert_eq(x.kind, XATUM_BAD);
+	cr_assert_str_eq(x.reqid, "\"9\"", "a bad line's id is answered");
 	decode("{\"id\":{\"a\":1},\"method\":\"ping\"}", &x);
 	cr_assert_eq(x.kind, XATUM_BAD);
 	/* Known method, params not an object: the fields stay NULL. */

@@ -452,7 +452,8 @@ has_line(const char *text, const char *re)
 Test(api, endpoints_with_live_miners)
 {
 	static const char *const format[] = { "id", "ip", "tx", "rx",
-	    "state", "diff", "user", "password", "rig_id", "agent", "coin" };
+	    "state", "diff", "user", "password", "rig_id", "agent", "coin",
+	    "transport" };
 	struct rig	 rg;
 	struct fm	 a, b;
 	json_t		*j, *row, *v;
@@ -516,15 +517,17 @@ Test(api, endpoints_with_live_miners)
 	/* /1/miners: the format, masked passwords, the rig id. */
 	j = api_get(&rg, "/1/miners", NULL, &t2);
 	v = jget(j, "format");
-	cr_assert_eq(json_array_size(v), 11, "%s", t2);
-	for (i = 0; i < 11; i++)
+	cr_assert_eq(json_array_size(v), 12, "%s", t2);
+	for (i = 0; i < 12; i++)
 		cr_assert_str_eq(json_string_value(json_array_get(v, i)),
 		    format[i]);
 	cr_assert_eq(json_array_size(jget(j, "miners")), 2, "%s", t2);
 	json_array_foreach(jget(j, "miners"), i, row) {
-		cr_assert_eq(json_array_size(row), 11, "%s", t2);
+		cr_assert_eq(json_array_size(row), 12, "%s", t2);
 		cr_assert_str_eq(json_string_value(json_array_get(row, 10)),
 		    "default", "coin: %s", t2);
+		cr_assert_str_eq(json_string_value(json_array_get(row, 11)),
+		    "tcp", "transport: %s", t2);
 		cr_assert(json_is_integer(json_array_get(row, 0)));
 		cr_assert_str_eq(json_string_value(json_array_get(row, 1)),
 		    "127.0.0.1");

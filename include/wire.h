@@ -53,6 +53,7 @@ void		 wire_buffered(const struct miner *, size_t *in, size_t *out);
 void		 wire_ws_open(struct miner *, const char *path);
 void		 wire_ws_input(struct miner *, char *, size_t have, size_t n);
 void		 wire_ws_write(struct miner *, const char *, size_t);
+void		 wire_ws_finish(struct miner *);
 void		 wire_ws_close(struct miner *);
 
 #endif /* SLUICE_WIRE_H */

@@ -301,6 +301,10 @@ wire_finish(struct miner *m)
 
 	w->finishing = 1;
 	wire_pause(m, 1);
+	if (w->ws != NULL)
+		wire_ws_finish(m);
+	if (m->state == MINER_CLOSING)
+		return;
 	if (wire_queued(m) == 0) {
 		miner_close(m, m->close_reason, m->finish_detail);
 		return;

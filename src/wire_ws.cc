@@ -375,6 +375,26 @@ wire_ws_message(struct miner *m, const char *data, size_t len)
 }
 
 /*
+ * The proxy closes the miner after its last answer (a refused login, a
+ * protocol error): a close frame (1008) goes after that answer, unless
+ * one went already. Written here, not queued in wslay, so that it is out
+ * before wire_finish() looks at the backlog, even inside wslay's
+ * callbacks; wslay then sends nothing more.
+ */
+void
+wire_ws_finish(struct miner *m)
+{
+	struct wire_ws		*ws = m->wire.ws;
+	static const char	 close1008[] = { '\x88', 2, 0x03, '\xf0' };
+
+	if (ws->ctx == NULL || ws->dead ||
+	    !wslay_event_get_write_enabled(ws->ctx))
+		return;
+	wire_send(m, close1008, sizeof close1008);
+	wslay_event_shutdown_write(ws->ctx);
+}
+
+/*
  * A line from miner.cc as one text frame (its newline dropped). Nothing
  * goes out before the upgrade or after a close frame.
  */

@@ -22,6 +22,11 @@ what a person would see:
      screenshot (OUT/dashboard.png, and the README's with --readme-shot);
   2. 10,000 workers (sluice-bench miners, --big N): the table pages them,
      and a sort or a page turn takes well under a second;
+  2b. a page from another origin (served here) mines one share over
+     ws:// through a WebSocket bind: it logs in, gets a job with its
+     fixed byte, submits and sees the pool's OK; websocket-origins
+     lists that page's origin, and the same page from another origin
+     (another port) is refused;
   3. with http.access-token: the token prompt (an input of type
      password) appears and hides the data, the typed token shows it, a
      reload does not ask again (sessionStorage), and the console has no
@@ -73,6 +78,47 @@ BLOB = ("1010" "e0c5d3a206"
 SEED = "a3f1c8d20b7e4596" * 4
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\">"
 WORKERS = ["rig-01", "rig-02", "rig-03", "rig-04", HOSTILE]
+
+
+# A page that mines one share over stratum-over-WebSocket: log in, take
+# the job's fixed byte (blob byte 42) into the nonce, submit, close.
+MINER_PAGE = """<!doctype html><meta charset="utf-8"><title>ws miner</title>
+<script>
+function mine(url, result) {
+  return new Promise(function (resolve) {
+    var out = {};
+    var ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (e) {
+      resolve({error: String(e)});
+      return;
+    }
+    ws.onerror = function () { out.error = "websocket error"; };
+    ws.onopen = function () {
+      ws.send(JSON.stringify({id: 1, jsonrpc: "2.0", method: "login",
+        params: {login: "WALLET", pass: "x", agent: "Chromium page",
+                 rigid: "ws-browser"}}));
+    };
+    ws.onmessage = function (ev) {
+      var m = JSON.parse(ev.data);
+      if (m.id === 1 && m.result) {
+        out.login = m;
+        var job = m.result.job;
+        ws.send(JSON.stringify({id: 2, jsonrpc: "2.0", method: "submit",
+          params: {id: m.result.id, job_id: job.job_id,
+                   nonce: "0000a1" + job.blob.substr(84, 2),
+                   result: result, algo: "rx/0"}}));
+      } else if (m.id === 2) {
+        out.submit = m;
+        ws.close(1000);
+      }
+    };
+    ws.onclose = function (ev) { out.code = ev.code; resolve(out); };
+  });
+}
+</script>
+"""
 
 
 class Failed(Exception):
@@ -298,13 +344,16 @@ class Pacer:
 class Sluice:
     """The real daemon on a temporary config; its log kept in memory."""
 
-    def __init__(self, binary, workdir, pool_port, http_extra):
+    def __init__(self, binary, workdir, pool_port, http_extra, ws_origin=None):
         self.bind = free_port()
+        self.ws = free_port()
         self.http = free_port()
         self.dir = tempfile.mkdtemp(prefix="sluice-", dir=workdir)
         conf = {
             "mode": "nicehash",
-            "bind": [{"host": "127.0.0.1", "port": self.bind}],
+            "bind": [{"host": "127.0.0.1", "port": self.bind},
+                     {"host": "127.0.0.1", "port": self.ws,
+                      "websocket": True, "path": "/mine"}],
             "pools": [{"url": "127.0.0.1:%d" % pool_port,
                        "user": "WALLET", "pass": "x"}],
             "http": dict({"enabled": True, "host": "127.0.0.1",
@@ -317,6 +366,8 @@ class Sluice:
             "retries": 1, "retry-pause": 1, "watch": False, "syslog": False,
             "pid-file": os.path.join(self.dir, "sluice.pid"),
         }
+        if ws_origin is not None:
+            conf["websocket-origins"] = [ws_origin]
         self.config = os.path.join(self.dir, "config.json")
         with open(self.config, "w") as f:
             json.dump(conf, f)
@@ -897,12 +948,76 @@ def phase_token(driver, sl, miners):
                 "a wrong token shows no data")
 
 
+class MinerPage:
+    """Serves MINER_PAGE on a port of its own: another origin."""
+
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = MINER_PAGE.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.origin = "http://127.0.0.1:%d" % self.server.server_port
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def phase_ws(driver, sl, pool, page, other):
+    """A page of another origin mines one share over ws://."""
+    url = "ws://127.0.0.1:%d/mine" % sl.ws
+    script = ("var done = arguments[arguments.length - 1];"
+              "mine(arguments[0], arguments[1]).then(done);")
+    before = pool.submits
+    driver.get(page.origin + "/miner.html")
+    out = driver.execute_async_script(script, url, make_result(20000))
+    login = (out or {}).get("login") or {}
+    job = (login.get("result") or {}).get("job") or {}
+    R.check(login.get("error") is None and
+            (login.get("result") or {}).get("status") == "OK" and
+            len(job.get("blob", "")) > 86,
+            "a page logs in over ws:// and gets a job", repr(out))
+    submit = (out or {}).get("submit") or {}
+    R.check(submit.get("error") is None and
+            (submit.get("result") or {}).get("status") == "OK",
+            "its share, in its fixed byte, is accepted", repr(out))
+    with pool.lock:
+        got = pool.submits
+    R.check(got > before, "the share reached the pool",
+            "%d submits before, %d after" % (before, got))
+    R.check((out or {}).get("code") == 1000,
+            "the page's close frame is answered", repr(out))
+    sl.wait_log('reason="websocket close"', 10)
+    # The same page from another origin: 403, never open.
+    driver.get(other.origin + "/miner.html")
+    out = driver.execute_async_script(script, url, make_result(20000))
+    R.check(out is not None and out.get("login") is None and
+            out.get("code") == 1006,
+            "a page of another origin is refused", repr(out))
+    sl.wait_log("Origin not allowed", 10)
+    driver.get("about:blank")
+    # The refused page's console error was expected: not counted later.
+    driver.get_log("browser")
+
+
 def run(args, workdir):
     pool = FakePool()
+    page, other = MinerPage(), MinerPage()
     args.pool_port = pool.port
     sluices, miners, pacer, driver, service = [], [], None, None, None
     try:
-        sl = Sluice(args.sluice, workdir, pool.port, {})
+        sl = Sluice(args.sluice, workdir, pool.port, {}, page.origin)
         sluices.append(sl)
         sl.wait_log("type=ready", 10)
         sl.wait_log("state=up", 10)
@@ -919,6 +1034,7 @@ def run(args, workdir):
             phase_big(driver, sl, args, workdir)
         else:
             R.skip("10,000 workers", "--big 0")
+        phase_ws(driver, sl, pool, page, other)
         # Leave the page before its sluice goes, so the console stays
         # clean of that.
         driver.get("about:blank")
@@ -955,6 +1071,8 @@ def run(args, workdir):
         for s in sluices:
             s.stop()
         pool.close()
+        page.close()
+        other.close()
 
 
 def stop_pid_plain(proc):

@@ -549,6 +549,17 @@ Test(websocket, frames_unmasked_oversized_binary_ping_close)
 	cr_assert(proxy_wait_log(r.p, "websocket message too big (1009)",
 	    WAIT_MS));
 
+	/*
+	 * The proxy's own close (a line that is no JSON before the login):
+	 * its error message, then a close frame (1008).
+	 */
+	cr_assert_eq(raw_upgrade(r.ws, "/mine", KEY, "13", NULL, &c), 101);
+	raw_frame(c, 0x1, 1, 1, "not json", 8, 8);
+	cr_assert_eq(raw_read_frame(c, buf, sizeof buf, &n), 0x1);
+	cr_assert(strstr((char *)buf, "Parse error") != NULL, "%s", buf);
+	expect_close_frame(&r, c, 1008);
+	tc_close(c);
+
 	/* Binary: 1003. */
 	cr_assert_eq(raw_upgrade(r.ws, "/mine", KEY, "13", NULL, &c), 101);
 	raw_frame(c, 0x2, 1, 1, login, strlen(login), strlen(login));

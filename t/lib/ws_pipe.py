@@ -9,6 +9,7 @@
 # usage: ws_pipe.py URL [CA_FILE|-] [ORIGIN|-]
 import asyncio
 import json
+import os
 import ssl
 import sys
 import threading
@@ -17,9 +18,13 @@ import websockets
 
 
 def say(obj):
-    sys.stdout.write(obj if isinstance(obj, str) else json.dumps(obj))
-    sys.stdout.write("\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(obj if isinstance(obj, str) else json.dumps(obj))
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    except OSError:
+        # The test has gone (closed its end): nothing left to tell.
+        os._exit(0)
 
 
 async def main():

@@ -5,14 +5,17 @@
 # script measures WebSocket miners: it starts a test pool (sluice-bench
 # pool) and sluice with a plain and a WebSocket bind, logs N miners in
 # over one transport, reads sluice's resident memory before and after
-# (per miner), then has every miner submit K valid shares, one at a time
-# each, and reads sluice's CPU time (/proc/PID/schedstat) over them (per
-# share). It does the same with TCP miners for the comparison. The miners
-# are Python (asyncio; Debian's python3-websockets), so the figures are
+# (per miner), then has every miner submit K valid shares, paced so that
+# all of them together send R shares a second at evenly spread instants,
+# and reads sluice's CPU time (/proc/PID/schedstat) over them (per
+# share). It does the same with TCP miners, at the same rate, for the
+# comparison: the CPU per share depends on how many shares the proxy
+# finds per loop turn, so both must see the same pattern. The miners are
+# Python (asyncio; Debian's python3-websockets), so the figures are
 # sluice's own, not its clients'.
 #
 # usage: contrib/bench/ws-bench.py -s SLUICE -b SLUICE_BENCH
-#	 [-n MINERS (2000)] [-k SHARES_PER_MINER (10)]
+#	 [-n MINERS (2000)] [-k SHARES_PER_MINER (10)] [-r RATE (2000/s)]
 import argparse
 import asyncio
 import json
@@ -113,9 +116,13 @@ class Miner:
         self.job = m["result"]["job"]["job_id"]
         self.slot = int(m["result"]["job"]["blob"][84:86], 16)
 
-    async def shares(self, k, res):
+    async def shares(self, k, res, t0, period):
         ok = 0
         for j in range(k):
+            # This miner's tick: its own offset in each period.
+            delay = t0 + j * period - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
             self.nonce += 1
             n = (self.nonce & 0xffffff) | self.slot << 24
             await self.send({"id": 10 + j, "jsonrpc": "2.0",
@@ -135,7 +142,7 @@ class Miner:
             self.w.close()
 
 
-async def run(transport, port, pid, n, k):
+async def run(transport, port, pid, n, k, rate):
     miners = [Miner(transport, port) for _ in range(n)]
     rss0 = rss_kib(pid)
     for i in range(0, n, 200):
@@ -146,7 +153,11 @@ async def run(transport, port, pid, n, k):
     res = result_hex(4000)
     cpu0 = cpu_ns(pid)
     t0 = time.time()
-    oks = await asyncio.gather(*(m.shares(k, res) for m in miners))
+    period = n / rate
+    start = time.monotonic() + 0.5
+    oks = await asyncio.gather(*(m.shares(k, res, start + i * period / n,
+                                          period)
+                                 for i, m in enumerate(miners)))
     wall = time.time() - t0
     cpu1 = cpu_ns(pid)
     await asyncio.gather(*(m.close() for m in miners))
@@ -164,6 +175,7 @@ def main():
     ap.add_argument("-b", required=True)
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("-k", type=int, default=10)
+    ap.add_argument("-r", type=float, default=2000)
     a = ap.parse_args()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -191,7 +203,7 @@ def main():
         time.sleep(0.5)
         try:
             r = asyncio.run(run(transport, tp if transport == "tcp" else wp,
-                                px.pid, a.n, a.k))
+                                px.pid, a.n, a.k, a.r))
         finally:
             px.terminate()
             px.wait()
@@ -199,11 +211,13 @@ def main():
             pool.wait()
         out.append(r)
         print(json.dumps(r), flush=True)
-    print("transport  miners  shares  accepted  RSS/miner  CPU/share")
+    print("transport  miners  shares  accepted  RSS/miner  CPU/share  "
+          "shares/s")
     for r in out:
-        print("%-9s  %6d  %6d  %8d  %7d B  %6.1f us" % (
+        print("%-9s  %6d  %6d  %8d  %7d B  %6.1f us  %8.0f" % (
             r["transport"], r["miners"], r["shares"], r["accepted"],
-            r["rss_per_miner_bytes"], r["cpu_us_per_share"]))
+            r["rss_per_miner_bytes"], r["cpu_us_per_share"],
+            r["shares_per_s"]))
 
 
 main()

@@ -820,3 +820,92 @@ Test(websocket, mixed_farm_slots_and_transport_column)
 		tc_close(c[i]);
 	rig_stop(&r);
 }
+
+/* ---- Reload and back-pressure ------------------------------------- */
+
+Test(websocket, origins_follow_a_reload)
+{
+	struct rig	 r;
+	struct tconn	*c;
+	char		*cfg, *at;
+
+	rig_start(&r, "\"websocket-origins\":[\"https://a.example\"]");
+	cr_assert_eq(raw_upgrade(r.ws, "/mine", KEY, "13", "https://a.example",
+	    &c), 101);
+	tc_close(c);
+	cr_assert_eq(raw_upgrade(r.ws, "/mine", KEY, "13", "https://b.example",
+	    &c), 403);
+	tc_close(c);
+
+	cfg = slurp(r.p->config);
+	cr_assert((at = strstr(cfg, "https://a.example")) != NULL);
+	at[8] = 'b';
+	proxy_write_config(r.p, cfg);
+	free(cfg);
+	proxy_signal(r.p, SIGHUP);
+	cr_assert(proxy_wait_log(r.p, "type=reload status=done", WAIT_MS));
+	cr_assert_eq(raw_upgrade(r.ws, "/mine", KEY, "13", "https://b.example",
+	    &c), 101);
+	tc_close(c);
+	cr_assert_eq(raw_upgrade(r.ws, "/mine", KEY, "13", "https://a.example",
+	    &c), 403);
+	tc_close(c);
+	rig_stop(&r);
+}
+
+/*
+ * A WebSocket miner that stops reading meets the same output limit as a
+ * TCP one: closed, while a reading miner keeps its jobs.
+ */
+Test(websocket, stuck_ws_reader_hits_the_output_limit)
+{
+	struct rig	 r;
+	struct tconn	*stuck, *good;
+	struct tjob	 job;
+	char		 id[32], session[32];
+	unsigned char	 buf[4096];
+	size_t		 n;
+	int		 small = 4096, i;
+	bool		 closed = false;
+	json_t		*msg;
+	static const char login[] = "{\"id\":1,\"jsonrpc\":\"2.0\","
+	    "\"method\":\"login\",\"params\":{\"login\":\"STUCK\","
+	    "\"pass\":\"x\"}}";
+
+	rig_start(&r, "\"miner-output-limit\":16384");
+	cr_assert_eq(raw_upgrade(r.ws, "/mine", KEY, "13", NULL, &stuck), 101);
+	setsockopt(stuck->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	raw_frame(stuck, 0x1, 1, 1, login, strlen(login), strlen(login));
+	cr_assert_eq(raw_read_frame(stuck, buf, sizeof buf, &n), 0x1);
+	cr_assert(strstr((char *)buf, "\"status\":\"OK\"") != NULL, "%s", buf);
+	good = tc_connect(r.tcp);
+	stratum_login(&r, good, "good", session);
+
+	tjob_default(&job, "x");
+	for (i = 1; i <= 60000 && !closed; i++) {
+		snprintf(id, sizeof id, "b%d", i);
+		job.job_id = id;
+		pool_send_job(r.pc, &job);
+		if (i % 500 == 0) {
+			while ((msg = tc_recv(good, 0)) != NULL)
+				json_decref(msg);
+			closed = proxy_log_count(r.p, "output limit reached") > 0;
+		}
+	}
+	cr_assert(closed || proxy_wait_log(r.p, "output limit reached",
+	    WAIT_MS), "a stuck WebSocket reader was never closed");
+	cr_assert(proxy_log_count(r.p, "user=STUCK state=ready close=overflow")
+	    == 1, "not the stuck miner, or not once");
+	job.job_id = "final";
+	pool_send_job(r.pc, &job);
+	bool seen = false;
+	while (!seen && (msg = tc_recv(good, WAIT_MS)) != NULL) {
+		seen = jstr(msg, "params.job_id") != NULL &&
+		    strcmp(jstr(msg, "params.job_id"), "final") == 0;
+		json_decref(msg);
+	}
+	cr_assert(seen, "the reading miner stopped getting jobs");
+	tc_close(stuck);
+	tc_close(good);
+	rig_stop(&r);
+}

@@ -42,9 +42,11 @@ FUZZ_ARGS ?=
 # Expanded when used, so other goals never run pkg-config.
 FUZZ_DEP_CFLAGS = $(shell pkg-config --cflags jansson libevent_core luajit \
 	openssl hiredis sqlite3) -pthread
-# wslay has no pkg-config file on Debian (see configure.ac).
+# wslay has no pkg-config file on Debian (see configure.ac); libprofiler
+# is debug.cc's (/debug/profile), which the network targets link.
 FUZZ_DEP_LIBS = $(shell pkg-config --libs libevent_core libevent_extra \
-	libevent_openssl openssl jansson luajit hiredis sqlite3) -lwslay -pthread
+	libevent_openssl openssl jansson luajit hiredis sqlite3 libprofiler) \
+	-lwslay -pthread
 FUZZ_CPPFLAGS = -Iinclude -D_GNU_SOURCE
 FUZZ_CXXFLAGS = -std=c++20 -O1 -g -Wall -Wextra -fno-exceptions -fno-rtti \
 	-fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -134,6 +134,15 @@ struct tls_conf {
 	char		*gen;		/* the self-signed certificate's name */
 };
 
+/* The capture of stratum lines (capture.cc). */
+struct capture_conf {
+	int		 enabled;
+	size_t		 messages;	/* records kept, at most */
+	size_t		 max_bytes;	/* bytes they hold, at most */
+	char		*file;		/* NDJSON appended, or NULL */
+	int		 show_passwords;	/* leave "pass" unmasked */
+};
+
 struct http_conf {
 	int		 enabled;
 	char		*host;
@@ -181,6 +190,7 @@ struct config {
 	size_t		 npools;
 	struct switch_conf sw;
 	struct history_conf history;
+	struct capture_conf capture;
 	struct tls_conf	 tls;
 	struct http_conf http;
 	struct debug_conf debug;

@@ -95,6 +95,8 @@ struct pool	*strategy_conn(struct strategy *);
 int		 strategy_is_up(const struct strategy *);
 int		 strategy_is_connecting(const struct strategy *);
 uint64_t	 strategy_id(const struct strategy *);
+void		 strategy_set_upstream(struct strategy *, uint64_t);
+uint64_t	 strategy_upstream(const struct strategy *);
 void		 strategy_pool_name(const struct strategy *, char *, size_t);
 void		 strategy_tick(struct strategy *, time_t now);
 int		 strategy_backoff(int pause, int max, int n);

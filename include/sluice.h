@@ -97,6 +97,8 @@ size_t		 intern_count(void);
 #define SECRET_TAG_LEN	9	/* "pw:" and 6 hex digits */
 #define SECRET_HIDDEN	"********"	/* a secret in an API answer */
 size_t		 secret_mask(char *, size_t, const char *line, size_t len);
+size_t		 secret_mask_as(char *, size_t, const char *line, size_t len,
+		     const char *mask);
 void		 secret_tag(const char *, char out[SECRET_TAG_LEN + 1]);
 void		 secret_mask_json(json_t *);
 size_t		 secret_unmask_json(json_t *, const json_t *cur,

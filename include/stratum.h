@@ -25,6 +25,7 @@ size_t		 stratum_rpc_error_line(char *buf, size_t cap,
 		     const char *reqid, int code, const char *message);
 size_t		 stratum_status_line(char *buf, size_t cap, const char *reqid,
 		     const char *status);
+int		 stratum_utf8_ok(const char *, size_t);
 
 /* A flat JSON object scanned in place (stratum_scan). */
 #define JFLAT_MAX	12
@@ -74,5 +75,7 @@ void		 stratum_part_keep(struct stratum_part *, const char *, size_t);
 void		 stratum_part_free(struct stratum_part *);
 enum stratum_frame stratum_frame(struct stratum_part *, char *, size_t,
 		     uint64_t *rx, stratum_line_fn, void *);
+extern const char *stratum_long_line;	/* the last STRATUM_TOO_LONG's */
+extern size_t	 stratum_long_len;
 
 #endif /* SLUICE_STRATUM_H */

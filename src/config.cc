@@ -39,7 +39,7 @@ static const char *config_top_keys[] = {
 	"pool-quiet-probe",
 	"miner-output-limit", "workers-max", "lua", "policy", "rate-limit",
 	"coins", "default-coin", "switch", "history", "metrics", "api", "dns",
-	"user-agent", "websocket-origins", NULL
+	"user-agent", "websocket-origins", "capture", NULL
 };
 
 static const char *config_pool_keys[] = {
@@ -73,6 +73,7 @@ static void	 config_coins(struct cfgctx *, struct config *, json_t *);
 static void	 config_switch(struct cfgctx *, struct config *, json_t *);
 static void	 config_workers(struct cfgctx *, struct config *, json_t *);
 static void	 config_history(struct cfgctx *, struct config *, json_t *);
+static void	 config_capture(struct cfgctx *, struct config *, json_t *);
 static void	 config_free(struct config *);
 static void	 config_path(const struct config *, char **);
 static void	 config_lua(struct cfgctx *, struct config *, json_t *);
@@ -933,6 +934,41 @@ config_history(struct cfgctx *cx, struct config *c, json_t *o)
 	h->flush_interval = (int)n;
 }
 
+/*
+ * Parse "capture": {"enabled", "messages", "max-bytes", "file",
+ * "show-passwords"}; absent or null is off with the defaults.
+ */
+static void
+config_capture(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "enabled", "messages", "max-bytes",
+	    "file", "show-passwords", NULL };
+	struct capture_conf	*k = &c->capture;
+	long long		 n;
+
+	k->messages = 10000;
+	k->max_bytes = 16777216;
+	if (o != NULL && !json_is_null(o) && !json_is_object(o)) {
+		config_err(cx, "capture", "expected an object");
+		return;
+	}
+	if (o != NULL && json_is_object(o))
+		config_check_keys(cx, o, "capture.", keys, XMRIG_NONE);
+	/* json_object_get() on a NULL object gives NULL: the default. */
+	config_bool(cx, o, "enabled", "capture.enabled", 0, &k->enabled);
+	config_int(cx, o, "messages", "capture.messages", 1, 10000000, 10000,
+	    &n);
+	k->messages = (size_t)n;
+	config_int(cx, o, "max-bytes", "capture.max-bytes", 65536,
+	    1LL << 40, 16777216, &n);
+	k->max_bytes = (size_t)n;
+	config_str(cx, o, "file", "capture.file", NULL, &k->file);
+	if (k->file != NULL && k->file[0] == '\0')
+		config_err(cx, "capture.file", "must not be empty (null: none)");
+	config_bool(cx, o, "show-passwords", "capture.show-passwords", 0,
+	    &k->show_passwords);
+}
+
 /* Parse "workers": true/false or a mode name. */
 static void
 config_workers(struct cfgctx *cx, struct config *c, json_t *v)
@@ -1575,6 +1611,7 @@ config_paths(struct config *c)
 	config_path(c, &c->tls.dhparam);
 	config_path(c, &c->sw.state_file);
 	config_path(c, &c->history.file);
+	config_path(c, &c->capture.file);
 }
 
 /*
@@ -1658,6 +1695,7 @@ config_build(const char *path, json_t *root, struct strlist *errors,
 	config_coins(&cx, c, root);
 	config_switch(&cx, c, json_object_get(root, "switch"));
 	config_history(&cx, c, json_object_get(root, "history"));
+	config_capture(&cx, c, json_object_get(root, "capture"));
 	config_tls(&cx, c, json_object_get(root, "tls"));
 	config_http(&cx, c, json_object_get(root, "http"));
 	config_debug(&cx, c, json_object_get(root, "debug"));
@@ -1725,6 +1763,7 @@ config_free(struct config *c)
 	free(c->sw.state_file);
 	free(c->sw.redis);
 	free(c->history.file);
+	free(c->capture.file);
 	free(c->tls.cert);
 	free(c->tls.cert_key);
 	free(c->tls.ciphers);

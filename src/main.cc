@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 
 #include "api.h"
+#include "capture.h"
 #include "coins.h"
 #include "config.h"
 #include "debug.h"
@@ -405,6 +406,7 @@ main(int argc, char **argv)
 		evsignal_add(sig_evs[i], NULL);
 	}
 	apiconfig_set_apply(main_config_put);
+	capture_start(sl.conf);
 	if (listener_open_all(sl.conf) != 0 || api_start(sl.conf) != 0 ||
 	    debug_start(sl.conf) != 0)
 		exit(1);
@@ -491,6 +493,7 @@ main_signal(evutil_socket_t sig, short events, void *arg)
 		log_info("type=reopen status=start");
 		log_reopen();
 		events_reopen();
+		capture_reopen();
 		break;
 	}
 }
@@ -524,6 +527,7 @@ main_tick(evutil_socket_t fd, short events, void *arg)
 	events_tick(sl.now);
 	history_tick();
 	policy_tick(sl.now);
+	capture_tick(sl.now);
 
 	if (sl.conf->watch && !sl.stopping &&
 	    ((main_mtime(sl.conf->path, &ts) == 0 &&
@@ -724,6 +728,7 @@ main_apply(struct config *old, struct config *nc, struct strlist *warnings)
 	log_set_syslog(nc->syslog);
 	log_open_file(nc->log_file);
 	events_reopen();
+	capture_reload(nc);
 	api_reload(nc);
 	debug_reload(nc);
 	if (!config_pools_equal(old, nc)) {
@@ -790,6 +795,7 @@ main_stop_check(evutil_socket_t fd, short events, void *arg)
 	api_stop();
 	debug_stop();
 	events_stop();
+	capture_stop();
 	log_info("type=shutdown status=done");
 	event_base_loopexit(sl.base, NULL);
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "config.h"
 #include "events.h"
 #include "job.h"
@@ -47,6 +48,7 @@ static void	 miner_keepalived(struct miner *, const char *, json_t *);
 static void	 miner_submit_args(struct miner *, const char *, const char *,
 		     const char *, const char *, const char *, const char *);
 static int	 miner_line_fast(struct miner *, char *, size_t);
+static void	 miner_dispatch(struct miner *, char *, size_t);
 static void	 miner_login_args(struct miner *, const char *, const char *,
 		     const char *, const char *, const char *, json_t *);
 static json_t	*miner_falgo(const struct jobj *);
@@ -432,9 +434,25 @@ miner_line_fast(struct miner *m, char *line, size_t len)
 	return 1;
 }
 
-/* One line from the wire: parse it and dispatch through the method table. */
+/*
+ * One line from the wire. With capture on, it is recorded first, and
+ * what is written until it has been handled is what it caused.
+ */
 void
 miner_line(struct miner *m, char *line, size_t len)
+{
+	if (capture_on) {
+		capture_miner(CAPTURE_MINER_IN, &m->peer, line, len, NULL);
+		miner_dispatch(m, line, len);
+		capture_done();
+		return;
+	}
+	miner_dispatch(m, line, len);
+}
+
+/* Parse a line and dispatch it through the method table. */
+static void
+miner_dispatch(struct miner *m, char *line, size_t len)
 {
 	const struct miner_method	*mm = NULL;
 	json_error_t			 err;

@@ -33,6 +33,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "capture.h"
 #include "config.h"
 #include "job.h"
 #include "pool.h"
@@ -98,6 +99,9 @@ static void	 pool_lines(struct pool *, char *, size_t);
 static int	 pool_frame_line(void *, char *, size_t);
 static void	 pool_event(struct bufferevent *, short, void *);
 static void	 pool_line(struct pool *, char *, size_t);
+static void	 pool_dispatch(struct pool *, char *, size_t);
+static void	 pool_capture(struct pool *, enum capture_dir, const char *,
+		     size_t, const char *);
 static void	 pool_login(struct pool *);
 static int	 pool_check_pin(struct pool *);
 static void	 pool_login_reply(struct pool *, json_t *, json_t *);
@@ -411,7 +415,25 @@ pool_send(struct pool *p, const char *buf, size_t len)
 	if (log_get_verbose() >= 2)
 		log_debug2("pool %llu: > %s", (unsigned long long)p->id,
 		    log_line(buf, len > 0 ? len - 1 : 0));
+	if (capture_on)
+		pool_capture(p, CAPTURE_POOL_OUT, buf, len, NULL);
 	return 0;
+}
+
+/* Record a line of this pool's in the capture. */
+static void
+pool_capture(struct pool *p, enum capture_dir dir, const char *line,
+    size_t len, const char *refused)
+{
+	struct capture_pool	 cp;
+	const char		*user = NULL, *pass = NULL;
+
+	if (p->strategy != NULL)
+		strategy_login(p->strategy, &user, &pass);
+	cp.upstream = p->strategy != NULL ? strategy_upstream(p->strategy) : 0;
+	cp.name = p->name;
+	cp.user = user != NULL ? user : p->pc->user;
+	capture_pool(dir, &cp, line, len, refused);
 }
 
 /*
@@ -706,8 +728,14 @@ static void
 pool_lines(struct pool *p, char *buf, size_t len)
 {
 	if (stratum_frame(&p->in, buf, len, &p->rx, pool_frame_line, p) ==
-	    STRATUM_TOO_LONG)
+	    STRATUM_TOO_LONG) {
+		if (capture_on) {
+			pool_capture(p, CAPTURE_POOL_IN, stratum_long_line,
+			    stratum_long_len, "line too long");
+			capture_done();
+		}
 		pool_close(p, POOL_FAIL_PARSE, "line too long");
+	}
 }
 
 /* One line from the pool; stop framing once the pool is closed. */
@@ -754,9 +782,25 @@ pool_line_fast(struct pool *p, char *line, size_t len)
 	return 1;
 }
 
-/* One message from the pool: a job, or an answer to one of ours. */
+/*
+ * One line from the pool. With capture on, it is recorded first, and
+ * what is written until it has been handled is what it caused.
+ */
 static void
 pool_line(struct pool *p, char *line, size_t len)
+{
+	if (capture_on) {
+		pool_capture(p, CAPTURE_POOL_IN, line, len, NULL);
+		pool_dispatch(p, line, len);
+		capture_done();
+		return;
+	}
+	pool_dispatch(p, line, len);
+}
+
+/* One message from the pool: a job, or an answer to one of ours. */
+static void
+pool_dispatch(struct pool *p, char *line, size_t len)
 {
 	json_error_t	 err;
 	json_t		*msg, *method, *id;

@@ -86,7 +86,15 @@ secret_is_key(const char *name, size_t n)
 size_t
 secret_mask(char *out, size_t cap, const char *line, size_t len)
 {
-	size_t	 i = 0, o = 0, end, k, n;
+	return secret_mask_as(out, cap, line, len, "***");
+}
+
+/* secret_mask() with the masked values written as "mask". */
+size_t
+secret_mask_as(char *out, size_t cap, const char *line, size_t len,
+    const char *mask)
+{
+	size_t	 i = 0, o = 0, end, k, n, mlen = strlen(mask);
 
 	if (cap == 0)
 		return 0;
@@ -111,9 +119,11 @@ secret_mask(char *out, size_t cap, const char *line, size_t len)
 			    k++)
 				;
 			if (k < len && line[k] == '"') {
-				if (o + 6 < cap) {
-					memcpy(out + o, ":\"***\"", 6);
-					o += 6;
+				if (o + mlen + 3 < cap) {
+					memcpy(out + o, ":\"", 2);
+					memcpy(out + o + 2, mask, mlen);
+					out[o + 2 + mlen] = '"';
+					o += mlen + 3;
 				}
 				i = secret_string_end(line, len, k);
 				continue;

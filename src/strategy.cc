@@ -73,6 +73,7 @@ struct strategy {
 	int		 down_logged;
 	char		*user;		/* override of the pool user, or NULL */
 	char		*pass;
+	uint64_t	 upstream_id;	/* its upstream's id; 0: a standby */
 	TAILQ_ENTRY(strategy) entry;
 };
 TAILQ_HEAD(strategyq, strategy);
@@ -301,6 +302,20 @@ strategy_login(const struct strategy *st, const char **user,
 {
 	*user = st->user;
 	*pass = st->pass;
+}
+
+/* Name the upstream that owns the strategy (the capture's session). */
+void
+strategy_set_upstream(struct strategy *st, uint64_t id)
+{
+	st->upstream_id = id;
+}
+
+/* The id of the upstream that owns the strategy; 0: a standby. */
+uint64_t
+strategy_upstream(const struct strategy *st)
+{
+	return st->upstream_id;
 }
 
 /* The strategy's id, as logs name it (upstream=N). */

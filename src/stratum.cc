@@ -227,6 +227,29 @@ stratum_utf8_len(const unsigned char *s)
 }
 
 /*
+ * Are the len bytes at s valid UTF-8? s[len] must be readable and not a
+ * continuation byte (a NUL does), so a sequence cut short at the end is
+ * seen as such.
+ */
+int
+stratum_utf8_ok(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0, n;
+
+	while (i < len) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((n = stratum_utf8_len(u + i)) == 0 || i + n > len)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+/*
  * JSON-escape s into buf (without quotes); returns the length written.
  * The result is always valid JSON text: bytes that are not valid UTF-8
  * (a script's or a pool's message may hold anything) become \ufffd, and
@@ -579,8 +602,12 @@ stratum_part_free(struct stratum_part *part)
  * fn returns -1 when the connection is closing: framing stops at once,
  * nothing is kept and neither part nor the connection is touched again.
  * A line, or a partial line, over SLUICE_MAX_LINE is STRATUM_TOO_LONG
- * (its bytes counted); the caller closes.
+ * (its bytes counted), and stratum_long_line and stratum_long_len say
+ * where it is in buf, for the capture; the caller closes.
  */
+const char	*stratum_long_line;
+size_t		 stratum_long_len;
+
 enum stratum_frame
 stratum_frame(struct stratum_part *part, char *buf, size_t len, uint64_t *rx,
     stratum_line_fn fn, void *arg)
@@ -593,8 +620,11 @@ stratum_frame(struct stratum_part *part, char *buf, size_t len, uint64_t *rx,
 			break;
 		n = (size_t)(nl - p);
 		*rx += n + 1;
-		if (n > SLUICE_MAX_LINE)
+		if (n > SLUICE_MAX_LINE) {
+			stratum_long_line = p;
+			stratum_long_len = n;
 			return STRATUM_TOO_LONG;
+		}
 		*nl = '\0';
 		if (n > 0 && p[n - 1] == '\r')
 			p[--n] = '\0';
@@ -605,6 +635,8 @@ stratum_frame(struct stratum_part *part, char *buf, size_t len, uint64_t *rx,
 	n = (size_t)(end - p);
 	if (n > SLUICE_MAX_LINE) {
 		*rx += n;
+		stratum_long_line = p;
+		stratum_long_len = n;
 		return STRATUM_TOO_LONG;
 	}
 	stratum_part_keep(part, p, n);

@@ -41,6 +41,7 @@ upstream_new(int coin)
 	u->id = upstream_next_id++;
 	u->coin = intern(sl.conf->coins[coin].name);
 	u->strategy = strategy_new(&upstream_ops, u, u->coin);
+	strategy_set_upstream(u->strategy, u->id);
 	TAILQ_INSERT_TAIL(&upstreams, u, entry);
 	upstream_n++;
 	return u;
@@ -76,6 +77,7 @@ upstream_disconnect(struct upstream *u)
 {
 	strategy_free(u->strategy);
 	u->strategy = strategy_new(&upstream_ops, u, u->coin);
+	strategy_set_upstream(u->strategy, u->id);
 }
 
 /* GC: disconnect an empty upstream and forget its jobs. */

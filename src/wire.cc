@@ -31,6 +31,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "capture.h"
 #include "config.h"
 #include "miner.h"
 #include "stats.h"
@@ -223,11 +224,14 @@ wire_out_free(struct miner *m)
 }
 
 /*
- * Send a line to the miner: as it is, or as a WebSocket message.
+ * Send a line to the miner: as it is, or as a WebSocket message. The
+ * capture records the line, not its frame.
  */
 void
 wire_write(struct miner *m, const char *buf, size_t len)
 {
+	if (capture_on && m->state != MINER_CLOSING)
+		capture_miner(CAPTURE_MINER_OUT, &m->peer, buf, len, NULL);
 	if (m->wire.ws != NULL)
 		wire_ws_write(m, buf, len);
 	else
@@ -406,6 +410,11 @@ wire_lines(struct miner *m, char *buf, size_t len)
 
 	if (stratum_frame(&m->wire.in, buf, len, &m->rx, wire_line, m) ==
 	    STRATUM_TOO_LONG) {
+		if (capture_on) {
+			capture_miner(CAPTURE_MINER_IN, &m->peer,
+			    stratum_long_line, stratum_long_len, "line too long");
+			capture_done();
+		}
 		sl_stats.lines_too_long++;
 		miner_close(m, CLOSE_LINE_TOO_LONG, NULL);
 	}

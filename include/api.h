@@ -28,12 +28,22 @@ int		 api_secret_ok(const void *, size_t, const char *);
 void		 api_foreach_path(void (*)(const char *, void *), void *);
 const char	*api_peer(struct evhttp_request *, char *, size_t);
 void		 api_str(struct evbuffer *, const char *);
+int		 api_hold(struct evhttp_request *, void (*)(void *), void *);
+void		 api_unhold(struct evhttp_request *);
 
 /* histapi.cc: GET /1/history and /1/history/workers. */
 int		 histapi_history(struct evhttp_request *, struct evbuffer *,
 		     int64_t);
 int		 histapi_workers(struct evhttp_request *, struct evbuffer *,
 		     int64_t);
+
+/*
+ * capapi.cc: GET, POST and DELETE /1/capture, GET /1/capture/stream
+ * (Server-Sent Events).
+ */
+int		 capapi_match(const char *path);
+void		 capapi_request(struct evhttp_request *, const char *path);
+void		 capapi_stop(void);
 
 /* cors.cc: CORS headers of the API's answers (http.cors-origin). */
 void		 cors_headers(struct evhttp_request *);

@@ -9,6 +9,7 @@
  *	GET /1/history/workers	the workers it has
  *	GET /metrics		Prometheus text (metrics.cc)
  *	GET|PUT /1/config	the configuration (apiconfig.cc)
+ *	/1/capture...		the capture of stratum lines (capapi.cc)
  *	/switch...		btcpool's switch API (switchapi.cc)
  *	GET /			the web dashboard (dashboard.cc), its
  *				files and /dashboard.json
@@ -139,6 +140,8 @@ struct api_conn {
 	unsigned			 requests;	/* answered or being so */
 	int				 rx;	/* bytes since the last answer */
 	int				 refuse;	/* over the cap at accept */
+	void				(*held)(void *);	/* api_hold */
+	void				*held_arg;
 	char				 peer[80];
 	TAILQ_ENTRY(api_conn)		 entry;
 };
@@ -390,6 +393,7 @@ api_reload(struct config *c)
 void
 api_stop(void)
 {
+	capapi_stop();
 	api_stop_pending = 0;
 	api_stop_conn = NULL;
 	api_unbind();
@@ -677,6 +681,11 @@ api_conn_close(struct api_conn *ac, enum api_close why)
 	if (ac->state == API_CONN_DEAD)
 		return;
 	api_conn_set_state(ac, API_CONN_DEAD);
+	/* A held answer's owner lets go of the request, which goes too. */
+	if (ac->held != NULL) {
+		ac->held(ac->held_arg);
+		ac->held = NULL;
+	}
 	if (why == API_CLOSE_TIMEOUT)
 		sl_stats.http_timeouts++;
 	else if (why == API_CLOSE_REFUSED)
@@ -700,6 +709,47 @@ api_conn_close(struct api_conn *ac, enum api_close why)
 	if (api_stop_pending && ac == api_stop_conn)
 		api_stop_later();
 	free(ac);
+}
+
+/*
+ * An answer that stays open (the capture's live feed): its connection
+ * has no deadline until api_unhold(). gone(arg) is called if the
+ * connection goes first; the request is freed with it. 0, or -1 if the
+ * connection is not one of ours.
+ */
+int
+api_hold(struct evhttp_request *req, void (*gone)(void *), void *arg)
+{
+	struct evhttp_connection	*evcon;
+	struct api_conn			*ac;
+
+	if ((evcon = evhttp_request_get_connection(req)) == NULL ||
+	    (ac = api_conn_find(evcon)) == NULL)
+		return -1;
+	evtimer_del(ac->timer);
+	ac->held = gone;
+	ac->held_arg = arg;
+	return 0;
+}
+
+/*
+ * A held answer is ending: the connection's deadline runs again from
+ * now, so a reader that never takes the rest is closed after
+ * http.timeout seconds.
+ */
+void
+api_unhold(struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct api_conn			*ac;
+
+	if ((evcon = evhttp_request_get_connection(req)) == NULL ||
+	    (ac = api_conn_find(evcon)) == NULL)
+		return;
+	ac->held = NULL;
+	ac->held_arg = NULL;
+	ac->since_ms = stats_clock_ms();
+	api_conn_arm(ac);
 }
 
 /* Our record of evhttp's connection, or NULL. At most max-connections. */
@@ -1036,6 +1086,10 @@ api_request(struct evhttp_request *req, void *arg)
 	}
 	if (path == NULL) {
 		api_error(req, 400, "Bad Request", "bad request URI");
+		return;
+	}
+	if (capapi_match(path)) {
+		capapi_request(req, path);
 		return;
 	}
 	if (strcmp(path, APICONFIG_PATH) == 0) {

@@ -499,7 +499,9 @@ capture_json(const struct capture_rec *r, struct evbuffer *b)
 		json_object_set_new(o, "peer", json_string(peer));
 	json_object_set_new(o, "user", r->has_user ? json_string(user) :
 	    json_null());
-	isutf8 = stratum_utf8_ok(raw, r->rawlen);
+	/* A NUL is valid UTF-8, but no text: many JSON readers refuse it. */
+	isutf8 = stratum_utf8_ok(raw, r->rawlen) &&
+	    memchr(raw, '\0', r->rawlen) == NULL;
 	if (isutf8)
 		json_object_set_new(o, "raw", json_stringn(raw, r->rawlen));
 	else {
@@ -517,7 +519,7 @@ capture_json(const struct capture_rec *r, struct evbuffer *b)
 		json_object_set_new(o, "parse_error", json_string(r->refused));
 	else if (!isutf8)
 		json_object_set_new(o, "parse_error",
-		    json_string("not UTF-8"));
+		    json_string("not UTF-8 text"));
 	else if (dec == NULL)
 		json_object_set_new(o, "parse_error", json_string(err.text));
 	else
@@ -739,6 +741,10 @@ int
 capture_narrow(enum capture_by by, uint64_t miner, const char *text,
     int seconds, const char **why)
 {
+	if (cap_slots == 0) {
+		*why = "the capture is not started";
+		return -1;
+	}
 	if (seconds <= 0 || seconds > 86400) {
 		*why = "seconds must be 1..86400";
 		return -1;

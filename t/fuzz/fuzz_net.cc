@@ -36,6 +36,7 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "capture.h"
 #include "config.h"
 #include "events.h"
 #include "miner.h"
@@ -167,7 +168,9 @@ fuzz_net_load_conf(const char *http, const char *extra)
 	    "\"miner-output-limit\": 8192,\n"
 	    "\"access-log-file\": \"/dev/null\",\n"
 	    "\"share-log-file\": \"/dev/null\",\n"
-	    "\"pid-file\": \"/dev/null\"%s%s\n}\n", pool_port,
+	    "\"pid-file\": \"/dev/null\",\n"
+	    "\"capture\": {\"enabled\": true, \"messages\": 64,"
+	    " \"max-bytes\": 65536}%s%s\n}\n", pool_port,
 	    http != NULL ? http : "{\"enabled\": false}",
 	    extra != NULL ? ",\n" : "", extra != NULL ? extra : "");
 	if ((fd = mkstemp(path)) == -1 || write(fd, text, (size_t)n) != n) {
@@ -338,6 +341,7 @@ fuzz_net_start(struct config *c)
 		exit(1);
 	}
 	sl.now = sl.started = sluice_now();
+	capture_start(c);
 	if (api_start(c) != 0)
 		exit(1);
 	splitter_start();
@@ -381,6 +385,7 @@ fuzz_net_exit(void)
 	splitter_stop();
 	api_stop();
 	events_stop();
+	capture_stop();
 	fuzz_net_settle();
 	miner_shutdown();
 	fuzz_net_pool_free_all();

@@ -184,7 +184,7 @@ Test(capture, refused_and_binary)
 	cr_assert_str_eq(json_string_value(json_object_get(j, "raw")),
 	    "//57IngiOjF9");
 	cr_assert_str_eq(json_string_value(json_object_get(j,
-	    "parse_error")), "not UTF-8");
+	    "parse_error")), "not UTF-8 text");
 	json_decref(j);
 
 	/* Not JSON: the parser's message; a written line loses its \n. */

@@ -41,6 +41,8 @@ int		 histapi_workers(struct evhttp_request *, struct evbuffer *,
  * capapi.cc: GET, POST and DELETE /1/capture, GET /1/capture/stream
  * (Server-Sent Events).
  */
+#define CAPAPI_PATH		"/1/capture"
+#define CAPAPI_STREAM_PATH	"/1/capture/stream"
 int		 capapi_match(const char *path);
 void		 capapi_request(struct evhttp_request *, const char *path);
 void		 capapi_stop(void);

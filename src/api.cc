@@ -992,6 +992,8 @@ api_foreach_path(void (*cb)(const char *, void *), void *arg)
 
 	for (i = 0; i < sizeof api_routes / sizeof api_routes[0]; i++)
 		cb(api_routes[i].path, arg);
+	cb(CAPAPI_PATH, arg);
+	cb(CAPAPI_STREAM_PATH, arg);
 }
 
 /*
@@ -1005,6 +1007,9 @@ api_preflight(struct evhttp_request *req, const char *path)
 
 	if (strcmp(path, APICONFIG_PATH) == 0)
 		return cors_preflight(req, apiconfig_methods());
+	if (capapi_match(path))
+		return cors_preflight(req, strcmp(path, CAPAPI_PATH) == 0 ?
+		    "GET, HEAD, POST, DELETE" : "GET");
 	for (i = 0; i < sizeof api_routes / sizeof api_routes[0]; i++) {
 		if (strcmp(api_routes[i].path, path) == 0)
 			return cors_preflight(req, API_READ_METHODS);

@@ -36,8 +36,6 @@
 #include "capture.h"
 #include "config.h"
 
-#define CAPAPI_PATH		"/1/capture"
-#define CAPAPI_STREAM_PATH	"/1/capture/stream"
 #define CAPAPI_STREAMS_MAX	16	/* live feeds at once */
 #define CAPAPI_STREAM_LIMIT	(1024 * 1024)	/* unsent bytes per feed */
 #define CAPAPI_LIMIT		100	/* records per GET by default */

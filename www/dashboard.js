@@ -47,7 +47,18 @@
 		series: 'total',	/* "total", "coin:NAME", "worker:NAME" */
 		histAt: 0,
 		histSeq: 0,
-		coins: []
+		coins: [],
+		restricted: true,
+		feed: null		/* the live feed: {ctl, miner, asked} */
+	};
+	/* The live feed: lines shown at most, a raw line's characters. */
+	const FEED_LINES = 200;
+	const FEED_RAW = 400;
+	const FEED_DIRS = {
+		miner_to_proxy: 'miner → sluice',
+		proxy_to_miner: 'sluice → miner',
+		pool_to_proxy: 'pool → sluice',
+		proxy_to_pool: 'sluice → pool'
 	};
 
 	let workers, upstreams, coins, chart;
@@ -856,6 +867,7 @@
 		$('info').textContent = 'v' + s.version + ' · ' + s.mode + ' · ' +
 		    (s.algo || 'no job yet');
 		$('readonly').hidden = !s.restricted;
+		state.restricted = !!s.restricted;
 		document.title = 'sluice · ' + (s.worker_id || '');
 	}
 
@@ -883,7 +895,8 @@
 		try {
 			docs = await Promise.all([api('1/summary'), api('1/workers'),
 			    api('1/upstreams'),
-			    has('/1/coins') ? api('1/coins') : null]);
+			    has('/1/coins') ? api('1/coins') : null,
+			    has('/1/capture/stream') ? api('1/miners') : null]);
 			renderSummary(docs[0]);
 			workers.setRows(docs[1].workers || []);
 			upstreams.setRows(docs[2].upstreams || []);
@@ -892,6 +905,8 @@
 				coins.setRows(docs[3].coins);
 				renderSeries(docs[3].coins);
 			}
+			if (docs[4] !== null)
+				renderFeedMiners(docs[4]);
 			setStatus('live');
 			$('updated').textContent = 'Updated ' +
 			    new Date().toLocaleTimeString() + ', every ' +
@@ -914,10 +929,156 @@
 		schedule();
 	}
 
+	/* The live feed (/1/capture/stream) of one miner. */
+
+	/* Fill the miner list from /1/miners, keeping the choice. */
+	function renderFeedMiners(doc) {
+		const sel = $('feed-miner'), was = sel.value;
+		const f = doc.format || [];
+		const iId = f.indexOf('id'), iIp = f.indexOf('ip');
+		const iRig = f.indexOf('rig_id'), iUser = f.indexOf('user');
+
+		$('feed-panel').hidden = false;
+		while (sel.options.length > 1)
+			sel.remove(1);
+		(doc.miners || []).forEach(function (m) {
+			const o = document.createElement('option');
+
+			o.value = String(m[iId]);
+			o.textContent = '#' + m[iId] + ' ' + (m[iRig] || m[iUser] ||
+			    '') + ' ' + (m[iIp] || '');
+			sel.appendChild(o);
+		});
+		sel.value = was;
+		if (sel.value !== was)
+			sel.value = '';
+	}
+
+	/* Add one record to the list, the newest at the bottom. */
+	function feedLine(rec) {
+		const list = $('feed'), li = document.createElement('li');
+		const t = new Date(rec.ts_recv / 1000);
+		const raw = rec.raw_base64 ? '(base64) ' + rec.raw : rec.raw;
+		const keep = list.scrollTop + list.clientHeight >=
+		    list.scrollHeight - 4;
+
+		li.className = rec.direction.endsWith('to_proxy') ?
+		    'to-proxy' : 'from-proxy';
+		li.dataset.direction = rec.direction;
+		li.textContent = pad2(t.getHours()) + ':' + pad2(t.getMinutes()) +
+		    ':' + pad2(t.getSeconds()) + '.' +
+		    String(t.getMilliseconds()).padStart(3, '0') + '  ' +
+		    (FEED_DIRS[rec.direction] || rec.direction) + '  ' +
+		    (raw.length > FEED_RAW ? raw.slice(0, FEED_RAW) + '…' :
+		    raw) + (rec.parse_error ? '  [' + rec.parse_error + ']' :
+		    '');
+		list.appendChild(li);
+		while (list.children.length > FEED_LINES)
+			list.removeChild(list.firstChild);
+		if (keep)
+			list.scrollTop = list.scrollHeight;
+	}
+
+	/* One Server-Sent Event: a record, or the end of the feed. */
+	function feedEvent(text) {
+		let ev = 'message', data = '';
+
+		text.split('\n').forEach(function (l) {
+			if (l.startsWith('event: '))
+				ev = l.slice(7);
+			else if (l.startsWith('data: '))
+				data += l.slice(6);
+		});
+		if (ev === 'record' && data !== '')
+			feedLine(JSON.parse(data));
+		else if (ev === 'cutoff' || ev === 'stop')
+			$('feed-note').textContent = ev === 'cutoff' ?
+			    'The feed was cut off: this page did not keep up.' :
+			    'sluice stopped the feed.';
+	}
+
+	/*
+	 * Watch a miner: ask for its capture (when the API takes a POST),
+	 * then read the feed with fetch, which can send the token (an
+	 * EventSource cannot).
+	 */
+	async function feedWatch() {
+		const id = $('feed-miner').value;
+		const headers = {};
+		let asked = false, r, reader, buf = '', i;
+
+		if (id === '')
+			return;
+		feedStop();
+		if (state.token)
+			headers.Authorization = 'Bearer ' + state.token;
+		if (!state.restricted && state.token) {
+			r = await fetch('1/capture', { method: 'POST',
+			    headers: Object.assign({ 'Content-Type':
+			    'application/json' }, headers), credentials: 'omit',
+			    body: JSON.stringify({ miner: Number(id),
+			    seconds: 300 }) });
+			asked = r.ok;
+		}
+		const feed = { ctl: new AbortController(), miner: id,
+		    asked: asked };
+		state.feed = feed;
+		$('feed').textContent = '';
+		$('feed-stop').disabled = false;
+		$('feed-note').textContent = asked ?
+		    'Recording miner #' + id + ' for 5 minutes.' :
+		    'Showing what the capture records of miner #' + id + '.';
+		try {
+			r = await fetch('1/capture/stream?session=miner:' + id,
+			    { headers: headers, credentials: 'omit',
+			    cache: 'no-store', signal: feed.ctl.signal });
+			if (!r.ok)
+				throw new Error('HTTP ' + r.status);
+			reader = r.body.pipeThrough(new TextDecoderStream())
+			    .getReader();
+			for (;;) {
+				const chunk = await reader.read();
+
+				if (chunk.done)
+					break;
+				buf += chunk.value;
+				while ((i = buf.indexOf('\n\n')) !== -1) {
+					feedEvent(buf.slice(0, i));
+					buf = buf.slice(i + 2);
+				}
+			}
+		} catch (e) {
+			if (e.name !== 'AbortError')
+				$('feed-note').textContent = 'The feed failed: ' +
+				    e.message;
+		}
+		if (state.feed === feed)
+			feedStop();
+	}
+
+	/* Stop reading, and the recording this page asked for. */
+	function feedStop() {
+		const feed = state.feed;
+		const headers = {};
+
+		state.feed = null;
+		$('feed-stop').disabled = true;
+		if (feed === null)
+			return;
+		feed.ctl.abort();
+		if (feed.asked) {
+			if (state.token)
+				headers.Authorization = 'Bearer ' + state.token;
+			fetch('1/capture', { method: 'DELETE', headers: headers,
+			    credentials: 'omit' }).catch(function () {});
+		}
+	}
+
 	/* The token. */
 
 	function askToken(message) {
 		clearTimeout(state.timer);
+		feedStop();
 		state.authNeeded = true;
 		$('main').hidden = true;
 		$('logout').hidden = true;
@@ -1001,6 +1162,13 @@
 		chart = new Chart($('chart'), $('chart-tip'));
 		$('auth').addEventListener('submit', submitToken);
 		$('logout').addEventListener('click', logout);
+		$('feed-watch').addEventListener('click', function () {
+			feedWatch().catch(function (e) {
+				$('feed-note').textContent = 'The feed failed: ' +
+				    e.message;
+			});
+		});
+		$('feed-stop').addEventListener('click', feedStop);
 		$('workers-filter').addEventListener('input', function (ev) {
 			workers.setFilter(ev.target.value);
 		});

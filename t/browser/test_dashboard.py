@@ -30,7 +30,11 @@ what a person would see:
   3. with http.access-token: the token prompt (an input of type
      password) appears and hides the data, the typed token shows it, a
      reload does not ask again (sessionStorage), and the console has no
-     error; then a wrong token is refused with a message.
+     error; then a wrong token is refused with a message;
+  4. the live feed (that sluice's API is not restricted): rig-01 is
+     picked and watched, which starts a capture of it (POST /1/capture);
+     its next share shows in the feed within seconds, rig-02's does not;
+     Stop ends the capture (DELETE); the console has no error.
 
 Everything is on 127.0.0.1; Chromium is kept off every other address (a
 dead proxy and a resolver that resolves nothing). Waits are WebDriverWait
@@ -1011,6 +1015,52 @@ def phase_ws(driver, sl, pool, page, other):
     driver.get_log("browser")
 
 
+def phase_feed(driver, sl, miners):
+    """The live feed of rig-01: its share shows, rig-02's does not."""
+    if not wait(driver, lambda d: d.find_element(By.ID, "feed-panel")
+                .is_displayed(), "the live feed panel shows"):
+        return
+    opts = wait(driver, lambda d: [o.get_attribute("value") for o in
+                                   d.find_elements(By.CSS_SELECTOR,
+                                                   "#feed-miner option")
+                                   if "rig-01" in o.text],
+                "rig-01 is in the live feed's miner list")
+    if not opts:
+        return
+    Select(driver.find_element(By.ID, "feed-miner")).select_by_value(opts[0])
+    driver.find_element(By.ID, "feed-watch").click()
+    wait(driver, lambda d: "Recording miner" in d.find_element(
+        By.ID, "feed-note").text, "Watch starts a capture of rig-01")
+    sl.wait_log("type=capture status=on by=miner", 10)
+    sl.wait_log("type=capture_stream status=open", 10)
+    by = {m.rigid: m for m in miners}
+    t0 = time.monotonic()
+    R.check(by["rig-02"].share() and by["rig-01"].share(),
+            "rig-02's and rig-01's shares are accepted")
+
+    def submits(d):
+        return [li.text for li in d.find_elements(By.CSS_SELECTOR, "#feed li")
+                if li.get_attribute("data-direction") == "miner_to_proxy"
+                and '"submit"' in li.text]
+    got = wait(driver, submits, "rig-01's submit shows in the live feed")
+    if got:
+        R.check(time.monotonic() - t0 < 5,
+                "the submit showed within 5 s",
+                "%.1f s" % (time.monotonic() - t0))
+        R.check(len(got) == 1 and by["rig-01"].session in got[0] and
+                by["rig-02"].session not in " ".join(
+                    li.text for li in driver.find_elements(
+                        By.CSS_SELECTOR, "#feed li")),
+                "only rig-01's lines are in the feed", repr(got))
+    driver.find_element(By.ID, "feed-stop").click()
+    sl.wait_log("type=capture status=off", 10)
+    R.check(driver.find_element(By.ID, "feed-stop").get_attribute(
+        "disabled") is not None, "Stop ends the feed")
+    errs = console_errors(driver)
+    R.check(not errs, "the browser console has no error (live feed)",
+            json.dumps(errs, indent=1))
+
+
 def run(args, workdir):
     pool = FakePool()
     page, other = MinerPage(), MinerPage()
@@ -1047,13 +1097,20 @@ def run(args, workdir):
         R.check(sl.stop() == 0, "sluice exits cleanly")
 
         sl = Sluice(args.sluice, workdir, pool.port,
-                    {"access-token": TOKEN})
+                    {"access-token": TOKEN, "restricted": False})
         sluices.append(sl)
         sl.wait_log("type=ready", 10)
         sl.wait_log("state=up", 10)
         for name in WORKERS[:2]:
             miners.append(FakeMiner(sl.bind, name))
         phase_token(driver, sl, miners)
+        # The wrong token's prompt is up (its 403 in the console, read
+        # and dropped here): the right one again.
+        console_errors(driver)
+        driver.execute_script("sessionStorage.setItem('sluice.token', "
+                              "arguments[0])", TOKEN)
+        driver.get(sl.url("/"))
+        phase_feed(driver, sl, miners)
         driver.get("about:blank")
         R.check(sl.stop() == 0, "sluice (token) exits cleanly")
     finally:

@@ -295,7 +295,8 @@ Test(dashboard, dashboard_json)
 	cr_assert(json_is_array(e), "%s", r->body);
 	cr_assert(strstr(r->body, "\"/1/summary\"") != NULL &&
 	    strstr(r->body, "\"/1/workers\"") != NULL &&
-	    strstr(r->body, "\"/1/upstreams\"") != NULL, "%s", r->body);
+	    strstr(r->body, "\"/1/upstreams\"") != NULL &&
+	    strstr(r->body, "\"/1/capture/stream\"") != NULL, "%s", r->body);
 	json_decref(j);
 	hresp_free(r);
 	dash_stop(&d);

@@ -44,6 +44,7 @@
 #include <gperftools/profiler.h>
 
 #include "api.h"
+#include "capture.h"
 #include "config.h"
 #include "debug.h"
 #include "history.h"
@@ -605,12 +606,8 @@ debug_memory(struct evhttp_request *req, struct evbuffer *b)
 	    workers_count(), workers_memory());
 	evbuffer_add_printf(b, "\"interned_strings\":%zu,", intern_count());
 	evbuffer_add_printf(b, "\"lua_bytes\":%zu,", policy_lua_memory());
-	/*
-	 * TODO(capture): the capture ring (issue 15's capture half) exports
-	 * capture_count() and capture_bytes(); wired in when both meet.
-	 */
 	evbuffer_add_printf(b, "\"capture\":{\"records\":%zu,\"bytes\":%zu},",
-	    (size_t)0, (size_t)0);
+	    capture_count(), capture_bytes());
 	evbuffer_add_printf(b, "\"history\":{\"series\":%llu,\"bytes\":%llu,"
 	    "\"persisted\":%s}}\n", (unsigned long long)hm.series,
 	    (unsigned long long)(hm.series * sizeof(struct stats_hist)),

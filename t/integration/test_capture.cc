@@ -436,14 +436,31 @@ Test(capture, limits)
 {
 	struct rig	 rg;
 	struct fm	 m;
+	struct hresp	*h;
 	json_t		*j, *st;
-	int		 i;
+	char		*extra;
+	int		 i, dport;
 
-	rig_start(&rg, "{\"enabled\":true,\"messages\":1000}", NULL);
+	dport = free_port();
+	/* The capture key comes last: the debug endpoint after it. */
+	cr_assert(asprintf(&extra, "{\"enabled\":true,\"messages\":1000},"
+	    "\"debug\":{\"enabled\":true,\"host\":\"127.0.0.1\","
+	    "\"port\":%d}", dport) != -1);
+	rig_start(&rg, extra, NULL);
 	fm_login(&rg, &m, "rig-a");
 	/* 50,000 keepalives and their answers: 100,000 lines. */
 	for (i = 0; i < 50; i++)
 		keepalives(m.c, m.session, 100 + i * 1000, 1000);
+	/* /debug/memory shows the ring as it is. */
+	h = http_request(dport, "GET", "/debug/memory", NULL, NULL);
+	cr_assert_eq(h->status, 200, "%d %s", h->status, h->body);
+	j = json_loads(h->body, 0, NULL);
+	cr_assert_eq(json_integer_value(jget(j, "capture.records")), 1000,
+	    "%s", h->body);
+	cr_assert_gt(json_integer_value(jget(j, "capture.bytes")), 8000);
+	json_decref(j);
+	hresp_free(h);
+	free(extra);
 	j = api(&rg, "GET", "/1/capture?limit=10000", NULL, 200);
 	st = json_object_get(j, "state");
 	cr_assert_eq(json_integer_value(json_object_get(st, "records")), 1000);

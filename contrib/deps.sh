@@ -37,15 +37,18 @@ libgoogle-perftools-dev libwslay-dev"
 # as make demo suggests; make bench reads /metrics with it), clang and its
 # runtime with libFuzzer (make fuzz-ci), redis-server (the redis tests
 # start their own on a free port; the packaged service is left off,
-# above), headless Chromium with its driver and Selenium for Debian's
+# above), haproxy (the PROXY protocol tests put one in front of two
+# sluice processes on loopback; its packaged service is left off, above),
+# headless Chromium with its driver and Selenium for Debian's
 # python3 (make check-browser: the dashboard in a real browser), sqlite3
 # (to look into the history database), and python3-jsonschema (make
 # check-grafana: the Grafana dashboard's schema), google-pprof
 # (google-perftools: reads the profile /debug/profile answers), and
 # python3-websockets (the WebSocket miners of the transport tests).
 TEST_PKGS="libcriterion-dev openssl mandoc prometheus curl clang \
-libclang-rt-14-dev redis-server chromium chromium-driver python3-selenium \
-sqlite3 python3-jsonschema google-perftools python3-websockets"
+libclang-rt-14-dev redis-server haproxy chromium chromium-driver \
+python3-selenium sqlite3 python3-jsonschema google-perftools \
+python3-websockets"
 # package: dpkg-buildpackage and debhelper (make deb), Criterion (the unit
 # tests the package build runs, debian/control's Build-Depends), lintian
 # (run on the package), debootstrap (make check-deb builds a clean

@@ -4,6 +4,7 @@
 #ifndef SLUICE_CONFIG_H
 #define SLUICE_CONFIG_H
 
+#include "proxyproto.h"
 #include "sluice.h"
 #include "stats.h"
 
@@ -61,6 +62,16 @@ struct bind_conf {
 	int		 websocket;	/* stratum in WebSocket messages */
 	char		*path;		/* the upgrade's path; "/" */
 	enum bind_protocol protocol;
+	int		 proxy_protocol;	/* a PROXY header comes first */
+	struct proxyproto_net *proxy_from;	/* trusted sources */
+	size_t		 nproxy_from;
+	int		 proxy_timeout;		/* s to send the header */
+};
+
+/* "fleet": the nodes' view of each other through Redis (fleet.h). */
+struct fleet_conf {
+	char		*redis;		/* redis://..., or NULL: off */
+	int		 share_bans;	/* publish and honour bans */
 };
 
 struct pool_conf {
@@ -189,6 +200,8 @@ struct config {
 	struct pool_conf *pools;	/* the default coin's (not owned) */
 	size_t		 npools;
 	struct switch_conf sw;
+	struct fleet_conf fleet;
+	int		 reuse_port;	/* SO_REUSEPORT on the stratum binds */
 	struct history_conf history;
 	struct capture_conf capture;
 	struct tls_conf	 tls;

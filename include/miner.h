@@ -64,6 +64,8 @@ void		 miner_close(struct miner *, enum close_reason,
 		     const char *detail);
 void		 miner_finish(struct miner *, enum close_reason,
 		     const char *detail);
+void		 miner_refused(enum close_reason, const char *ip, int port,
+		     const char *detail);
 void		 miner_unref(struct miner *);
 struct miner	*miner_ref(struct miner *);
 void		 miner_send_job(struct miner *, struct job *);

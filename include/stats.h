@@ -53,6 +53,10 @@ enum close_reason {
 	CLOSE_BAD_NONCE,	/* nonce outside the miner's slot */
 	CLOSE_JOB_TOO_LARGE,	/* the login reply would not fit */
 	CLOSE_SHUTDOWN,
+	CLOSE_PROXY_UNTRUSTED,	/* a proxy-protocol bind: not from a
+				   trusted source */
+	CLOSE_PROXY_BAD,	/* ... a malformed PROXY header */
+	CLOSE_PROXY_TIMEOUT,	/* ... no whole header in time */
 	CLOSE_MAX
 };
 

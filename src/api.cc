@@ -5,6 +5,7 @@
  *	GET /1/workers		per-worker table
  *	GET /1/miners		per-connection table, passwords masked
  *	GET /1/upstreams	per-upstream table
+ *	GET /1/fleet		the nodes sharing fleet.redis (fleet.cc)
  *	GET /1/history		hashrate history (histapi.cc)
  *	GET /1/history/workers	the workers it has
  *	GET /metrics		Prometheus text (metrics.cc)
@@ -74,6 +75,7 @@
 #include "api.h"
 #include "coins.h"
 #include "config.h"
+#include "fleet.h"
 #include "job.h"
 #include "listener.h"
 #include "logfile.h"
@@ -202,6 +204,8 @@ static void	 api_coins(struct evhttp_request *, struct evbuffer *,
 		     int64_t);
 static void	 api_upstreams(struct evhttp_request *, struct evbuffer *,
 		     int64_t);
+static void	 api_fleet(struct evhttp_request *, struct evbuffer *,
+		     int64_t);
 static void	 api_metrics(struct evhttp_request *, struct evbuffer *,
 		     int64_t);
 static void	 api_add_json(struct evbuffer *, json_t *);
@@ -224,6 +228,7 @@ static const struct api_route api_routes[] = {
 	{ "/1/miners", api_miners, API_JSON },
 	{ "/1/upstreams", api_upstreams, API_JSON },
 	{ "/1/coins", api_coins, API_JSON },
+	{ "/1/fleet", api_fleet, API_JSON },
 	{ "/1/history", NULL, API_JSON, histapi_history },
 	{ "/1/history/workers", NULL, API_JSON, histapi_workers },
 	{ "/metrics", api_metrics, API_METRICS },
@@ -1535,6 +1540,14 @@ api_upstream_row(const struct upstream_view *v, void *arg)
 	json_object_set_new(u, "latency_ms",
 	    api_int(stats_upstream_latency(v->ustats)));
 	json_array_append_new(a, u);
+}
+
+/* GET /1/fleet: the nodes and their totals. */
+static void
+api_fleet(struct evhttp_request *req, struct evbuffer *b, int64_t now_ms)
+{
+	(void)req;
+	api_add_json(b, fleet_json(now_ms));
 }
 
 /*

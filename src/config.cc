@@ -39,7 +39,8 @@ static const char *config_top_keys[] = {
 	"pool-quiet-probe",
 	"miner-output-limit", "workers-max", "lua", "policy", "rate-limit",
 	"coins", "default-coin", "switch", "history", "metrics", "api", "dns",
-	"user-agent", "websocket-origins", "capture", NULL
+	"user-agent", "websocket-origins", "capture", "reuse-port", "fleet",
+	NULL
 };
 
 static const char *config_pool_keys[] = {
@@ -63,6 +64,9 @@ static void	 config_binds(struct cfgctx *, struct config *, json_t *);
 static void	 config_bind_transport(struct cfgctx *, json_t *, const char *,
 		     struct bind_conf *);
 static void	 config_ws_origins(struct cfgctx *, struct config *, json_t *);
+static void	 config_bind_proxy(struct cfgctx *, struct bind_conf *,
+		     json_t *, const char *);
+static void	 config_fleet(struct cfgctx *, struct config *, json_t *);
 static void	 config_pool_list(struct cfgctx *, json_t *, const char *,
 		     struct pool_conf **, size_t *);
 static void	 config_pools_free(struct pool_conf *, size_t);
@@ -349,7 +353,8 @@ static void
 config_binds(struct cfgctx *cx, struct config *c, json_t *arr)
 {
 	static const char	*keys[] = { "host", "port", "tls", "ipv6",
-	    "websocket", "path", "protocol", NULL };
+	    "websocket", "path", "protocol", "proxy-protocol",
+	    "proxy-protocol-from", "proxy-protocol-timeout", NULL };
 	char			 path[64], kpath[96], *host;
 	const char		*why;
 	struct bind_conf	*b;
@@ -405,6 +410,7 @@ config_binds(struct cfgctx *cx, struct config *c, json_t *arr)
 		snprintf(kpath, sizeof kpath, "%s.tls", path);
 		config_bool(cx, v, "tls", kpath, 0, &b->tls);
 		config_bind_transport(cx, v, path, b);
+		config_bind_proxy(cx, b, v, path);
 		c->nbinds++;
 	}
 }
@@ -487,6 +493,53 @@ config_ws_origins(struct cfgctx *cx, struct config *c, json_t *arr)
 			continue;
 		}
 		c->ws_origins[c->nws_origins++] = xstrdup(json_string_value(v));
+	}
+}
+
+/*
+ * A bind's PROXY protocol keys: proxy-protocol (default false),
+ * proxy-protocol-from (trusted networks; default loopback only) and
+ * proxy-protocol-timeout (s, default 5).
+ */
+static void
+config_bind_proxy(struct cfgctx *cx, struct bind_conf *b, json_t *v,
+    const char *path)
+{
+	static const char	*loopback[] = { "127.0.0.0/8", "::1" };
+	char			 kpath[128];
+	json_t			*from, *e;
+	long long		 n;
+	size_t			 i;
+
+	snprintf(kpath, sizeof kpath, "%s.proxy-protocol", path);
+	config_bool(cx, v, "proxy-protocol", kpath, 0, &b->proxy_protocol);
+	snprintf(kpath, sizeof kpath, "%s.proxy-protocol-timeout", path);
+	config_int(cx, v, "proxy-protocol-timeout", kpath, 1, 300, 5, &n);
+	b->proxy_timeout = (int)n;
+	snprintf(kpath, sizeof kpath, "%s.proxy-protocol-from", path);
+	from = json_object_get(v, "proxy-protocol-from");
+	if (from == NULL || json_is_null(from)) {
+		b->proxy_from = XCALLOC(struct proxyproto_net, 2);
+		for (i = 0; i < 2; i++)
+			proxyproto_net_parse(loopback[i], &b->proxy_from[i]);
+		b->nproxy_from = 2;
+		return;
+	}
+	if (!json_is_array(from) || json_array_size(from) > 256) {
+		config_err(cx, kpath, "expected an array of at most 256 "
+		    "networks");
+		return;
+	}
+	b->proxy_from = XCALLOC(struct proxyproto_net,
+	    json_array_size(from) + 1);
+	json_array_foreach(from, i, e) {
+		if (!json_is_string(e) || proxyproto_net_parse(
+		    json_string_value(e), &b->proxy_from[b->nproxy_from]) != 0) {
+			config_err(cx, kpath, "[%zu]: expected an address or "
+			    "network (\"10.0.0.0/8\", \"fd00::/8\")", i);
+			continue;
+		}
+		b->nproxy_from++;
 	}
 }
 
@@ -883,6 +936,41 @@ config_switch(struct cfgctx *cx, struct config *c, json_t *o)
 	}
 	config_int(cx, o, "grace", "switch.grace", 0, 3600, 10, &n);
 	w->grace = (int)n;
+}
+
+/*
+ * Parse "fleet": redis (the same URL form as switch.redis, and the same
+ * connection: both set must be equal) and share-bans (default true).
+ */
+static void
+config_fleet(struct cfgctx *cx, struct config *c, json_t *o)
+{
+	static const char	*keys[] = { "redis", "share-bans", NULL };
+	struct fleet_conf	*f = &c->fleet;
+
+	f->share_bans = 1;
+	if (o == NULL || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		config_err(cx, "fleet", "expected an object");
+		return;
+	}
+	config_check_keys(cx, o, "fleet.", keys, XMRIG_NONE);
+	config_str(cx, o, "redis", "fleet.redis", NULL, &f->redis);
+	if (f->redis != NULL) {
+		struct redis_url u;
+
+		if (config_redis_url(f->redis, &u) != 0)
+			config_err(cx, "fleet.redis", "expected "
+			    "redis://[[user]:password@]host[:port][/db]");
+		config_redis_url_clear(&u);
+	}
+	if (f->redis != NULL && c->sw.redis != NULL &&
+	    strcmp(f->redis, c->sw.redis) != 0)
+		config_err(cx, "fleet.redis", "must be the same server as "
+		    "switch.redis (one connection serves both)");
+	config_bool(cx, o, "share-bans", "fleet.share-bans", 1,
+	    &f->share_bans);
 }
 
 /*
@@ -1694,6 +1782,8 @@ config_build(const char *path, json_t *root, struct strlist *errors,
 	config_ws_origins(&cx, c, json_object_get(root, "websocket-origins"));
 	config_coins(&cx, c, root);
 	config_switch(&cx, c, json_object_get(root, "switch"));
+	config_fleet(&cx, c, json_object_get(root, "fleet"));
+	config_bool(&cx, root, "reuse-port", "reuse-port", 0, &c->reuse_port);
 	config_history(&cx, c, json_object_get(root, "history"));
 	config_capture(&cx, c, json_object_get(root, "capture"));
 	config_tls(&cx, c, json_object_get(root, "tls"));
@@ -1746,6 +1836,7 @@ config_free(struct config *c)
 	for (i = 0; i < c->nbinds; i++) {
 		free(c->binds[i].host);
 		free(c->binds[i].path);
+		free(c->binds[i].proxy_from);
 	}
 	free(c->binds);
 	for (i = 0; i < c->nws_origins; i++)
@@ -1762,6 +1853,7 @@ config_free(struct config *c)
 	free(c->sw.user_coin_url);
 	free(c->sw.state_file);
 	free(c->sw.redis);
+	free(c->fleet.redis);
 	free(c->history.file);
 	free(c->capture.file);
 	free(c->tls.cert);

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "debug.h"
 #include "events.h"
+#include "fleet.h"
 #include "history.h"
 #include "listener.h"
 #include "miner.h"
@@ -420,6 +421,7 @@ main(int argc, char **argv)
 
 	coins_start();
 	splitter_start();
+	fleet_start();
 	redis_start();
 	coinpull_start();
 	history_start();
@@ -528,6 +530,7 @@ main_tick(evutil_socket_t fd, short events, void *arg)
 	history_tick();
 	policy_tick(sl.now);
 	capture_tick(sl.now);
+	fleet_tick(sl.now);
 
 	if (sl.conf->watch && !sl.stopping &&
 	    ((main_mtime(sl.conf->path, &ts) == 0 &&
@@ -714,10 +717,21 @@ main_apply(struct config *old, struct config *nc, struct strlist *warnings)
 	for (i = 0; same && i < nc->nbinds; i++) {
 		same = strcmp(old->binds[i].host, nc->binds[i].host) == 0 &&
 		    old->binds[i].port == nc->binds[i].port &&
-		    old->binds[i].tls == nc->binds[i].tls;
+		    old->binds[i].tls == nc->binds[i].tls &&
+		    old->binds[i].proxy_protocol ==
+		    nc->binds[i].proxy_protocol &&
+		    old->binds[i].proxy_timeout == nc->binds[i].proxy_timeout &&
+		    old->binds[i].nproxy_from == nc->binds[i].nproxy_from &&
+		    (old->binds[i].nproxy_from == 0 ||
+		    memcmp(old->binds[i].proxy_from, nc->binds[i].proxy_from,
+		    nc->binds[i].nproxy_from *
+		    sizeof *nc->binds[i].proxy_from) == 0);
 	}
 	if (!same)
 		strlist_add(warnings, "reload: bind addresses cannot change at "
+		    "runtime; restart to apply");
+	if (old->reuse_port != nc->reuse_port)
+		strlist_add(warnings, "reload: reuse-port cannot change at "
 		    "runtime; restart to apply");
 	if (old->mode != nc->mode) {
 		strlist_add(warnings, "reload: mode cannot change at runtime; "
@@ -787,6 +801,7 @@ main_stop_check(evutil_socket_t fd, short events, void *arg)
 	 */
 	coinpull_stop();
 	redis_stop();
+	fleet_stop();
 	splitter_disconnect();
 	miner_close_all(CLOSE_SHUTDOWN);
 	history_stop();

@@ -196,6 +196,21 @@ miner_accept(evutil_socket_t fd, struct sockaddr *sa, int salen,
 	events_connect(m);
 }
 
+/*
+ * A connection the listener closed before it became a miner (a PROXY
+ * header refused): counted with the miners' closes, logged at -v.
+ */
+void
+miner_refused(enum close_reason reason, const char *ip, int port,
+    const char *detail)
+{
+	miner_closed[reason]++;
+	sl_stats.closed[reason]++;
+	log_debug("type=miner_close id=- ip=%s port=%d state=accept close=%s "
+	    "reason=\"%s\"", ip, port, stats_close_text(reason),
+	    log_esc(detail != NULL ? detail : miner_close_text(reason)));
+}
+
 /* The words a close reason is logged with when the caller gave none. */
 const char *
 miner_close_text(enum close_reason r)
@@ -231,6 +246,12 @@ miner_close_text(enum close_reason r)
 		return "job too large for a login reply";
 	case CLOSE_SHUTDOWN:
 		return "shutdown";
+	case CLOSE_PROXY_UNTRUSTED:
+		return "PROXY header from an untrusted source";
+	case CLOSE_PROXY_BAD:
+		return "bad PROXY header";
+	case CLOSE_PROXY_TIMEOUT:
+		return "no PROXY header in time";
 	case CLOSE_MAX:
 		break;
 	}
@@ -249,6 +270,9 @@ miner_close_is_error(enum close_reason r)
 	case CLOSE_BAD_NONCE:
 	case CLOSE_JOB_TOO_LARGE:
 	case CLOSE_NO_JOB:
+	case CLOSE_PROXY_UNTRUSTED:
+	case CLOSE_PROXY_BAD:
+	case CLOSE_PROXY_TIMEOUT:
 		return 1;
 	default:
 		return 0;

@@ -44,11 +44,13 @@ static size_t		  rl_n;
 static size_t		  rl_max = RL_MAX;
 static size_t		  rl_cursor;
 static int		  rl_rate;	/* per minute, as last used */
+static void		(*rl_ban_hook)(const char *, int);
 
 static struct rl_entry	*rl_find(const char *, struct rl_entry ***);
 static struct rl_entry	*rl_get(const char *, int64_t);
 static void		 rl_remove(struct rl_entry *);
 static void		 rl_refill(struct rl_entry *, int, int64_t);
+static int		 rl_ban(const char *, int, int64_t, int);
 
 /* The entry of ip, or NULL; *pp is where it hangs (for unlinking). */
 static struct rl_entry *
@@ -168,14 +170,43 @@ ratelimit_take(const char *ip, int per_minute, int64_t now, double *tokens,
 int
 ratelimit_ban(const char *ip, int seconds, int64_t now)
 {
+	int	 fresh = rl_ban(ip, seconds, now, 0);
+
+	if (seconds > 0 && rl_ban_hook != NULL)
+		rl_ban_hook(ip, seconds);
+	return fresh;
+}
+
+/*
+ * Another node's ban: never shortens one this node holds, and is not
+ * told to the hook (it came from the fleet). 1 if it was not banned.
+ */
+int
+ratelimit_ban_shared(const char *ip, int seconds, int64_t now)
+{
+	return rl_ban(ip, seconds, now, 1);
+}
+
+static int
+rl_ban(const char *ip, int seconds, int64_t now, int extend_only)
+{
 	struct rl_entry	*e;
+	int64_t		 until = now + (int64_t)seconds * 1000;
 	int		 was;
 
 	if (seconds <= 0 || (e = rl_get(ip, now)) == NULL)
 		return 0;
 	was = e->banned_until > now;
-	e->banned_until = now + (int64_t)seconds * 1000;
+	if (!extend_only || until > e->banned_until)
+		e->banned_until = until;
 	return !was;
+}
+
+/* Who hears of the bans made here (fleet.cc, to share them). */
+void
+ratelimit_set_ban_hook(void (*hook)(const char *, int))
+{
+	rl_ban_hook = hook;
 }
 
 /* A connection from ip was admitted: pin its entry. */

@@ -39,6 +39,13 @@
  * reply. So a context is forgotten (its pointer set to NULL) before it
  * is freed, and every callback first checks that its context is still
  * rd.cmd or rd.sub, and does nothing otherwise.
+ *
+ * The fleet (fleet.cc) uses the same link: the URL is switch.redis, else
+ * fleet.redis (config.cc refuses two different ones). Without
+ * switch.redis there is no hash to read: the link is ready once
+ * subscribed. The sub connection listens to sluice:ban too, whose
+ * messages go to fleet_ban_message(); the cmd connection writes the
+ * node summaries and reads them back for fleet_nodes().
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -48,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/dns.h>
@@ -59,6 +67,7 @@
 
 #include "coins.h"
 #include "config.h"
+#include "fleet.h"
 #include "redis.h"
 
 #define REDIS_HASH		"sluice:user-coin"
@@ -91,7 +100,12 @@ enum redis_what {
 	REDIS_W_PUBLISH,
 	REDIS_W_EXEC,
 	REDIS_W_WRITEBACK,
-	REDIS_W_HSCAN
+	REDIS_W_HSCAN,
+	REDIS_W_SET,
+	REDIS_W_ZADD,
+	REDIS_W_ZREM,
+	REDIS_W_ZRANGE,
+	REDIS_W_MGET
 };
 
 /* Pairs read by HSCAN: "puname\0coin\0" one after the other. */
@@ -116,7 +130,8 @@ struct redis_msg {
 };
 
 static struct {
-	char			*url;		/* the switch.redis in use */
+	char			*url;		/* the URL in use */
+	int			 with_switch;	/* switch.redis set: sync */
 	struct redis_url	 u;		/* its parts */
 	int			 bad;		/* the URL does not parse */
 
@@ -132,6 +147,7 @@ static struct {
 	unsigned		 pending;	/* replies awaited */
 	time_t			 activity;	/* last reply, or first wait */
 	char			 node[17];	/* this node's id, hex */
+	int			 fleet_reading;	/* a read of the nodes */
 
 	char			 cursor[32];	/* HSCAN's */
 	struct redis_pairs	 scan;
@@ -178,6 +194,10 @@ static void	 redis_close(void);
 static void	 redis_retry(evutil_socket_t, short, void *);
 static void	 redis_tick(evutil_socket_t, short, void *);
 static void	 redis_warned_clear(void);
+static const char *redis_url(void);
+static void	 redis_up(void);
+static void	 redis_fleet_names(redisAsyncContext *, void *, void *);
+static void	 redis_fleet_values(redisAsyncContext *, void *, void *);
 
 static const char *
 redis_what_text(enum redis_what w)
@@ -201,6 +221,16 @@ redis_what_text(enum redis_what w)
 		return "HSET (write-back)";
 	case REDIS_W_HSCAN:
 		return "HSCAN";
+	case REDIS_W_SET:
+		return "SET";
+	case REDIS_W_ZADD:
+		return "ZADD";
+	case REDIS_W_ZREM:
+		return "ZREMRANGEBYSCORE";
+	case REDIS_W_ZRANGE:
+		return "ZRANGEBYSCORE";
+	case REDIS_W_MGET:
+		return "MGET";
 	}
 	return "?";
 }
@@ -215,11 +245,20 @@ redis_forget_url(void)
 	rd.bad = 0;
 }
 
+/* The URL to use: switch.redis, else fleet.redis, else NULL. */
+static const char *
+redis_url(void)
+{
+	return sl.conf->sw.redis != NULL ? sl.conf->sw.redis :
+	    sl.conf->fleet.redis;
+}
+
 /* Take sl.conf's URL and connect; a bad URL stays down until a reload. */
 static void
 redis_begin(void)
 {
-	rd.url = xstrdup(sl.conf->sw.redis);
+	rd.url = xstrdup(redis_url());
+	rd.with_switch = sl.conf->sw.redis != NULL;
 	rd.backoff = 1;
 	rd.outage = 0;
 	if (rd.retry_ev == NULL)
@@ -233,9 +272,11 @@ redis_begin(void)
 	}
 	if (config_redis_url(rd.url, &rd.u) != 0) {
 		rd.bad = 1;
-		coins_error(COINS_ERR_REDIS);
-		log_warnx("type=redis status=down reason=\"switch.redis is "
-		    "not redis://[:password@]host:port/db\"");
+		if (rd.with_switch)
+			coins_error(COINS_ERR_REDIS);
+		log_warnx("type=redis status=down reason=\"%s is "
+		    "not redis://[:password@]host:port/db\"", rd.with_switch ?
+		    "switch.redis" : "fleet.redis");
 		return;
 	}
 	redis_connect();
@@ -256,7 +297,7 @@ redis_start(void)
 	}
 	for (i = 0; i < sizeof r; i++)
 		snprintf(rd.node + 2 * i, 3, "%02x", r[i]);
-	if (sl.conf->sw.redis != NULL)
+	if (redis_url() != NULL)
 		redis_begin();
 }
 
@@ -264,11 +305,13 @@ redis_start(void)
 void
 redis_reload(void)
 {
-	const char	*url = sl.conf->sw.redis;
+	const char	*url = redis_url();
 
 	/* The coins may have changed: warn again about unknown ones. */
 	redis_warned_clear();
-	if (url != NULL && rd.url != NULL && strcmp(url, rd.url) == 0)
+	/* Coin switching turned on or off: reconnect to sync (or not). */
+	if (url != NULL && rd.url != NULL && strcmp(url, rd.url) == 0 &&
+	    rd.with_switch == (sl.conf->sw.redis != NULL))
 		return;
 	if (rd.url != NULL) {
 		redis_close();
@@ -380,7 +423,7 @@ static void
 redis_open(const char *ip)
 {
 	const char	*err = NULL;
-	const char	*sub[] = { "SUBSCRIBE", REDIS_CHANNEL };
+	const char	*sub[] = { "SUBSCRIBE", REDIS_CHANNEL, FLEET_BANS };
 
 	rd.state = REDIS_CONNECTING;
 	rd.activity = sluice_now();
@@ -397,12 +440,12 @@ redis_open(const char *ip)
 	if (rd.state != REDIS_CONNECTING)
 		return;
 	/* Its first reply counts as the answer; messages do not. */
-	if (redisAsyncCommandArgv(rd.sub, redis_sub_reply, NULL, 2, sub,
+	if (redisAsyncCommandArgv(rd.sub, redis_sub_reply, NULL, 3, sub,
 	    NULL) != REDIS_OK) {
 		redis_fail("SUBSCRIBE", "cannot send");
 		return;
 	}
-	rd.pending++;
+	rd.pending += 2;	/* one confirmation per channel */
 }
 
 /* One connection on the event loop; NULL and *err on failure. */
@@ -578,7 +621,9 @@ redis_sub_reply(redisAsyncContext *ac, void *r, void *arg)
 	e = reply->element;
 	if (strcasecmp(e[0]->str, "subscribe") == 0) {
 		redis_answered();
-		if (rd.state == REDIS_CONNECTING) {
+		if (rd.state == REDIS_CONNECTING && !rd.with_switch)
+			redis_up();
+		else if (rd.state == REDIS_CONNECTING) {
 			rd.state = REDIS_SYNCING;
 			rd.wrote_back = 0;
 			rd.rescan = 0;
@@ -586,8 +631,13 @@ redis_sub_reply(redisAsyncContext *ac, void *r, void *arg)
 		}
 		return;
 	}
-	if (strcasecmp(e[0]->str, "message") == 0 &&
-	    e[2]->type == REDIS_REPLY_STRING)
+	if (strcasecmp(e[0]->str, "message") != 0 ||
+	    e[1]->type != REDIS_REPLY_STRING ||
+	    e[2]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(e[1]->str, FLEET_BANS) == 0)
+		fleet_ban_message(e[2]->str, e[2]->len);
+	else if (rd.with_switch)
 		redis_message(e[2]->str, e[2]->len);
 }
 
@@ -723,11 +773,19 @@ redis_scan_done(void)
 	for (i = 0; i < rd.nqueue; i++)
 		redis_message_apply(rd.queue[i].text, rd.queue[i].len);
 	redis_queue_clear();
+	redis_up();
+}
+
+/* In step (or nothing to sync): ready; tell the fleet. */
+static void
+redis_up(void)
+{
 	rd.state = REDIS_READY;
 	rd.backoff = 1;
 	rd.outage = 0;
 	log_info("type=redis status=up server=%s entries=%zu users=%zu "
 	    "node=%s", rd.u.where, rd.scan_seen, coins_users(), rd.node);
+	fleet_redis_up();
 }
 
 /* HSET this node's whole map, REDIS_CHUNK pairs a command. */
@@ -968,7 +1026,8 @@ redis_fail(const char *what, const char *why)
 
 	if (rd.state == REDIS_DOWN)
 		return;
-	coins_error(COINS_ERR_REDIS);
+	if (rd.with_switch)
+		coins_error(COINS_ERR_REDIS);
 	if (!rd.outage) {
 		log_warnx("type=redis status=down server=%s what=%s "
 		    "reason=\"%s\" retry=%ds", rd.u.where, log_word(what),
@@ -1011,6 +1070,7 @@ redis_close(void)
 	if (rd.retry_ev != NULL)
 		evtimer_del(rd.retry_ev);
 	rd.pending = 0;
+	rd.fleet_reading = 0;
 	free(rd.scan.buf);
 	memset(&rd.scan, 0, sizeof rd.scan);
 	redis_queue_clear();
@@ -1052,4 +1112,178 @@ redis_tick(evutil_socket_t fd, short events, void *arg)
 	if (rd.state == REDIS_READY && rd.pending == 0 &&
 	    now - rd.activity >= REDIS_PING_IDLE)
 		redis_send(rd.cmd, redis_reply, REDIS_W_PING, 1, ping);
+}
+
+/* May the fleet use the link? */
+int
+redis_fleet_ready(void)
+{
+	return rd.state == REDIS_READY;
+}
+
+/* This node's id in the messages (random, per process). */
+const char *
+redis_node(void)
+{
+	return rd.node;
+}
+
+/*
+ * Write a node's summary: SET sluice:node:NAME with its expiry, its name
+ * in the index scored by the time, and the names older than the expiry
+ * out of the index; in one MULTI/EXEC.
+ */
+int
+redis_fleet_put(const char *name, const char *json, int ttl)
+{
+	const char	*argv[5];
+	char		 key[sizeof FLEET_KEY + 320], ex[16], now[24], old[24];
+	time_t		 t = time(NULL);
+
+	if (rd.state != REDIS_READY || strlen(name) > 300)
+		return -1;
+	snprintf(key, sizeof key, "%s%s", FLEET_KEY, name);
+	snprintf(ex, sizeof ex, "%d", ttl);
+	snprintf(now, sizeof now, "%lld", (long long)t);
+	snprintf(old, sizeof old, "(%lld", (long long)t - ttl);
+	argv[0] = "MULTI";
+	if (redis_send(rd.cmd, redis_reply, REDIS_W_MULTI, 1, argv) != 0)
+		return -1;
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = json;
+	argv[3] = "EX";
+	argv[4] = ex;
+	if (redis_send(rd.cmd, redis_reply, REDIS_W_SET, 5, argv) != 0)
+		return -1;
+	argv[0] = "ZADD";
+	argv[1] = FLEET_INDEX;
+	argv[2] = now;
+	argv[3] = name;
+	if (redis_send(rd.cmd, redis_reply, REDIS_W_ZADD, 4, argv) != 0)
+		return -1;
+	argv[0] = "ZREMRANGEBYSCORE";
+	argv[2] = "-inf";
+	argv[3] = old;
+	if (redis_send(rd.cmd, redis_reply, REDIS_W_ZREM, 4, argv) != 0)
+		return -1;
+	argv[0] = "EXEC";
+	return redis_send(rd.cmd, redis_reply, REDIS_W_EXEC, 1, argv);
+}
+
+/*
+ * Read the summaries alive: the names seen within FLEET_TTL from the
+ * index (max at most), then their keys; fleet_nodes() gets them. One
+ * read at a time.
+ */
+int
+redis_fleet_get(size_t max)
+{
+	const char	*argv[7];
+	char		 min[24], lim[24];
+
+	if (rd.state != REDIS_READY || rd.fleet_reading)
+		return -1;
+	snprintf(min, sizeof min, "%lld", (long long)time(NULL) - FLEET_TTL);
+	snprintf(lim, sizeof lim, "%zu", max);
+	argv[0] = "ZRANGEBYSCORE";
+	argv[1] = FLEET_INDEX;
+	argv[2] = min;
+	argv[3] = "+inf";
+	argv[4] = "LIMIT";
+	argv[5] = "0";
+	argv[6] = lim;
+	if (redis_send(rd.cmd, redis_fleet_names, REDIS_W_ZRANGE, 7,
+	    argv) != 0)
+		return -1;
+	rd.fleet_reading = 1;
+	return 0;
+}
+
+/* The names alive: MGET their summaries. */
+static void
+redis_fleet_names(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = (redisReply *)r;
+	const char	*argv[1 + FLEET_MAX];
+	char		*keys[FLEET_MAX];
+	size_t		 i, n = 0;
+
+	(void)arg;
+	if (ac != rd.cmd || reply == NULL)
+		return;
+	redis_answered();
+	if (reply->type == REDIS_REPLY_ERROR) {
+		redis_fail("ZRANGEBYSCORE", reply->str);
+		return;
+	}
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		redis_fail("ZRANGEBYSCORE", "unexpected reply");
+		return;
+	}
+	for (i = 0; i < reply->elements && n < FLEET_MAX; i++) {
+		if (reply->element[i]->type != REDIS_REPLY_STRING ||
+		    reply->element[i]->len > 300)
+			continue;
+		keys[n] = (char *)xmalloc(sizeof FLEET_KEY +
+		    reply->element[i]->len);
+		snprintf(keys[n], sizeof FLEET_KEY + reply->element[i]->len,
+		    "%s%s", FLEET_KEY, reply->element[i]->str);
+		n++;
+	}
+	if (n == 0) {
+		rd.fleet_reading = 0;
+		fleet_nodes(NULL, NULL, 0);
+		return;
+	}
+	argv[0] = "MGET";
+	for (i = 0; i < n; i++)
+		argv[1 + i] = keys[i];
+	if (redis_send(rd.cmd, redis_fleet_values, REDIS_W_MGET, (int)n + 1,
+	    argv) != 0)
+		rd.fleet_reading = 0;
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+}
+
+/* The summaries: nil for a key that expired since. */
+static void
+redis_fleet_values(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = (redisReply *)r;
+	const char	*json[FLEET_MAX];
+	size_t		 len[FLEET_MAX], i, n = 0;
+
+	(void)arg;
+	if (ac != rd.cmd || reply == NULL)
+		return;
+	redis_answered();
+	rd.fleet_reading = 0;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		redis_fail("MGET", reply->str);
+		return;
+	}
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		redis_fail("MGET", "unexpected reply");
+		return;
+	}
+	for (i = 0; i < reply->elements && n < FLEET_MAX; i++) {
+		if (reply->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		json[n] = reply->element[i]->str;
+		len[n] = reply->element[i]->len;
+		n++;
+	}
+	fleet_nodes(json, len, n);
+}
+
+/* PUBLISH a ban on sluice:ban. */
+int
+redis_fleet_ban(const char *json)
+{
+	const char	*argv[] = { "PUBLISH", FLEET_BANS, json };
+
+	if (rd.state != REDIS_READY)
+		return -1;
+	return redis_send(rd.cmd, redis_reply, REDIS_W_PUBLISH, 3, argv);
 }

@@ -562,6 +562,12 @@ stats_close_text(enum close_reason r)
 		return "job_too_large";
 	case CLOSE_SHUTDOWN:
 		return "shutdown";
+	case CLOSE_PROXY_UNTRUSTED:
+		return "proxy_untrusted";
+	case CLOSE_PROXY_BAD:
+		return "proxy_bad_header";
+	case CLOSE_PROXY_TIMEOUT:
+		return "proxy_timeout";
 	case CLOSE_MAX:
 		break;
 	}

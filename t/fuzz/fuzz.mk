@@ -1,14 +1,15 @@
 # t/fuzz/fuzz.mk: libFuzzer targets. The pure pieces: the stratum
 # fast-path scanner, job parsing and rendering with the nonce set, config
 # loading, the error-line and log escapers, the Xatum decoder, the
-# WebSocket upgrade and the capture's records. The network code, through
+# WebSocket upgrade, the capture's records and the PROXY protocol
+# header. The network code, through
 # the whole daemon in the fuzzer's process (fuzz_net.cc): a miner's
 # session, a pool's replies, HTTP requests to the API. Included by the
 # top-level Makefile; uses none of its variables (clang++ and pkg-config
 # only, so config.mk does not matter). Everything goes to build-fuzz/.
 #
 #	make fuzz		build build-fuzz/fuzz_{scan,job,config,escape,xatum,
-#				ws,capture,miner,pool,api}
+#				ws,capture,proxy,miner,pool,api}
 #	make fuzz-run		fuzz each in turn for FUZZ_SECONDS (60)
 #	make fuzz-check		run each once over its seeds, corpus, crashes
 #	make fuzz-ci		fuzz-check, then fuzz each for FUZZ_CI_SECONDS
@@ -33,7 +34,7 @@ FUZZ_MAX_LEN ?= 4096
 # The network targets' inputs may pass the 16 KiB line limit.
 FUZZ_NET_MAX_LEN ?= 20480
 FUZZ_CI_SECONDS ?= 30
-FUZZ_PURE = scan job config escape xatum ws capture
+FUZZ_PURE = scan job config escape xatum ws capture proxy
 FUZZ_NET = miner pool api
 FUZZ_ALL = $(FUZZ_PURE) $(FUZZ_NET)
 FUZZ_NAMES ?= $(FUZZ_ALL)
@@ -61,7 +62,7 @@ FUZZ_LDSAN = -fsanitize=fuzzer,address,undefined
 # main.cc. No stubs.
 FUZZ_SRC_OBJS = $(patsubst %,$(FUZZ_O)/src/%.o,stratum job nonceset xmalloc \
 	xatum ws strlist secret log stats \
-	config config_file config_xmrig tls sluice capture)
+	config config_file config_xmrig tls sluice capture proxyproto)
 # The dashboard's files come from a generated source (the top-level
 # Makefile's rule for */gen/dashboard_files.cc).
 FUZZ_NET_SRC_OBJS = $(patsubst src/%.cc,$(FUZZ_O)/src/%.o,$(filter-out \

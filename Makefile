@@ -280,6 +280,9 @@ install: $(BIN)
 	fi
 	$(SUBST) contrib/systemd/sluice.service > $(DESTDIR)$(UNITDIR)/sluice.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/sluice.service
+	$(SUBST) contrib/systemd/sluice@.service > \
+		'$(DESTDIR)$(UNITDIR)/sluice@.service'
+	chmod 644 '$(DESTDIR)$(UNITDIR)/sluice@.service'
 	$(SUBST) contrib/logrotate/sluice > $(DESTDIR)$(SYSCONFDIR)/logrotate.d/sluice
 	chmod 644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/sluice
 	@./contrib/install-user.sh $(if $(DESTDIR),-s "$(DESTDIR)") \
@@ -291,6 +294,7 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man5/sluice.conf.5 \
 		$(DESTDIR)$(MANDIR)/man7/sluice-lua.7 \
 		$(DESTDIR)$(UNITDIR)/sluice.service \
+		'$(DESTDIR)$(UNITDIR)/sluice@.service' \
 		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/sluice
 	rm -rf $(DESTDIR)$(DATADIR)
 

@@ -1,6 +1,6 @@
 /*
  * dashboard.js: sluice's dashboard. Polls the HTTP API every few seconds
- * (/1/summary, /1/workers, /1/upstreams, /1/coins) and /1/history for the
+ * (/1/summary, /1/workers, /1/upstreams, /1/coins, /1/fleet) and /1/history for the
  * chart, and fills index.html. No library: the chart is a canvas drawn
  * here, the tables page through their rows so that 10,000 workers cost
  * 50 rows of DOM.
@@ -61,7 +61,7 @@
 		proxy_to_pool: 'sluice → pool'
 	};
 
-	let workers, upstreams, coins, chart;
+	let workers, upstreams, coins, fleet, chart;
 
 	function $(id) {
 		return document.getElementById(id);
@@ -514,6 +514,34 @@
 		});
 	}
 
+	/* The nodes sharing fleet.redis: shown when there are any. */
+	function makeFleet() {
+		return new Table('fleet', [
+			{ label: 'Node', left: true, value: field('name') },
+			{ label: 'Version', left: true, value: field('version') },
+			{ label: 'Uptime', num: true, value: field('uptime'),
+			    text: function (o) { return fmtDur(o.uptime || 0); } },
+			{ label: 'Miners', num: true, value: field('miners'),
+			    text: function (o) { return fmtInt(o.miners); } },
+			{ label: 'Workers', num: true, value: field('workers'),
+			    text: function (o) { return fmtInt(o.workers); } },
+			{ label: 'Upstreams', num: true,
+			    value: function (o) { return o.upstreams.active; },
+			    text: function (o) {
+				    return fmtInt(o.upstreams.active) + ' / ' +
+					fmtInt(o.upstreams.total);
+			    } },
+			coinHs(0), coinHs(1), coinHs(2),
+			{ label: 'Accepted', num: true, value: field('accepted'),
+			    text: function (o) { return fmtInt(o.accepted); } },
+			{ label: 'Rejected', num: true, value: field('rejected'),
+			    text: function (o) { return fmtInt(o.rejected); } }
+		], {
+			key: field('name'),
+			empty: 'No nodes.'
+		});
+	}
+
 	/* The chart: one series on a canvas, gaps left open. */
 
 	function Chart(canvas, tip) {
@@ -896,7 +924,8 @@
 			docs = await Promise.all([api('1/summary'), api('1/workers'),
 			    api('1/upstreams'),
 			    has('/1/coins') ? api('1/coins') : null,
-			    has('/1/capture/stream') ? api('1/miners') : null]);
+			    has('/1/capture/stream') ? api('1/miners') : null,
+			    has('/1/fleet') ? api('1/fleet') : null]);
 			renderSummary(docs[0]);
 			workers.setRows(docs[1].workers || []);
 			upstreams.setRows(docs[2].upstreams || []);
@@ -907,6 +936,14 @@
 			}
 			if (docs[4] !== null)
 				renderFeedMiners(docs[4]);
+			if (docs[5] !== null) {
+				$('fleet-panel').hidden = docs[5].nodes.length === 0;
+				$('fleet-total').textContent =
+				    fmtInt(docs[5].total.nodes) + ' nodes, ' +
+				    fmtInt(docs[5].total.miners) + ' miners, ' +
+				    fmtKhs(docs[5].total.hashrate[0]);
+				fleet.setRows(docs[5].nodes);
+			}
 			setStatus('live');
 			$('updated').textContent = 'Updated ' +
 			    new Date().toLocaleTimeString() + ', every ' +
@@ -1159,6 +1196,7 @@
 		workers = makeWorkers();
 		upstreams = makeUpstreams();
 		coins = makeCoins();
+		fleet = makeFleet();
 		chart = new Chart($('chart'), $('chart-tip'));
 		$('auth').addEventListener('submit', submitToken);
 		$('logout').addEventListener('click', logout);

@@ -9,14 +9,15 @@ what a person would see:
 
   0. the chart against a stand-in API (www/ and canned JSON served from
      here, with /1/history and /1/history/workers in the issue's shapes,
-     two coins): the chart draws points, each range asks for its step, a
-     coin and a worker are charted, a worker without history gets a note
-     and no request; so the chart is tested whether or not this sluice
+     two coins, two fleet nodes): the chart draws points, each range asks
+     for its step, a coin and a worker are charted, a worker without
+     history gets a note and no request, the fleet panel lists the nodes
+     with their totals; so the chart is tested whether or not this sluice
      has /1/history yet;
   1. no token: the Miners tile shows the connected miners; the workers
      table lists them (a worker named like HTML shows as text), sorts,
      filters, and marks them active; the upstreams table shows the pool;
-     the read-only badge; the chart has drawn points when this sluice has
+     the read-only badge; no fleet panel (no fleet.redis); the chart has drawn points when this sluice has
      /1/history, else an empty chart with its note (said in the output);
      a click on a worker charts it; the console has no error; a
      screenshot (OUT/dashboard.png, and the README's with --readme-shot);
@@ -579,7 +580,7 @@ class StandIn:
         docs = {
             "/dashboard.json": {"token": False, "endpoints": [
                 "/1/summary", "/1/workers", "/1/upstreams", "/1/coins",
-                "/1/history", "/1/history/workers"]},
+                "/1/fleet", "/1/history", "/1/history/workers"]},
             "/1/summary": {
                 "worker_id": "stand-in", "version": "0", "mode": "nicehash",
                 "algo": "rx/0", "uptime": 93784, "restricted": True,
@@ -609,6 +610,21 @@ class StandIn:
                  "miners": 1, "upstreams": 1, "refused": 0,
                  "hashrate": [16.9, 16.8, 15.4, 15.8, 15.6, 15]}]},
             "/1/history/workers": {"workers": self.HISTORY_WORKERS},
+            "/1/fleet": {"nodes": [
+                {"name": "edge-1:3333", "version": "0", "uptime": 7200,
+                 "miners": 15012, "workers": 140,
+                 "upstreams": {"active": 59, "total": 60},
+                 "hashrate": [1234.5, 1200, 1190, 1180, 1170, 1160],
+                 "accepted": 90211, "rejected": 12, "seen": 0},
+                {"name": "edge-2:3333", "version": "0", "uptime": 7100,
+                 "miners": 15008, "workers": 141,
+                 "upstreams": {"active": 59, "total": 59},
+                 "hashrate": [1235.6, 1201, 1191, 1181, 1171, 1161],
+                 "accepted": 90199, "rejected": 13, "seen": 0}],
+                "total": {"nodes": 2, "miners": 30020, "workers": 281,
+                          "hashrate": [2470.1, 2401, 2381, 2361, 2341,
+                                       2321],
+                          "accepted": 180410, "rejected": 25}},
         }
         if u.path == "/1/history":
             if q.get("worker") not in [None] + self.HISTORY_WORKERS:
@@ -685,6 +701,12 @@ def phase_chart(driver, args):
              .is_displayed() and len(d.find_elements(
                  By.CSS_SELECTOR, "#coins tbody tr")) == 2,
              "stand-in: two coins show the coins table")
+        # Two nodes in /1/fleet: the fleet panel with their totals.
+        wait(driver, lambda d: d.find_element(By.ID, "fleet-panel")
+             .is_displayed() and len(d.find_elements(
+                 By.CSS_SELECTOR, "#fleet tbody tr")) == 2 and
+             "30,020 miners" in d.find_element(By.ID, "fleet-total").text,
+             "stand-in: two nodes show the fleet panel and its totals")
         Select(driver.find_element(By.ID, "series")).select_by_value(
             "coin:wow")
         wait(driver, lambda d: st.asked("/1/history", coin="wow"),
@@ -775,6 +797,8 @@ def phase_open(driver, sl, miners, args):
             "restricted API: the read-only badge shows")
     R.check(not driver.find_element(By.ID, "auth").is_displayed(),
             "no token configured: no prompt")
+    R.check(not driver.find_element(By.ID, "fleet-panel").is_displayed(),
+            "no fleet.redis: no fleet panel")
 
     # The chart: points only if this sluice has /1/history.
     endpoints = sl.get_json("/dashboard.json")["endpoints"]

@@ -52,7 +52,6 @@ static struct {
 	json_t		*nodes;		/* the last read, sorted by name */
 	time_t		 published;	/* monotonic s of the last write */
 	time_t		 read;		/* ... of the last read */
-	int		 up;		/* the link was up at the last tick */
 	struct fleet_ban bans[FLEET_BANS_KEPT];
 	size_t		 nbans;		/* next slot (a ring) */
 	uint64_t	 shared_in;	/* bans applied from other nodes */
@@ -176,10 +175,8 @@ fleet_tick(time_t now)
 {
 	if (!fleet_on())
 		return;
-	if (!redis_fleet_ready()) {
-		fl.up = 0;
+	if (!redis_fleet_ready())
 		return;
-	}
 	if (fl.published == 0 || now - fl.published >= FLEET_PUBLISH)
 		fleet_publish();
 	if (now != fl.read && redis_fleet_get(FLEET_MAX) == 0)
@@ -195,7 +192,6 @@ fleet_redis_up(void)
 
 	if (!fleet_on())
 		return;
-	fl.up = 1;
 	fleet_publish();
 	if (redis_fleet_get(FLEET_MAX) == 0)
 		fl.read = sl.now;

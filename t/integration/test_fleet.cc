@@ -108,7 +108,7 @@ Test(fleet, reuse_port_two_nodes)
 	struct proxy	*a, *b;
 	struct tconn	*pca, *pcb, *m[NMINERS];
 	struct rsrv	*rs2;
-	char		*cfg, src[16];
+	char		*cfg, src[32];
 	json_t		*o, *r, *na, *nb;
 	int64_t		 deadline;
 	int		 i;

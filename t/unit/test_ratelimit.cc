@@ -238,3 +238,50 @@ Test(ratelimit, policy_connect)
 	cr_assert_eq(sl_stats.ratelimit_denied, 2);
 	ratelimit_clear();
 }
+
+/* What the hook heard: fleet.cc publishes the bans made here. */
+static char	hook_ip[64];
+static int	hook_seconds, hook_calls;
+
+static void
+hook(const char *ip, int seconds)
+{
+	snprintf(hook_ip, sizeof hook_ip, "%s", ip);
+	hook_seconds = seconds;
+	hook_calls++;
+}
+
+/*
+ * A ban made here goes to the hook; one from another node does not, and
+ * never shortens a ban held here, but lengthens it.
+ */
+Test(ratelimit, shared_bans)
+{
+	double	 tokens;
+	int	 conns, banned;
+
+	hook_calls = 0;
+	ratelimit_set_ban_hook(hook);
+	cr_assert_eq(ratelimit_ban("192.0.2.9", 60, T0), 1);
+	cr_assert_eq(hook_calls, 1);
+	cr_assert_str_eq(hook_ip, "192.0.2.9");
+	cr_assert_eq(hook_seconds, 60);
+	/* Another node's shorter ban: kept at 60 s, not told back. */
+	cr_assert_eq(ratelimit_ban_shared("192.0.2.9", 10, T0), 0);
+	cr_assert_eq(hook_calls, 1);
+	ratelimit_info("192.0.2.9", T0, &tokens, &conns, &banned);
+	cr_assert_eq(banned, 60);
+	/* A longer one lengthens it. */
+	ratelimit_ban_shared("192.0.2.9", 120, T0);
+	ratelimit_info("192.0.2.9", T0, &tokens, &conns, &banned);
+	cr_assert_eq(banned, 120);
+	/* A new address banned by another node is refused here. */
+	cr_assert_eq(ratelimit_ban_shared("192.0.2.10", 30, T0), 1);
+	cr_assert_eq(ratelimit_take("192.0.2.10", 0, T0 + 29000, &tokens,
+	    &conns), RL_BANNED);
+	cr_assert_eq(ratelimit_take("192.0.2.10", 0, T0 + 30001, &tokens,
+	    &conns), RL_OK);
+	cr_assert_eq(hook_calls, 1);
+	ratelimit_set_ban_hook(NULL);
+	ratelimit_clear();
+}

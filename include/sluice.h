@@ -157,6 +157,14 @@ struct sluice {
 };
 extern struct sluice sl;
 time_t		 sluice_now(void);
+int64_t		 sluice_clock_us(clockid_t);
+
+/* Milliseconds on the monotonic clock: deadlines, rate limits. */
+static inline int64_t
+sluice_mono_ms(void)
+{
+	return sluice_clock_us(CLOCK_MONOTONIC) / 1000;
+}
 void		 sluice_stop_ready(void);
 
 /*

@@ -115,7 +115,6 @@ static int		 cap_file_failing;
 static const char *const cap_dir_names[] = { "miner_to_proxy",
     "proxy_to_miner", "pool_to_proxy", "proxy_to_pool" };
 
-static int64_t	 capture_now_us(void);
 static void	 capture_update(void);
 static int	 capture_match(const struct peer *);
 static struct capture_rec *capture_new(enum capture_dir, const char *,
@@ -136,16 +135,6 @@ static void	 capture_file_fail(const char *);
 static void	 capture_file_close(void);
 static void	 capture_resize(size_t);
 static void	 capture_unnarrow(void);
-
-/* Wall-clock microseconds. */
-static int64_t
-capture_now_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Set capture_on from the configuration and the narrowing in force. */
 static void
@@ -201,7 +190,7 @@ capture_new(enum capture_dir dir, const char *line, size_t len,
 	ulen = user != NULL ? strlen(user) : 0;
 	r = (struct capture_rec *)xmalloc(sizeof *r + plen + ulen + keep + 3);
 	r->id = 0;
-	r->ts_recv = capture_now_us();
+	r->ts_recv = sluice_clock_us(CLOCK_REALTIME);
 	r->ts_fwd = 0;
 	r->sid = 0;
 	r->refused = refused;
@@ -292,7 +281,7 @@ capture_forwarded(enum capture_dir dir)
 		return;
 	if ((dir == CAPTURE_POOL_OUT && c->dir == CAPTURE_MINER_IN) ||
 	    (dir == CAPTURE_MINER_OUT && c->dir == CAPTURE_POOL_IN))
-		c->ts_fwd = capture_now_us();
+		c->ts_fwd = sluice_clock_us(CLOCK_REALTIME);
 }
 
 /* A line read from (MINER_IN) or written to (MINER_OUT) a miner. */

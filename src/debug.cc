@@ -117,8 +117,6 @@ static int	 debug_bind(const char *, int);
 static void	 debug_unbind(void);
 static void	 debug_watch(int);
 static void	 debug_turn(evutil_socket_t, short, void *);
-static int64_t	 debug_wall_us(void);
-static int64_t	 debug_mono_us(void);
 static void	 debug_request(struct evhttp_request *, void *);
 static int	 debug_index(struct evhttp_request *, struct evbuffer *);
 static int	 debug_loop(struct evhttp_request *, struct evbuffer *);
@@ -263,7 +261,7 @@ debug_watch(int on)
 	if (on && sluice_act_ev == NULL) {
 		memset(&dl, 0, sizeof dl);
 		memset(sluice_act, 0, sizeof sluice_act);
-		dl.since_ms = debug_wall_us() / 1000;
+		dl.since_ms = sluice_clock_us(CLOCK_REALTIME) / 1000;
 		if ((sluice_act_ev = event_new(sl.base, -1, 0, debug_turn,
 		    NULL)) == NULL)
 			fatalx("%s: out of memory", __func__);
@@ -291,7 +289,7 @@ debug_turn(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (!sluice_act_begun)
 		return;
-	us = debug_mono_us() - sluice_act_start_us;
+	us = sluice_clock_us(CLOCK_MONOTONIC) - sluice_act_start_us;
 	sluice_act_begun = 0;
 	dl.turns++;
 	dl.busy_us += (uint64_t)us;
@@ -310,7 +308,7 @@ debug_turn(evutil_socket_t fd, short what, void *arg)
 	else
 		s = NULL;
 	if (s != NULL) {
-		s->at_ms = debug_wall_us() / 1000;
+		s->at_ms = sluice_clock_us(CLOCK_REALTIME) / 1000;
 		s->us = us;
 		memcpy(s->act, sluice_act, sizeof s->act);
 		dl.shortest = 0;
@@ -320,26 +318,6 @@ debug_turn(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	memset(sluice_act, 0, sizeof sluice_act);
-}
-
-/* The wall clock in microseconds. */
-static int64_t
-debug_wall_us(void)
-{
-	struct timeval	 tv;
-
-	evutil_gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
-/* The monotonic clock in microseconds, as sluice_act_begin() reads it. */
-static int64_t
-debug_mono_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /*

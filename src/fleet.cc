@@ -58,23 +58,12 @@ static struct {
 	uint64_t	 shared_out;	/* bans published */
 } fl;
 
-static int64_t	 fleet_ms(void);
 static void	 fleet_name(char *, size_t);
 static json_t	*fleet_self(int64_t);
 static void	 fleet_publish(void);
 static void	 fleet_ban_hook(const char *, int);
 static void	 fleet_ban_send(const char *, int);
 static int	 fleet_on(void);
-
-/* The rate limiter's clock: monotonic milliseconds. */
-static int64_t
-fleet_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Is the fleet configured? */
 static int
@@ -187,7 +176,7 @@ fleet_tick(time_t now)
 void
 fleet_redis_up(void)
 {
-	int64_t	 now = fleet_ms();
+	int64_t	 now = sluice_mono_ms();
 	size_t	 i;
 
 	if (!fleet_on())
@@ -214,7 +203,7 @@ fleet_ban_hook(const char *ip, int seconds)
 		return;
 	b = &fl.bans[fl.nbans++ % FLEET_BANS_KEPT];
 	xstrlcpy(b->ip, ip, sizeof b->ip);
-	b->until_ms = fleet_ms() + (int64_t)seconds * 1000;
+	b->until_ms = sluice_mono_ms() + (int64_t)seconds * 1000;
 	fleet_ban_send(ip, seconds);
 }
 
@@ -264,7 +253,7 @@ fleet_ban_message(const char *text, size_t len)
 	}
 	if (strcmp(node, redis_node()) != 0) {
 		fl.shared_in++;
-		if (ratelimit_ban_shared(ip, (int)seconds, fleet_ms()))
+		if (ratelimit_ban_shared(ip, (int)seconds, sluice_mono_ms()))
 			log_info("type=ip_banned ip=%s seconds=%d reason=fleet "
 			    "node=%s", ip, (int)seconds, log_word(node));
 	}

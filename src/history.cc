@@ -75,7 +75,6 @@ static struct {
 } hist;
 
 static int64_t	 history_ns(clockid_t);
-static int64_t	 history_wall_ms(void);
 static int64_t	 history_floor(int64_t, int64_t);
 static const char *history_db_text(enum history_db);
 static void	 history_clock(void);
@@ -101,16 +100,6 @@ history_ns(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Unix milliseconds. */
-static int64_t
-history_wall_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* a / b rounded down (b > 0), for times before the epoch too. */
@@ -225,7 +214,8 @@ history_seam(int64_t since, int64_t next, unsigned n, int sample, int flush)
 static void
 history_clock(void)
 {
-	stats_hist_clock.offset_ms = history_wall_ms() - stats_clock_ms();
+	stats_hist_clock.offset_ms = sluice_clock_us(CLOCK_REALTIME) / 1000 -
+	    stats_clock_ms();
 }
 
 /*
@@ -302,7 +292,7 @@ history_flush_to(int64_t end)
 static void
 history_on(const struct config *c)
 {
-	int64_t	 now = history_wall_ms() / 1000;
+	int64_t	 now = time(NULL);
 
 	hist.sample = c->history.sample_interval;
 	hist.flush = c->history.flush_interval;
@@ -335,7 +325,7 @@ history_off(void)
 
 	if (!hist.on)
 		return;
-	history_flush_to(history_floor(history_wall_ms() / 1000, hist.flush) +
+	history_flush_to(history_floor(time(NULL), hist.flush) +
 	    1);
 	histdb_reader_close();
 	hist.reader = 0;
@@ -368,7 +358,7 @@ history_db_open(const struct config *c)
 	hist.days = c->history.days;
 	hist.epoch++;
 	hist.db = HDB_OPENING;
-	histdb_open(hist.file, history_wall_ms() / 1000 -
+	histdb_open(hist.file, time(NULL) -
 	    (int64_t)hist.days * 86400, hist.epoch);
 	hist.pruned = sl.now;
 }
@@ -458,7 +448,7 @@ history_reload(const struct config *old, const struct config *nc)
 		history_db_open(nc);
 	} else if (nc->history.days != hist.days) {
 		hist.days = nc->history.days;
-		histdb_prune(history_wall_ms() / 1000 -
+		histdb_prune(time(NULL) -
 		    (int64_t)hist.days * 86400);
 		hist.pruned = sl.now;
 	}
@@ -479,7 +469,7 @@ history_tick(void)
 		return;
 	history_poll();
 	history_clock();
-	now = history_wall_ms() / 1000;
+	now = time(NULL);
 	t0 = history_ns(CLOCK_MONOTONIC);
 	c0 = history_ns(CLOCK_THREAD_CPUTIME_ID);
 	if (history_flush_to(history_floor(now, hist.flush)) > 0) {
@@ -626,7 +616,7 @@ history_query(const struct history_query *q, struct history_answer *a,
 		return HISTORY_E_OFF;
 	}
 	history_poll();
-	now = history_wall_ms() / 1000;
+	now = time(NULL);
 	cur = history_floor(now, hist.sample);
 	mem_hi = cur * hist.sample;
 	span = (int64_t)(STATS_HIST_SLOTS - 1) * hist.sample;

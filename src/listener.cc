@@ -84,7 +84,6 @@ static void	 listener_proxy_begin(struct listener *, evutil_socket_t,
 static void	 listener_proxy_read(evutil_socket_t, short, void *);
 static void	 listener_proxy_fail(struct sniff *, enum close_reason,
 		     const char *);
-static int64_t	 listener_ms(void);
 
 static void	 listener_accept(struct evconnlistener *, evutil_socket_t,
 		     struct sockaddr *, int, void *);
@@ -282,16 +281,6 @@ listener_admit(struct listener *l, evutil_socket_t fd, struct sockaddr *sa,
 	event_add(sn->ev, &tv);
 }
 
-/* Monotonic milliseconds, for the header's deadline. */
-static int64_t
-listener_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A proxy-protocol bind: a trusted source, then wait for the header. */
 static void
 listener_proxy_begin(struct listener *l, evutil_socket_t fd,
@@ -313,7 +302,7 @@ listener_proxy_begin(struct listener *l, evutil_socket_t fd,
 	sn->port = l->port;
 	sn->l = l;
 	sn->hdr = (unsigned char *)xmalloc(PROXYPROTO_MAX);
-	sn->deadline_ms = listener_ms() + (int64_t)l->proxy_timeout * 1000;
+	sn->deadline_ms = sluice_mono_ms() + (int64_t)l->proxy_timeout * 1000;
 	sn->ev = event_new(sl.base, fd, EV_READ, listener_proxy_read, sn);
 	TAILQ_INSERT_TAIL(&sniffs, sn, entry);
 	nsniffs++;
@@ -392,7 +381,7 @@ listener_proxy_read(evutil_socket_t fd, short what, void *arg)
 	listener_admit(l, fd, (struct sockaddr *)&pp.src, (int)pp.srclen);
 	return;
 again:
-	left = sn->deadline_ms - listener_ms();
+	left = sn->deadline_ms - sluice_mono_ms();
 	if (left <= 0) {
 		listener_proxy_fail(sn, CLOSE_PROXY_TIMEOUT, NULL);
 		return;

@@ -46,7 +46,6 @@ static struct policy	*policy_live;
 
 static struct luavm	*policy_vm(enum stats_hook);
 static int		 policy_deny(const struct config *, enum stats_hook);
-static int64_t		 policy_ms(void);
 
 /* The live VM if it defines hook, else NULL. */
 static struct luavm *
@@ -62,16 +61,6 @@ static int
 policy_deny(const struct config *c, enum stats_hook hook)
 {
 	return c->on_error[hook] == ON_ERROR_DENY;
-}
-
-/* Milliseconds on the monotonic clock, for the rate limiter. */
-static int64_t
-policy_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Build a policy for a config; NULL with errors when it cannot load. */
@@ -143,7 +132,7 @@ policy_connect(const struct config *c, const char *ip, int local_port,
 	struct luavm	*vm;
 	struct lua_conn	 lc;
 	enum rl_verdict	 v;
-	int64_t		 now = policy_ms();
+	int64_t		 now = sluice_mono_ms();
 	int		 allow, decided = 0, lallow = 0, ban = 0, rc;
 	const char	*why;
 
@@ -193,7 +182,7 @@ void
 policy_tick(time_t now)
 {
 	(void)now;
-	ratelimit_expire(policy_ms());
+	ratelimit_expire(sluice_mono_ms());
 }
 
 /*

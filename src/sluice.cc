@@ -14,6 +14,16 @@ int		 sluice_act_begun;
 int64_t		 sluice_act_start_us;
 struct event	*sluice_act_ev;
 
+/* Microseconds on clock (CLOCK_MONOTONIC or CLOCK_REALTIME). */
+int64_t
+sluice_clock_us(clockid_t clock)
+{
+	struct timespec	 ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Monotonic seconds. */
 time_t
 sluice_now(void)
@@ -45,12 +55,8 @@ sluice_stop_ready(void)
 void
 sluice_act_begin(void)
 {
-	struct timespec	 ts;
-
 	sluice_act_begun = 1;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sluice_act_start_us = (int64_t)ts.tv_sec * 1000000 +
-	    ts.tv_nsec / 1000;
+	sluice_act_start_us = sluice_clock_us(CLOCK_MONOTONIC);
 	if (sluice_act_ev != NULL)
 		event_active(sluice_act_ev, EV_TIMEOUT, 1);
 }

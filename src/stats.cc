@@ -233,10 +233,7 @@ const size_t	 stats_ncounters = sizeof stats_counters /
 int64_t
 stats_clock_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return sluice_mono_ms();
 }
 
 /* Start (or restart) the windows and the latency sample at now_ms. */

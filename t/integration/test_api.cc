@@ -107,22 +107,10 @@ static json_t *
 api_get(struct rig *rg, const char *path, const char *token, char **text)
 {
 	struct hresp	*r = http(rg->http, "GET", path, token);
-	json_error_t	 err;
-	json_t		*j;
 
-	if (r->status != 200)
-		proxy_dump_log(rg->p);
-	cr_assert_eq(r->status, 200, "GET %s: %d\n%s\n%s", path, r->status,
-	    r->head, r->body);
-	cr_assert(strstr(r->head, "Content-Type: application/json") != NULL,
-	    "GET %s content type:\n%s", path, r->head);
-	j = json_loads(r->body, 0, &err);
-	cr_assert(j != NULL, "GET %s: not JSON (%s): %s", path, err.text,
-	    r->body);
 	if (text != NULL)
 		*text = strdup(r->body);
-	hresp_free(r);
-	return j;
+	return hresp_json(r, path, rg->p);
 }
 
 /* Expect an error status with a JSON {"status": N, "error": "..."} body. */

@@ -106,21 +106,7 @@ dget(struct rig *rg, const char *path, const char *token)
 static json_t *
 dget_json(struct rig *rg, const char *path)
 {
-	struct hresp	*r = dget(rg, path, NULL);
-	json_error_t	 err;
-	json_t		*j;
-
-	if (r->status != 200)
-		proxy_dump_log(rg->p);
-	cr_assert_eq(r->status, 200, "GET %s: %d\n%s", path, r->status,
-	    r->body);
-	cr_assert(strstr(r->head, "Content-Type: application/json") != NULL,
-	    "GET %s: %s", path, r->head);
-	j = json_loads(r->body, 0, &err);
-	cr_assert(j != NULL, "GET %s: not JSON (%s): %s", path, err.text,
-	    r->body);
-	hresp_free(r);
-	return j;
+	return hresp_json(dget(rg, path, NULL), path, rg->p);
 }
 
 /* An integer at path, which must be there. */

@@ -48,16 +48,8 @@ fleet_config(int bind, int pool, int http, const char *name, int redis)
 static json_t *
 fleet_get(int port)
 {
-	struct hresp	*r = http_request(port, "GET", "/1/fleet", NULL, NULL);
-	json_error_t	 err;
-	json_t		*o;
-
-	cr_assert_eq(r->status, 200, "GET /1/fleet: %d\n%s", r->status,
-	    r->body);
-	o = json_loads(r->body, 0, &err);
-	cr_assert(o != NULL, "/1/fleet: %s", r->body);
-	hresp_free(r);
-	return o;
+	return hresp_json(http_request(port, "GET", "/1/fleet", NULL, NULL),
+	    "GET /1/fleet", NULL);
 }
 
 /*

@@ -205,21 +205,7 @@ hreq(struct rig *rg, const char *method, const char *path, const char *token)
 static json_t *
 hget(struct rig *rg, const char *path)
 {
-	struct hresp	*r = hreq(rg, "GET", path, NULL);
-	json_error_t	 err;
-	json_t		*j;
-
-	if (r->status != 200)
-		proxy_dump_log(rg->p);
-	cr_assert_eq(r->status, 200, "GET %s: %d\n%s", path, r->status,
-	    r->body);
-	cr_assert(strstr(r->head, "Content-Type: application/json") != NULL,
-	    "GET %s:\n%s", path, r->head);
-	j = json_loads(r->body, 0, &err);
-	cr_assert(j != NULL, "GET %s: not JSON (%s): %s", path, err.text,
-	    r->body);
-	hresp_free(r);
-	return j;
+	return hresp_json(hreq(rg, "GET", path, NULL), path, rg->p);
 }
 
 /* The status of GET path; its body must be {"error": "..."}. */

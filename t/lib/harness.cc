@@ -1589,6 +1589,30 @@ http_request(int port, const char *method, const char *path,
 	return r;
 }
 
+/*
+ * A JSON answer (what: the request, for messages): it must be a 200 with
+ * Content-Type application/json and a body that parses. Frees r; the
+ * proxy's log is printed when it is not (p may be NULL).
+ */
+json_t *
+hresp_json(struct hresp *r, const char *what, struct proxy *p)
+{
+	json_error_t	 err;
+	json_t		*j;
+
+	if (r->status != 200 && p != NULL)
+		proxy_dump_log(p);
+	cr_assert_eq(r->status, 200, "%s: %d\n%s\n%s", what, r->status,
+	    r->head, r->body);
+	cr_assert(strstr(r->head, "Content-Type: application/json") != NULL,
+	    "%s content type:\n%s", what, r->head);
+	j = json_loads(r->body, 0, &err);
+	cr_assert(j != NULL, "%s: not JSON (%s): %s", what, err.text,
+	    r->body);
+	hresp_free(r);
+	return j;
+}
+
 /* Free an answer. */
 void
 hresp_free(struct hresp *r)

@@ -177,5 +177,6 @@ char		*http_exchange(int port, const char *req, size_t reqlen,
 struct hresp	*http_request(int port, const char *method, const char *path,
 		     const char *headers, const char *body);
 void		 hresp_free(struct hresp *);
+json_t		*hresp_json(struct hresp *, const char *what, struct proxy *);
 
 #endif /* HARNESS_H */

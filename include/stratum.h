@@ -26,6 +26,7 @@ size_t		 stratum_rpc_error_line(char *buf, size_t cap,
 size_t		 stratum_status_line(char *buf, size_t cap, const char *reqid,
 		     const char *status);
 int		 stratum_utf8_ok(const char *, size_t);
+size_t		 stratum_utf8_len(const unsigned char *);
 
 /* A flat JSON object scanned in place (stratum_scan). */
 #define JFLAT_MAX	12

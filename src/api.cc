@@ -1157,13 +1157,16 @@ api_add_json(struct evbuffer *b, json_t *j)
 	evbuffer_add(b, "\n", 1);
 }
 
-/* Append s as a JSON string literal (null for NULL). */
+/*
+ * Append s as a JSON string literal (null for NULL); bytes that are not
+ * UTF-8 become \ufffd, so the answer is JSON whatever s holds.
+ */
 void
 api_str(struct evbuffer *b, const char *s)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	char			 chunk[256];
-	size_t			 o = 0;
+	size_t			 o = 0, n;
 	unsigned char		 c;
 
 	if (s == NULL) {
@@ -1185,8 +1188,18 @@ api_str(struct evbuffer *b, const char *s)
 			o += 4;
 			chunk[o++] = hex[c >> 4];
 			chunk[o++] = hex[c & 0xf];
-		} else
+		} else if (c < 0x80)
 			chunk[o++] = (char)c;
+		else if ((n = stratum_utf8_len((const unsigned char *)s)) ==
+		    0) {
+			/* Not UTF-8 (a query's bytes, a miner's name). */
+			memcpy(chunk + o, "\\ufffd", 6);
+			o += 6;
+		} else {
+			memcpy(chunk + o, s, n);
+			o += n;
+			s += n - 1;
+		}
 	}
 	chunk[o++] = '"';
 	evbuffer_add(b, chunk, o);

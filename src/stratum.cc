@@ -195,7 +195,7 @@ stratum_random_hex(char *out, size_t len)
  * bytes there are not one: a stray continuation byte, 0xc0, 0xc1 or
  * 0xf5 up, an overlong form, a surrogate, or a sequence cut short.
  */
-static size_t
+size_t
 stratum_utf8_len(const unsigned char *s)
 {
 	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;

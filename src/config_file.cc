@@ -173,46 +173,24 @@ fail:
 json_t *
 config_file_read(const char *path, struct strlist *errors)
 {
-	json_error_t	 jerr;
 	json_t		*root;
 	char		*buf;
 	size_t		 len = 0;
-	ssize_t		 n;
-	int		 line, col;
 
 	if (config_file_optional && config_file_overlay != NULL &&
 	    access(path, F_OK) == -1 && errno == ENOENT)
 		return json_object();
 	if ((buf = config_file_slurp(path, &len, errors)) == NULL)
 		return NULL;
-	if ((n = config_file_strip(buf, len, &line, &col)) < 0) {
-		strlist_add(errors, "%s:%d:%d: unterminated /* comment", path,
-		    line, col);
-		free(buf);
-		return NULL;
-	}
-	root = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+	root = config_file_parse(path, buf, len, errors);
 	free(buf);
-	if (root == NULL) {
-		if (jerr.line < 0)
-			strlist_add(errors, "%s: %s", path, jerr.text);
-		else
-			strlist_add(errors, "%s:%d:%d: %s", path, jerr.line,
-			    jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		strlist_add(errors, "%s: the top level must be an object", path);
-		json_decref(root);
-		return NULL;
-	}
 	return root;
 }
 
 /*
- * Parse config text from elsewhere (PUT /1/config) as the file is
- * parsed, comments and trailing commas included: NULL, with
- * "name:line:column: message" in errors, unless it is a JSON object.
+ * Parse config text (the file's, or PUT /1/config's) with comments and
+ * trailing commas: NULL, with "name:line:column: message" in errors,
+ * unless it is a JSON object.
  */
 json_t *
 config_file_parse(const char *name, const char *text, size_t len,
@@ -235,8 +213,11 @@ config_file_parse(const char *name, const char *text, size_t len,
 	root = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
 	free(buf);
 	if (root == NULL) {
-		strlist_add(errors, "%s:%d:%d: %s", name, jerr.line,
-		    jerr.column, jerr.text);
+		if (jerr.line < 0)
+			strlist_add(errors, "%s: %s", name, jerr.text);
+		else
+			strlist_add(errors, "%s:%d:%d: %s", name, jerr.line,
+			    jerr.column, jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
